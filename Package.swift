@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mailplan",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mailplan", targets: ["mailplan"]),
+        .library(name: "MailPlan", targets: ["MailPlan"]),
+        .library(name: "Providers", targets: ["Providers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLDNS", path: "Sources/CLDNS",
+                       providers: [.apt(["libldns-dev"])]),
+        .systemLibrary(name: "CIDN2", path: "Sources/CIDN2", pkgConfig: "libidn2",
+                       providers: [.apt(["libidn2-dev"])]),
+        .target(
+            name: "MailPlan",
+            dependencies: [
+                "CCurl", "CLDNS", "CIDN2",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "Providers", dependencies: ["MailPlan", "CLDNS"]),
+        .executableTarget(
+            name: "mailplan",
+            dependencies: [
+                "MailPlan", "Providers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MailPlanTests", dependencies: ["MailPlan"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ProvidersTests", dependencies: ["MailPlan", "Providers"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MailPlan", "Providers", "mailplan"]),
+    ]
+)

@@ -1,0 +1,163 @@
+import CIDN2
+import Foundation
+
+/// An absolute DNS owner name in canonical form: lower-case, IDN labels as A-labels
+/// (RFC 5891), always with a trailing dot (`mail.example.com.`). The root is `.`.
+///
+/// Comparison is case-insensitive by construction, because the stored form is lower-case
+/// (RFC 4343). Build one with ``DomainName/init(_:)`` for absolute text or
+/// ``DomainName/init(_:relativeTo:)`` for provider-relative names (`@`, `""`, `www`).
+public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    /// The canonical absolute text, lower-case with a trailing dot.
+    public let fqdn: String
+
+    /// The root name `.`.
+    public static let root = DomainName(uncheckedFQDN: ".")
+
+    init(uncheckedFQDN: String) { self.fqdn = uncheckedFQDN }
+
+    /// Parses an absolute name. A missing trailing dot is accepted (the text is taken as
+    /// absolute). Unicode labels are converted to A-labels with libidn2 (IDNA2008,
+    /// non-transitional).
+    /// - Throws: ``DNSNameError`` when a label is empty, longer than 63 bytes, the name is
+    ///   longer than 253 bytes, or a Unicode label cannot be converted.
+    public init(_ text: String) throws {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed == "." { self = .root; return }
+        if trimmed.isEmpty { throw DNSNameError(name: text, reason: "empty name") }
+        var body = trimmed
+        if body.hasSuffix(".") { body.removeLast() }
+        self.fqdn = try DomainName.canonicalize(body, original: text) + "."
+    }
+
+    /// Resolves a name as a provider or zone file writes it, relative to `origin`.
+    ///
+    /// `@`, `""` and the origin itself (with or without a trailing dot) are the apex. A
+    /// name with a trailing dot is absolute. A name without one that already ends in the
+    /// origin (`mail.example.com` in zone `example.com.`) is taken as absolute rather than
+    /// producing `mail.example.com.example.com.` (case C09); anything else is relative.
+    /// - Throws: ``DNSNameError`` for an invalid name.
+    public init(_ text: String, relativeTo origin: DomainName) throws {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t.isEmpty || t == "@" { self = origin; return }
+        if t.hasSuffix(".") { try self.init(t); return }
+        let lowered = t.lowercased()
+        let originBody = origin.withoutTrailingDot
+        if origin == .root { try self.init(t); return }
+        if lowered == originBody || lowered.hasSuffix("." + originBody) {
+            try self.init(t)
+            return
+        }
+        try self.init(t + "." + origin.fqdn)
+    }
+
+    /// The name without its trailing dot (`mail.example.com`); the root gives `""`.
+    public var withoutTrailingDot: String { fqdn == "." ? "" : String(fqdn.dropLast()) }
+
+    /// The labels, left to right, without the root (`["mail", "example", "com"]`).
+    public var labels: [String] {
+        fqdn == "." ? [] : withoutTrailingDot.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// The parent name (`example.com.` for `mail.example.com.`); nil for the root.
+    public var parent: DomainName? {
+        guard fqdn != "." else { return nil }
+        let l = labels
+        if l.count == 1 { return .root }
+        return DomainName(uncheckedFQDN: l.dropFirst().joined(separator: ".") + ".")
+    }
+
+    /// True when `self` equals `zone` or lies below it.
+    public func isSubdomain(of zone: DomainName) -> Bool {
+        zone.fqdn == "." || fqdn == zone.fqdn || fqdn.hasSuffix("." + zone.fqdn)
+    }
+
+    /// The name relative to `zone` as a provider expects it: `@` for the apex, `www` for
+    /// `www.example.com.`. Names outside the zone are returned absolute.
+    public func relative(to zone: DomainName, apex: String = "@") -> String {
+        if self == zone { return apex }
+        guard isSubdomain(of: zone), zone != .root else { return fqdn }
+        return String(fqdn.dropLast(zone.fqdn.count + 1))
+    }
+
+    /// Prepends labels: `DomainName("example.com").prepending("_dmarc")` is `_dmarc.example.com.`.
+    public func prepending(_ label: String) -> DomainName {
+        DomainName(uncheckedFQDN: label.lowercased() + (fqdn == "." ? "." : "." + fqdn))
+    }
+
+    /// True when every label is a valid host name label (letters, digits, hyphen; not
+    /// starting or ending with a hyphen; RFC 952/1123), as required of a mail host, an MX
+    /// exchange or a CNAME target that receives SMTP.
+    public var isValidHostname: Bool {
+        guard fqdn != "." else { return false }
+        for label in labels {
+            guard !label.isEmpty, label.count <= 63 else { return false }
+            if label.hasPrefix("-") || label.hasSuffix("-") { return false }
+            for ch in label.utf8 {
+                let ok = (ch >= 0x61 && ch <= 0x7a) || (ch >= 0x30 && ch <= 0x39) || ch == 0x2d
+                if !ok { return false }
+            }
+        }
+        return true
+    }
+
+    public var description: String { fqdn }
+    public static func < (a: DomainName, b: DomainName) -> Bool {
+        // Canonical DNS order (RFC 4034 §6.1): compare labels right to left.
+        let la = a.labels.reversed().map { $0 }, lb = b.labels.reversed().map { $0 }
+        for (x, y) in zip(la, lb) where x != y { return x < y }
+        return la.count < lb.count
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let s = try c.decode(String.self)
+        do { try self.init(s) } catch {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "\(error)")
+        }
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(fqdn)
+    }
+
+    static func canonicalize(_ body: String, original: String) throws -> String {
+        var out: [String] = []
+        for raw in body.split(separator: ".", omittingEmptySubsequences: false) {
+            var label = String(raw)
+            if label.isEmpty { throw DNSNameError(name: original, reason: "empty label") }
+            if label.unicodeScalars.contains(where: { !$0.isASCII }) {
+                label = try aLabel(label, original: original)
+            }
+            label = label.lowercased()
+            if label.utf8.count > 63 {
+                throw DNSNameError(name: original, reason: "label '\(label)' is longer than 63 bytes")
+            }
+            for ch in label.utf8 where ch <= 0x20 || ch == 0x7f || ch == 0x22 || ch == 0x5c || ch == 0x3b || ch == 0x28 || ch == 0x29 {
+                throw DNSNameError(name: original, reason: "label '\(label)' contains a character not allowed in a name (whitespace, quote, backslash, ';' or parenthesis)")
+            }
+            out.append(label)
+        }
+        let joined = out.joined(separator: ".")
+        if joined.utf8.count > 253 { throw DNSNameError(name: original, reason: "name is longer than 253 bytes") }
+        return joined
+    }
+
+    static func aLabel(_ label: String, original: String) throws -> String {
+        var output: UnsafeMutablePointer<CChar>? = nil
+        let rc = idn2_to_ascii_8z(label, &output, Int32(IDN2_NONTRANSITIONAL.rawValue | IDN2_NFC_INPUT.rawValue))
+        defer { if let output { idn2_free(output) } }
+        guard rc == Int32(IDN2_OK.rawValue), let output else {
+            let why = String(cString: idn2_strerror(rc))
+            throw DNSNameError(name: original, reason: "label '\(label)' is not a valid internationalized label (\(why))")
+        }
+        return String(cString: output)
+    }
+}
+
+/// A name that is not a valid DNS name, with the reason.
+public struct DNSNameError: Error, CustomStringConvertible, Equatable {
+    public let name: String
+    public let reason: String
+    public var description: String { "invalid DNS name '\(name)': \(reason)" }
+}

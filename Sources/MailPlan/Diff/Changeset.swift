@@ -1,0 +1,69 @@
+import Foundation
+
+/// What a change does to one RRset.
+public enum ChangeAction: String, Sendable, Codable, Hashable {
+    case create, update, delete
+}
+
+/// One change to one RRset. `before` is the live RRset (nil for a create) and `after` the
+/// RRset to write (nil for a delete). Both are whole RRsets, including records that
+/// mailplan keeps but does not own (the apex TXT), so an RRset-level provider can replace
+/// the set and a record-level provider can diff the values.
+public struct Change: Sendable, Hashable, Codable {
+    public let action: ChangeAction
+    public let name: DomainName
+    public let type: RRType
+    public let before: RRset?
+    public let after: RRset?
+    /// Human notes explaining the change (ownership, TTL clamping, mail-safety fixes).
+    public var notes: [String]
+
+    public init(action: ChangeAction, name: DomainName, type: RRType, before: RRset?, after: RRset?, notes: [String] = []) {
+        self.action = action; self.name = name; self.type = type
+        self.before = before; self.after = after; self.notes = notes
+    }
+    public var key: RRsetKey { RRsetKey(name, type) }
+
+    public static func create(_ rrset: RRset, notes: [String] = []) -> Change {
+        Change(action: .create, name: rrset.name, type: rrset.type, before: nil, after: rrset, notes: notes)
+    }
+    public static func update(from before: RRset, to after: RRset, notes: [String] = []) -> Change {
+        Change(action: .update, name: after.name, type: after.type, before: before, after: after, notes: notes)
+    }
+    public static func delete(_ rrset: RRset, notes: [String] = []) -> Change {
+        Change(action: .delete, name: rrset.name, type: rrset.type, before: rrset, after: nil, notes: notes)
+    }
+}
+
+/// The changes for one zone at one provider, ordered so that additions come before
+/// removals (creates, then updates, then deletes), so mail never has a window without
+/// a record.
+public struct ZoneChangeset: Sendable, Hashable, Codable {
+    /// The zone apex.
+    public let zone: DomainName
+    /// The provider instance name from the plan file (`providers:` key).
+    public let provider: String
+    /// The provider's `type:` (`zonefile`, `powerdns`, …).
+    public let providerType: String
+    public let changes: [Change]
+
+    public init(zone: DomainName, provider: String, providerType: String, changes: [Change]) {
+        self.zone = zone; self.provider = provider; self.providerType = providerType
+        let rank: [ChangeAction: Int] = [.create: 0, .update: 1, .delete: 2]
+        self.changes = changes.sorted { a, b in
+            rank[a.action]! != rank[b.action]! ? rank[a.action]! < rank[b.action]! : a.key < b.key
+        }
+    }
+    enum CodingKeys: String, CodingKey { case zone, provider, providerType = "provider_type", changes }
+}
+
+/// Counts used in the summary line `Plan: N to add, N to change, N to destroy.`
+public struct ChangeSummary: Sendable, Hashable, Codable {
+    public var add = 0, change = 0, destroy = 0
+    public init(_ changes: [Change]) {
+        for c in changes {
+            switch c.action { case .create: add += 1; case .update: change += 1; case .delete: destroy += 1 }
+        }
+    }
+    public var isEmpty: Bool { add + change + destroy == 0 }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// How a provider stores records, which decides how a Changeset is written.
+public enum ProviderGranularity: String, Sendable, Codable {
+    /// One object per (name, type); a set is replaced whole (PowerDNS, deSEC, Route 53…).
+    case rrset
+    /// One object per record value with its own ID (Cloudflare, DigitalOcean).
+    case record
+}
+
+/// What a provider can hold, declared by each adapter and checked offline before any API
+/// call (`mailplan validate`).
+public struct ProviderCapabilities: Sendable, Hashable {
+    /// RR types the provider can write.
+    public var supportedTypes: Set<RRType>
+    /// Lowest and highest TTL in seconds the provider accepts; desired TTLs outside are
+    /// clamped with a note in the plan.
+    public var ttlRange: ClosedRange<UInt32>
+    public var granularity: ProviderGranularity
+    /// True when a zone's whole Changeset is applied all-or-nothing.
+    public var atomicApply: Bool
+    /// Largest logical TXT value in bytes the provider accepts, if it has a limit.
+    public var maxTXTLength: Int?
+
+    public init(supportedTypes: Set<RRType>, ttlRange: ClosedRange<UInt32> = 1...2_147_483_647,
+                granularity: ProviderGranularity, atomicApply: Bool, maxTXTLength: Int? = nil) {
+        self.supportedTypes = supportedTypes; self.ttlRange = ttlRange
+        self.granularity = granularity; self.atomicApply = atomicApply; self.maxTXTLength = maxTXTLength
+    }
+}
+
+/// An adapter to one DNS hosting API or store. The engine knows providers only through
+/// this protocol; providers know nothing of the CLI.
+public protocol DNSProvider: AnyObject {
+    /// The instance name from the plan file's `providers:` map (e.g. `local`).
+    var instanceName: String { get }
+    /// The adapter's `type:` name (e.g. `zonefile`).
+    var typeName: String { get }
+    var capabilities: ProviderCapabilities { get }
+
+    /// Reads every RRset of `zone` as the provider holds it now.
+    /// - Returns: all RRsets, including ones mailplan does not manage.
+    /// - Throws: ``ProviderError`` when the zone is missing or cannot be read completely. A
+    ///   failed or partial read must throw: it is never an empty zone.
+    func readZone(_ zone: DomainName) throws -> [RRset]
+
+    /// Writes one zone's Changeset.
+    /// - Throws: ``ApplyError`` saying which changes were applied, which failed and which
+    ///   were not attempted; an atomic provider reports nothing applied on failure.
+    func apply(_ changeset: ZoneChangeset) throws
+}
+
+/// A provider failure, naming the provider and what it was doing. Never contains a secret.
+public struct ProviderError: Error, CustomStringConvertible, Sendable {
+    public let provider: String
+    public let message: String
+    public init(provider: String, _ message: String) { self.provider = provider; self.message = message }
+    public var description: String { "provider \(provider): \(message)" }
+}
+
+/// A failed apply: exactly what was applied before the failure, the change that failed and
+/// the changes that were not attempted.
+public struct ApplyError: Error, CustomStringConvertible, Sendable {
+    public let provider: String
+    public let zone: DomainName
+    public let applied: [Change]
+    public let failed: [Change]
+    public let notAttempted: [Change]
+    public let reason: String
+    public init(provider: String, zone: DomainName, applied: [Change], failed: [Change], notAttempted: [Change], reason: String) {
+        self.provider = provider; self.zone = zone; self.applied = applied
+        self.failed = failed; self.notAttempted = notAttempted; self.reason = reason
+    }
+    public var description: String { "provider \(provider), zone \(zone.fqdn): \(reason)" }
+}

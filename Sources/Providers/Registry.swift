@@ -1,0 +1,26 @@
+import Foundation
+import MailPlan
+
+/// Maps a plan file's provider `type:` to the adapter that implements it.
+public enum ProviderRegistry {
+    /// Builds an adapter instance from its settings.
+    public typealias Factory = @Sendable (ProviderConfig) throws -> any DNSProvider
+
+    /// Every adapter by `type:` name. One line per adapter.
+    public static let factories: [String: Factory] = [
+        "zonefile": { try ZoneFileProvider(config: $0) },
+    ]
+
+    /// The known type names, sorted.
+    public static var typeNames: [String] { factories.keys.sorted() }
+
+    /// Builds the adapter for `config`.
+    /// - Throws: ``DiagnosticsError`` for an unknown type (with a did-you-mean) or invalid settings.
+    public static func make(_ config: ProviderConfig) throws -> any DNSProvider {
+        guard let f = factories[config.type] else {
+            throw DiagnosticsError(Diagnostic(at: config.location,
+                "providers.\(config.name): unknown provider type '\(config.type)'; \(Suggest.hint(config.type, typeNames).replacingOccurrences(of: "valid keys", with: "valid types"))"))
+        }
+        return try f(config)
+    }
+}

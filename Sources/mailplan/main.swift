@@ -1,0 +1,3 @@
+import MailPlan
+import Providers
+print("mailplan")
