@@ -1,0 +1,597 @@
+import Crypto
+import Foundation
+import Yams
+
+/// Reads and validates a plan file (YAML, `docs/plan-file.md`).
+///
+/// Every problem is collected and thrown together as ``DiagnosticsError``, each naming
+/// `file:line:column`: YAML syntax, unknown keys (with a did-you-mean), wrong types, bad
+/// addresses and names, DKIM keys that do not parse, duplicate domains, undefined
+/// providers, and unset `${ENV}` variables.
+public struct PlanLoader {
+    /// Environment used for `${VAR}` substitution in provider settings.
+    public var environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// Loads the plan file at `path`.
+    /// - Returns: the validated plan.
+    /// - Throws: ``DiagnosticsError`` with one diagnostic per problem.
+    public func load(path: String) throws -> MailPlan {
+        let url = URL(fileURLWithPath: path)
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw DiagnosticsError(Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error)))"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DiagnosticsError(Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "the plan file is not UTF-8 text"))
+        }
+        let hash = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        return try load(text: text, file: path, baseDirectory: url.deletingLastPathComponent().standardizedFileURL, sha256: hash)
+    }
+
+    static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let under = ns.userInfo[NSUnderlyingErrorKey] as? NSError, under.domain == NSPOSIXErrorDomain,
+           let code = POSIXErrorCode(rawValue: Int32(under.code)) {
+            return String(cString: strerror(code.rawValue))
+        }
+        if ns.domain == NSCocoaErrorDomain && ns.code == NSFileReadNoSuchFileError { return "No such file or directory" }
+        return ns.localizedDescription
+    }
+
+    /// Loads plan text. `file` is used in messages; `baseDirectory` resolves relative paths.
+    public func load(text: String, file: String, baseDirectory: URL, sha256: String = "") throws -> MailPlan {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch let e as YamlError {
+            throw DiagnosticsError(Self.yamlDiagnostic(e, file: file))
+        } catch {
+            throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(error)"))
+        }
+        var reader = PlanReader(file: file, baseDirectory: baseDirectory, environment: environment)
+        guard let root else {
+            throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "the plan file is empty; it needs at least version, server, providers and domains"))
+        }
+        let plan = reader.readPlan(root, sha256: sha256)
+        let errors = reader.diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty || plan == nil { throw DiagnosticsError(errors) }
+        return plan!
+    }
+
+    static func yamlDiagnostic(_ e: YamlError, file: String) -> Diagnostic {
+        func at(_ m: Mark) -> SourceLocation { SourceLocation(file: file, line: m.line, column: m.column) }
+        switch e {
+        case .scanner(let ctx, let problem, let mark, _), .parser(let ctx, let problem, let mark, _), .composer(let ctx, let problem, let mark, _):
+            let context = ctx.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
+            return Diagnostic(at: at(mark), "YAML syntax error: \(problem)\(context)")
+        case .reader(let problem, _, _, _):
+            return Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(problem)")
+        default:
+            return Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(e)")
+        }
+    }
+}
+
+/// Walks the YAML node tree, collecting diagnostics instead of stopping at the first.
+struct PlanReader {
+    let file: String
+    let baseDirectory: URL
+    let environment: [String: String]
+    var diagnostics: [Diagnostic] = []
+
+    init(file: String, baseDirectory: URL, environment: [String: String]) {
+        self.file = file; self.baseDirectory = baseDirectory; self.environment = environment
+    }
+
+    func loc(_ node: Node?) -> SourceLocation? {
+        guard let m = node?.mark else { return nil }
+        return SourceLocation(file: file, line: m.line, column: m.column)
+    }
+    mutating func error(_ node: Node?, _ message: String) { diagnostics.append(Diagnostic(at: loc(node), message)) }
+    mutating func warn(_ node: Node?, _ message: String) { diagnostics.append(Diagnostic(.warning, at: loc(node), message)) }
+
+    static func kind(_ n: Node) -> String {
+        switch n { case .scalar: "a scalar"; case .mapping: "a mapping"; case .sequence: "a list"; case .alias: "an alias" }
+    }
+
+    /// The entries of a mapping, in order, rejecting unknown and duplicate keys.
+    mutating func mapping(_ node: Node, _ path: String, allowed: [String], required: [String] = []) -> [String: (key: Node, value: Node)]? {
+        guard case .mapping(let m) = node else {
+            error(node, "\(path) must be a mapping with keys \(allowed.joined(separator: ", ")), found \(Self.kind(node))")
+            return nil
+        }
+        var out: [String: (key: Node, value: Node)] = [:]
+        for (k, v) in m {
+            guard case .scalar(let ks) = k else { error(k, "\(path): keys must be plain names"); continue }
+            let key = ks.string
+            if out[key] != nil { error(k, "\(path).\(key) is given twice"); continue }
+            if !allowed.contains(key) {
+                error(k, "\(path): unknown key '\(key)'; \(Suggest.hint(key, allowed))")
+                continue
+            }
+            out[key] = (k, v)
+        }
+        for r in required where out[r] == nil { error(node, "\(path): missing required key '\(r)'") }
+        return out
+    }
+
+    mutating func string(_ node: Node, _ path: String) -> String? {
+        guard case .scalar(let s) = node else {
+            error(node, "\(path) must be a string, found \(Self.kind(node))"); return nil
+        }
+        if s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string) { error(node, "\(path) must not be empty"); return nil }
+        return s.string
+    }
+
+    mutating func int(_ node: Node, _ path: String, in range: ClosedRange<Int>) -> Int? {
+        guard case .scalar(let s) = node, let n = Int(s.string) else {
+            error(node, "\(path) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(Self.describe(node))"); return nil
+        }
+        guard range.contains(n) else { error(node, "\(path) must be from \(range.lowerBound) to \(range.upperBound), found \(n)"); return nil }
+        return n
+    }
+
+    mutating func bool(_ node: Node, _ path: String) -> Bool? {
+        if case .scalar(let s) = node {
+            switch s.string { case "true": return true; case "false": return false; default: break }
+        }
+        error(node, "\(path) must be true or false, found \(Self.describe(node))"); return nil
+    }
+
+    mutating func ttl(_ node: Node, _ path: String) -> UInt32? {
+        if case .scalar(let s) = node, s.string == "auto" {
+            error(node, "\(path): 'auto' is not supported by any configured provider; give a TTL in seconds (0 to 2147483647)")
+            return nil
+        }
+        return int(node, path, in: 0...2_147_483_647).map { UInt32($0) }
+    }
+
+    static func describe(_ n: Node) -> String {
+        if case .scalar(let s) = n { return "'\(s.string)'" }
+        return kind(n)
+    }
+
+    /// A scalar or a list of scalars, as a list.
+    mutating func stringList(_ node: Node, _ path: String) -> [(String, Node)] {
+        switch node {
+        case .sequence(let seq):
+            return seq.enumerated().compactMap { (i, n) in string(n, "\(path)[\(i)]").map { ($0, n) } }
+        case .scalar:
+            return string(node, path).map { [($0, node)] } ?? []
+        default:
+            error(node, "\(path) must be a string or a list of strings, found \(Self.kind(node))"); return []
+        }
+    }
+
+    mutating func hostname(_ node: Node, _ path: String) -> DomainName? {
+        guard let s = string(node, path) else { return nil }
+        do {
+            let n = try DomainName(s)
+            guard n.isValidHostname else {
+                let bad = n.labels.first { l in l.isEmpty || l.hasPrefix("-") || l.hasSuffix("-") || !l.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d } } ?? s
+                error(node, "\(path): '\(s)' is not a valid host name: label '\(bad)' may hold only letters, digits and hyphens, not at either end (RFC 1123)")
+                return nil
+            }
+            return n
+        } catch let e as DNSNameError {
+            error(node, "\(path): \(e.description)"); return nil
+        } catch { self.error(node, "\(path): \(error)"); return nil }
+    }
+
+    // MARK: plan
+
+    mutating func readPlan(_ root: Node, sha256: String) -> MailPlan? {
+        let top = ["version", "server", "providers", "defaults", "domains"]
+        guard let m = mapping(root, "plan", allowed: top, required: ["version", "server", "providers", "domains"]) else { return nil }
+        if let v = m["version"]?.value, let n = int(v, "version", in: 1...1), n != 1 { error(v, "version must be 1") }
+        var defaultTTL: UInt32 = 3600
+        if let d = m["defaults"]?.value, let dm = mapping(d, "defaults", allowed: ["ttl"]) {
+            if let t = dm["ttl"]?.value, let ttl = ttl(t, "defaults.ttl") { defaultTTL = ttl }
+        }
+        let server = m["server"].flatMap { readServer($0.value) }
+        let providers = m["providers"].map { readProviders($0.value) } ?? []
+        let domains = m["domains"].map { readDomains($0.value, providers: providers, defaultTTL: defaultTTL, server: server) } ?? []
+        guard let server else { return nil }
+        return MailPlan(file: file, baseDirectory: baseDirectory, sha256: sha256, server: server,
+                        providers: providers, defaults: Defaults(ttl: defaultTTL), domains: domains)
+    }
+
+    mutating func readServer(_ node: Node) -> ServerPlan? {
+        guard let m = mapping(node, "server", allowed: ["hostname", "ipv4", "ipv6"], required: ["hostname"]) else { return nil }
+        let host = m["hostname"].flatMap { hostname($0.value, "server.hostname") }
+        var v4: [IPv4Address] = [], v6: [IPv6Address] = []
+        if let n = m["ipv4"]?.value {
+            for (s, sn) in stringList(n, "server.ipv4") {
+                if let ip = IPv4Address(s) { v4.append(ip) } else { error(sn, "server.ipv4: '\(s)' is not an IPv4 address (expected dotted quad such as 192.0.2.25)") }
+            }
+        }
+        if let n = m["ipv6"]?.value {
+            for (s, sn) in stringList(n, "server.ipv6") {
+                if let ip = IPv6Address(s) { v6.append(ip) } else { error(sn, "server.ipv6: '\(s)' is not an IPv6 address (expected a form such as 2001:db8::25)") }
+            }
+        }
+        if m["ipv4"] == nil && m["ipv6"] == nil { error(node, "server: give at least one address in ipv4 or ipv6") }
+        guard let host else { return nil }
+        return ServerPlan(hostname: host, ipv4: v4, ipv6: v6, location: loc(node))
+    }
+
+    mutating func readProviders(_ node: Node) -> [ProviderConfig] {
+        guard case .mapping(let m) = node else {
+            error(node, "providers must be a mapping from a name to {type: …, settings…}, found \(Self.kind(node))"); return []
+        }
+        var out: [ProviderConfig] = []
+        for (k, v) in m {
+            guard case .scalar(let ks) = k else { error(k, "providers: names must be plain strings"); continue }
+            let name = ks.string
+            if out.contains(where: { $0.name == name }) { error(k, "providers.\(name) is defined twice"); continue }
+            guard case .mapping(let pm) = v else { error(v, "providers.\(name) must be a mapping with at least 'type'"); continue }
+            var type: String? = nil
+            var settings: [String: PlanValue] = [:]
+            for (sk, sv) in pm {
+                guard case .scalar(let sks) = sk else { error(sk, "providers.\(name): keys must be plain names"); continue }
+                let key = sks.string
+                if key == "type" { type = string(sv, "providers.\(name).type"); continue }
+                guard case .scalar(let s) = sv else {
+                    error(sv, "providers.\(name).\(key) must be a single value, found \(Self.kind(sv))"); continue
+                }
+                if let value = substitute(s.string, node: sv, path: "providers.\(name).\(key)") { settings[key] = value }
+            }
+            guard let type else { if pm.first(where: { ($0.key.scalar?.string) == "type" }) == nil { error(v, "providers.\(name): missing required key 'type'") }; continue }
+            out.append(ProviderConfig(name: name, type: type, location: loc(k), settings: settings, baseDirectory: baseDirectory))
+        }
+        return out
+    }
+
+    /// `${VAR}` substitution. A value that is exactly `${VAR}` becomes a ``Secret``.
+    mutating func substitute(_ text: String, node: Node, path: String) -> PlanValue? {
+        guard text.contains("${") else { return PlanValue(text: text, location: loc(node)) }
+        var out = ""
+        var rest = Substring(text)
+        var onlyVar: String? = nil
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                error(node, "\(path): unterminated ${ in '\(text)'"); return nil
+            }
+            let name = String(rest[start.upperBound..<end])
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                error(node, "\(path): '${\(name)}' is not an environment variable name"); return nil
+            }
+            guard let value = environment[name], !value.isEmpty else {
+                error(node, "\(path): environment variable \(name) is not set (export \(name)=… before running mailplan)"); return nil
+            }
+            if text == "${\(name)}" { onlyVar = name }
+            out += value
+            rest = rest[rest.index(after: end)...]
+        }
+        out += rest
+        return PlanValue(text: out, location: loc(node), secret: onlyVar.map { Secret(value: out, variable: $0) })
+    }
+
+    // MARK: domains
+
+    mutating func readDomains(_ node: Node, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> [DomainPlan] {
+        guard case .sequence(let seq) = node else {
+            error(node, "domains must be a list of domains (- name: example.com …), found \(Self.kind(node))"); return []
+        }
+        var out: [DomainPlan] = []
+        var seen: [DomainName: SourceLocation?] = [:]
+        for (i, d) in seq.enumerated() {
+            guard let dp = readDomain(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server) else { continue }
+            if let first = seen[dp.name] {
+                error(d, "domains[\(i)]: domain \(dp.name.withoutTrailingDot) is listed twice (first at \(first.map(\.description) ?? "?"))")
+                continue
+            }
+            seen[dp.name] = dp.location
+            out.append(dp)
+        }
+        return out
+    }
+
+    static let domainKeys = ["name", "provider", "zone", "ttl", "mx", "spf", "dkim", "dmarc", "tls_rpt", "mta_sts", "records"]
+
+    mutating func readDomain(_ node: Node, index i: Int, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> DomainPlan? {
+        let p = "domains[\(i)]"
+        guard let m = mapping(node, p, allowed: Self.domainKeys, required: ["name"]) else { return nil }
+        guard let name = m["name"].flatMap({ hostname($0.value, "\(p).name") }) else { return nil }
+        let dn = "domains[\(name.withoutTrailingDot)]"
+        var zone = name
+        if let z = m["zone"]?.value, let zn = hostname(z, "\(dn).zone") {
+            if name.isSubdomain(of: zn) { zone = zn } else { error(z, "\(dn).zone: \(zn.withoutTrailingDot) does not contain \(name.withoutTrailingDot)") }
+        }
+        var provider = ""
+        if let pn = m["provider"]?.value {
+            if let s = string(pn, "\(dn).provider") {
+                if providers.contains(where: { $0.name == s }) { provider = s } else {
+                    let names = providers.map(\.name)
+                    let hint = Suggest.closest(to: s, in: names).map { "did you mean '\($0)'? " } ?? ""
+                    error(pn, "\(dn).provider: '\(s)' is not defined under providers; \(hint)(defined: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+                }
+            }
+        } else if providers.count == 1 {
+            provider = providers[0].name
+        } else {
+            error(node, "\(dn): missing required key 'provider' (defined: \(providers.map(\.name).joined(separator: ", ")))")
+        }
+        var ttl = defaultTTL
+        if let t = m["ttl"]?.value, let v = self.ttl(t, "\(dn).ttl") { ttl = v }
+
+        var mx: [MXTarget] = []
+        if let n = m["mx"]?.value { mx = readMX(n, dn, domain: name) }
+        else if let server { mx = [MXTarget(preference: 10, exchange: server.hostname)] }
+
+        let spf = m["spf"].flatMap { readSPF($0.value, dn) }
+        let dkim = m["dkim"].map { readDKIM($0.value, dn) } ?? []
+        let dmarc = m["dmarc"].flatMap { readDMARC($0.value, dn) }
+        let tlsrpt = m["tls_rpt"].flatMap { readTLSRPT($0.value, dn) }
+        let mtasts = m["mta_sts"].flatMap { readMTASTS($0.value, dn) }
+        let records = m["records"].map { readRecords($0.value, dn, domain: name, ttl: ttl) } ?? []
+        if let mtasts, mtasts.mode != "none", mx.contains(where: { $0.exchange == .root }) {
+            error(m["mta_sts"]?.value, "\(dn).mta_sts: a domain with a null MX receives no mail; remove mta_sts or use mode: none")
+        }
+        return DomainPlan(name: name, zone: zone, provider: provider, ttl: ttl, mx: mx, spf: spf, dkim: dkim, dmarc: dmarc,
+                          tlsRPT: tlsrpt, mtaSTS: mtasts, records: records, location: loc(node))
+    }
+
+    mutating func readMX(_ node: Node, _ dn: String, domain: DomainName) -> [MXTarget] {
+        guard case .sequence(let seq) = node else {
+            error(node, "\(dn).mx must be a list of {host, preference}, found \(Self.kind(node))"); return []
+        }
+        var out: [MXTarget] = []
+        for (i, e) in seq.enumerated() {
+            let p = "\(dn).mx[\(i)]"
+            var host: DomainName? = nil
+            var pref = 10
+            if case .scalar = e {
+                host = readMXHost(e, p)
+            } else if let m = mapping(e, p, allowed: ["host", "preference"], required: ["host"]) {
+                host = m["host"].flatMap { readMXHost($0.value, "\(p).host") }
+                if let pn = m["preference"]?.value, let v = int(pn, "\(p).preference", in: 0...65535) { pref = v }
+            }
+            guard let host else { continue }
+            if host == .root && pref != 0 { error(e, "\(p): a null MX ('.') must have preference 0 (RFC 7505 §3)") }
+            out.append(MXTarget(preference: UInt16(pref), exchange: host))
+        }
+        if seq.count == 0 { error(node, "\(dn).mx is empty; a domain that receives no mail uses a null MX: [{host: \".\", preference: 0}]") }
+        if out.contains(where: { $0.exchange == .root }) && out.count > 1 {
+            error(node, "\(domain.fqdn) MX: a null MX (0 .) must be the only MX record at the name (RFC 7505 §3)")
+        }
+        return out
+    }
+
+    mutating func readMXHost(_ node: Node, _ path: String) -> DomainName? {
+        if case .scalar(let s) = node, s.string == "." { return .root }
+        if case .scalar(let s) = node, IPv4Address(s.string) != nil || IPv6Address(s.string) != nil {
+            error(node, "\(path): an MX target must be a host name, not an IP address (RFC 5321 §5.1)"); return nil
+        }
+        return hostname(node, path)
+    }
+
+    mutating func readSPF(_ node: Node, _ dn: String) -> SPFPolicy? {
+        guard let m = mapping(node, "\(dn).spf", allowed: ["senders", "all"]) else { return nil }
+        var terms: [String] = []
+        if let s = m["senders"]?.value {
+            guard case .sequence = s else { error(s, "\(dn).spf.senders must be a list such as [mx, \"include:_spf.example.net\"]"); return nil }
+            for (t, tn) in stringList(s, "\(dn).spf.senders") {
+                if let problem = SPFTerm.problem(t) { error(tn, "\(dn).spf.senders: \(problem)") } else {
+                    if terms.contains(t) { warn(tn, "\(dn).spf.senders: '\(t)' is listed twice") } else { terms.append(t) }
+                }
+            }
+        } else { terms = ["mx"] }
+        let hasRedirect = terms.contains { $0.lowercased().hasPrefix("redirect=") }
+        var all: String? = hasRedirect ? nil : "-all"
+        if let a = m["all"]?.value, let s = string(a, "\(dn).spf.all") {
+            if hasRedirect { error(a, "\(dn).spf.all: a record with redirect= must not end in an all term (RFC 7208 §6.1 ignores redirect then)") }
+            else if s == "+all" || s == "all" { error(a, "\(dn).spf.all: '\(s)' lets anyone send as this domain; use -all, ~all or ?all") }
+            else if ["-all", "~all", "?all"].contains(s) { all = s }
+            else { error(a, "\(dn).spf.all must be -all, ~all or ?all, found '\(s)'") }
+        }
+        return SPFPolicy(terms: terms, all: all)
+    }
+
+    mutating func readDKIM(_ node: Node, _ dn: String) -> [DKIMSelectorPlan] {
+        guard case .sequence(let seq) = node else {
+            error(node, "\(dn).dkim must be a list of {selector, public_key | public_key_file}, found \(Self.kind(node))"); return []
+        }
+        var out: [DKIMSelectorPlan] = []
+        for (i, e) in seq.enumerated() {
+            let p = "\(dn).dkim[\(i)]"
+            guard let m = mapping(e, p, allowed: ["selector", "public_key", "public_key_file", "revoked"], required: ["selector"]) else { continue }
+            guard let sel = m["selector"].flatMap({ string($0.value, "\(p).selector") }) else { continue }
+            let sp = "\(dn).dkim[\(sel)]"
+            guard !sel.isEmpty, sel.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ l in
+                !l.isEmpty && l.count <= 63 && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } }) else {
+                error(m["selector"]?.value, "\(p).selector: '\(sel)' is not a valid selector (letters, digits, hyphen, underscore; dot-separated labels)"); continue
+            }
+            if out.contains(where: { $0.selector == sel.lowercased() }) { error(e, "\(sp): selector listed twice"); continue }
+            let revoked = m["revoked"].flatMap { bool($0.value, "\(sp).revoked") } ?? false
+            var text: String? = nil
+            var at: Node? = nil
+            switch (m["public_key"], m["public_key_file"]) {
+            case (let k?, nil): text = string(k.value, "\(sp).public_key"); at = k.value
+            case (nil, let f?):
+                at = f.value
+                if let path = string(f.value, "\(sp).public_key_file") {
+                    let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+                    do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+                        self.error(f.value, "\(sp).public_key_file: cannot read \(path) (\(PlanLoader.reason(error)))")
+                    }
+                }
+            case (nil, nil):
+                if revoked { text = "v=DKIM1; p=" } else { error(e, "\(sp): give public_key or public_key_file") }
+            case (_?, _?): error(e, "\(sp): give either public_key or public_key_file, not both")
+            }
+            guard let text else { continue }
+            do {
+                let (record, info) = try DKIMKeyParser.parse(text, allowRevoked: revoked)
+                if revoked && !info.revoked { error(at, "\(sp): revoked: true needs an empty p= (or no key at all)"); continue }
+                if info.algorithm == "rsa" && info.bits < 2048 && !info.revoked {
+                    warn(at, "\(sp): RSA \(info.bits)-bit key; use 2048 bits or more (RFC 8301 §3.2)")
+                }
+                out.append(DKIMSelectorPlan(selector: sel.lowercased(), record: record, key: info, location: loc(e)))
+            } catch let k as DKIMKeyError {
+                error(at, "\(sp): DKIM key does not parse: \(k.reason)")
+            } catch { self.error(at, "\(sp): \(error)") }
+        }
+        return out
+    }
+
+    mutating func reportURIs(_ node: Node, _ path: String, schemes: [String]) -> [String] {
+        var out: [String] = []
+        for (s, sn) in stringList(node, path) {
+            let lower = s.lowercased()
+            guard let scheme = schemes.first(where: { lower.hasPrefix($0 + ":") }) else {
+                let hint = s.contains("@") && !s.contains(":") ? " (did you mean 'mailto:\(s)'?)" : ""
+                error(sn, "\(path): '\(s)' must be a \(schemes.map { $0 + ":" }.joined(separator: " or ")) URI\(hint)"); continue
+            }
+            let rest = s.dropFirst(scheme.count + 1)
+            if scheme == "mailto" {
+                let addr = rest.split(separator: "!").first.map(String.init) ?? ""
+                let parts = addr.split(separator: "@")
+                if parts.count != 2 || (try? DomainName(String(parts[1])))?.isValidHostname != true {
+                    error(sn, "\(path): '\(s)' is not a mailto: URI with a valid address"); continue
+                }
+            } else if rest.count < 3 { error(sn, "\(path): '\(s)' is not a valid \(scheme) URI"); continue }
+            if s.contains(",") || s.contains(";") || s.contains(" ") { error(sn, "\(path): '\(s)' must not contain ',', ';' or spaces"); continue }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func readDMARC(_ node: Node, _ dn: String) -> DMARCPolicy? {
+        let p = "\(dn).dmarc"
+        guard let m = mapping(node, p, allowed: ["policy", "sp", "rua", "ruf", "adkim", "aspf", "pct", "fo"], required: ["policy"]) else { return nil }
+        func choice(_ key: String, _ valid: [String]) -> String? {
+            guard let n = m[key]?.value, let s = string(n, "\(p).\(key)") else { return nil }
+            guard valid.contains(s) else { error(n, "\(p).\(key) must be one of \(valid.joined(separator: ", ")), found '\(s)'"); return nil }
+            return s
+        }
+        let policy = choice("policy", ["none", "quarantine", "reject"])
+        let sp = choice("sp", ["none", "quarantine", "reject"])
+        let adkim = choice("adkim", ["r", "s"]), aspf = choice("aspf", ["r", "s"])
+        let pct = m["pct"].flatMap { int($0.value, "\(p).pct", in: 0...100) }
+        var fo: String? = nil
+        if let n = m["fo"]?.value, let s = string(n, "\(p).fo") {
+            if s.split(separator: ":", omittingEmptySubsequences: false).allSatisfy({ ["0", "1", "d", "s"].contains($0) }) { fo = s }
+            else { error(n, "\(p).fo must be 0, 1, d or s, or several joined by ':' (RFC 7489 §6.3), found '\(s)'") }
+        }
+        let rua = m["rua"].map { reportURIs($0.value, "\(p).rua", schemes: ["mailto"]) } ?? []
+        let ruf = m["ruf"].map { reportURIs($0.value, "\(p).ruf", schemes: ["mailto"]) } ?? []
+        guard let policy else { return nil }
+        return DMARCPolicy(policy: policy, subdomainPolicy: sp, rua: rua, ruf: ruf, adkim: adkim, aspf: aspf, pct: pct, fo: fo)
+    }
+
+    mutating func readTLSRPT(_ node: Node, _ dn: String) -> TLSRPTPolicy? {
+        guard let m = mapping(node, "\(dn).tls_rpt", allowed: ["rua"], required: ["rua"]) else { return nil }
+        guard let n = m["rua"]?.value else { return nil }
+        let rua = reportURIs(n, "\(dn).tls_rpt.rua", schemes: ["mailto", "https"])
+        return rua.isEmpty ? nil : TLSRPTPolicy(rua: rua)
+    }
+
+    mutating func readMTASTS(_ node: Node, _ dn: String) -> MTASTSPolicy? {
+        let p = "\(dn).mta_sts"
+        guard let m = mapping(node, p, allowed: ["mode", "max_age"], required: ["mode"]) else { return nil }
+        var mode: String? = nil
+        if let n = m["mode"]?.value, let s = string(n, "\(p).mode") {
+            if ["enforce", "testing", "none"].contains(s) { mode = s } else { error(n, "\(p).mode must be enforce, testing or none, found '\(s)'") }
+        }
+        var maxAge = 604800
+        if let n = m["max_age"]?.value, let v = int(n, "\(p).max_age", in: 0...31_557_600) { maxAge = v }
+        return mode.map { MTASTSPolicy(mode: $0, maxAge: maxAge) }
+    }
+
+    static let explicitTypes: [RRType] = [.a, .aaaa, .txt, .cname, .srv, .caa, .tlsa]
+
+    mutating func readRecords(_ node: Node, _ dn: String, domain: DomainName, ttl: UInt32) -> [ExplicitRecord] {
+        guard case .sequence(let seq) = node else {
+            error(node, "\(dn).records must be a list of {name, type, ttl, values}, found \(Self.kind(node))"); return []
+        }
+        var out: [ExplicitRecord] = []
+        for (i, e) in seq.enumerated() {
+            let p = "\(dn).records[\(i)]"
+            guard let m = mapping(e, p, allowed: ["name", "type", "ttl", "values"], required: ["name", "type", "values"]) else { continue }
+            guard let nameText = m["name"].flatMap({ string($0.value, "\(p).name") }),
+                  let typeText = m["type"].flatMap({ string($0.value, "\(p).type") }) else { continue }
+            let type = RRType(typeText)
+            guard Self.explicitTypes.contains(type) else {
+                error(m["type"]?.value, "\(p).type: \(typeText) cannot be declared here; valid: \(Self.explicitTypes.map(\.rawValue).joined(separator: ", ")) (MX comes from mx:)"); continue
+            }
+            let owner: DomainName
+            do { owner = try DomainName(nameText, relativeTo: domain) } catch {
+                self.error(m["name"]?.value, "\(p).name: \(error)"); continue
+            }
+            guard owner.isSubdomain(of: domain) else {
+                error(m["name"]?.value, "\(p).name: \(owner.fqdn) is outside \(domain.fqdn)"); continue
+            }
+            var rttl = ttl
+            if let t = m["ttl"]?.value, let v = self.ttl(t, "\(p).ttl") { rttl = v }
+            var rdata: [RData] = []
+            if let vn = m["values"]?.value {
+                for (v, n) in stringList(vn, "\(p).values") {
+                    do {
+                        rdata.append(type == .txt ? .txt(v) : try RData.parse(type: type, v, origin: domain))
+                    } catch let r as RDataError { error(n, "\(p).values: \(r.description)") } catch { self.error(n, "\(p).values: \(error)") }
+                }
+            }
+            if rdata.isEmpty { continue }
+            if type == .cname && rdata.count > 1 { error(e, "\(p): a CNAME RRset holds exactly one value (RFC 2181 §10.1)"); continue }
+            if let prev = out.first(where: { $0.rrset.key == RRsetKey(owner, type) }) {
+                error(e, "\(p): \(owner.fqdn) \(type) is already declared at \(prev.location.map(\.description) ?? "?"); list all values in one entry"); continue
+            }
+            out.append(ExplicitRecord(rrset: RRset(name: owner, type: type, ttl: rttl, rdata: rdata), location: loc(e)))
+        }
+        return out
+    }
+}
+
+extension Node {
+    var scalar: Node.Scalar? { if case .scalar(let s) = self { return s }; return nil }
+}
+
+/// Syntax checks for SPF terms (RFC 7208 §4.6.1, §5, §6).
+public enum SPFTerm {
+    /// nil when `term` is a valid SPF mechanism or modifier for `senders`; otherwise why not.
+    public static func problem(_ term: String) -> String? {
+        var t = term
+        if let q = t.first, "+-~?".contains(q) { t.removeFirst() }
+        let lower = t.lowercased()
+        func domainSpec(_ s: Substring, _ what: String) -> String? {
+            let spec = s.split(separator: "/").first.map(String.init) ?? ""
+            if spec.isEmpty { return "'\(term)': \(what) needs a domain" }
+            if spec.contains("%{") { return nil }  // macro (RFC 7208 §7)
+            guard let n = try? DomainName(spec), n.labels.count >= 2 else { return "'\(term)': '\(spec)' is not a domain name" }
+            return nil
+        }
+        func cidr(_ s: Substring?, max: Int) -> String? {
+            guard let s else { return nil }
+            guard let n = Int(s), (0...max).contains(n) else { return "'\(term)': prefix length must be 0 to \(max)" }
+            return nil
+        }
+        if lower == "all" || lower.hasSuffix("all") && lower.count == 3 { return "'\(term)': set the all term with spf.all, not in senders" }
+        if lower == "mx" || lower == "a" { return nil }
+        if lower.hasPrefix("mx/") || lower.hasPrefix("a/") {
+            return cidr(lower.split(separator: "/").dropFirst().first, max: 32)
+        }
+        if lower == "ptr" || lower.hasPrefix("ptr:") { return nil }
+        for (prefix, what) in [("mx:", "mx"), ("a:", "a"), ("include:", "include"), ("exists:", "exists")] where lower.hasPrefix(prefix) {
+            return domainSpec(t.dropFirst(prefix.count), what)
+        }
+        for (prefix, what) in [("redirect=", "redirect"), ("exp=", "exp")] where lower.hasPrefix(prefix) {
+            if term.first.map({ "+-~?".contains($0) }) == true { return "'\(term)': a modifier takes no qualifier" }
+            return domainSpec(t.dropFirst(prefix.count), what)
+        }
+        if lower.hasPrefix("ip4:") {
+            let parts = t.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count <= 2, IPv4Address(String(parts[0])) != nil else { return "'\(term)': not an IPv4 address or network (ip4:192.0.2.0/24)" }
+            return cidr(parts.count == 2 ? parts[1] : nil, max: 32)
+        }
+        if lower.hasPrefix("ip6:") {
+            let parts = t.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count <= 2, IPv6Address(String(parts[0])) != nil else { return "'\(term)': not an IPv6 address or network (ip6:2001:db8::/32)" }
+            return cidr(parts.count == 2 ? parts[1] : nil, max: 128)
+        }
+        return "'\(term)' is not an SPF mechanism (valid: mx, a, a:host, ip4:, ip6:, include:, exists:, ptr, redirect=, exp=)"
+    }
+}
