@@ -40,8 +40,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MailPlanTests", dependencies: ["MailPlan"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "MailPlanTests", dependencies: ["MailPlan"]),
         .testTarget(name: "ProvidersTests", dependencies: ["MailPlan", "Providers"]),
         .testTarget(name: "IntegrationTests", dependencies: ["MailPlan", "Providers", "mailplan"]),
     ]

@@ -24,6 +24,18 @@ public struct Change: Sendable, Hashable, Codable {
     }
     public var key: RRsetKey { RRsetKey(name, type) }
 
+    enum CodingKeys: String, CodingKey { case action, name, type, before, after, notes }
+    /// `before` and `after` are always present in JSON, `null` when absent, so the schema is stable.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(action, forKey: .action)
+        try c.encode(name, forKey: .name)
+        try c.encode(type, forKey: .type)
+        try c.encode(before, forKey: .before)
+        try c.encode(after, forKey: .after)
+        try c.encode(notes, forKey: .notes)
+    }
+
     public static func create(_ rrset: RRset, notes: [String] = []) -> Change {
         Change(action: .create, name: rrset.name, type: rrset.type, before: nil, after: rrset, notes: notes)
     }
