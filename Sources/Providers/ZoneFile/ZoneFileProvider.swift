@@ -18,8 +18,14 @@ import Glibc
 /// atomically: `$ORIGIN`, the SOA (serial bumped), the apex NS, then every other RRset in
 /// canonical name order and type order, one RR per line as ldns prints it. Comments and
 /// the original layout are not kept; every record is.
+///
+/// Known ldns 1.8 behaviour: a second SOA in a file is silently skipped by ldns (so an
+/// apply drops it), and when ldns stops on a syntax error it frees the partly read zone
+/// without its records (a small leak per failed read, inside ldns).
 public final class ZoneFileProvider: DNSProvider {
+    /// The instance name from the plan file's `providers:` map.
     public let instanceName: String
+    /// Always `zonefile`.
     public let typeName = "zonefile"
     /// Every modelled type, TTL 0…2147483647 s, whole-RRset writes, all-or-nothing apply.
     public let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647,
