@@ -244,6 +244,21 @@ final class ZoneFileTests: XCTestCase {
         XCTAssertTrue(soa.contains(" \(todaySerial() + 1) "), soa)
     }
 
+    func testApplyKeepsModeAndFollowsSymlink() throws {
+        let real = try write(Self.zoneText, to: "real.zone")
+        XCTAssertEqual(chmod(real.path, 0o640), 0)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("example.com.zone").path,
+                                                   withDestinationPath: real.path)
+        let p = try provider()
+        let empty = RRset(name: name("empty.example.com."), type: .txt, ttl: 0, rdata: [.txt("")])
+        try p.apply(changeset([.create(empty)]))
+        XCTAssertEqual(byKey(try p.readZone(zone))[empty.key], empty)
+        let attrs = try FileManager.default.attributesOfItem(atPath: real.path)
+        XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o640)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: p.path.path), real.path)
+        XCTAssertEqual(try String(contentsOf: URL(fileURLWithPath: real.path + ".bak"), encoding: .utf8), Self.zoneText)
+    }
+
     func testStaleApplyChangesNothing() throws {
         let url = try write(Self.zoneText)
         let p = try provider()
