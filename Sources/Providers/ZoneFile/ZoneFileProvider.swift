@@ -1,13 +1,243 @@
 import CLDNS
 import Foundation
 import MailPlan
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Placeholder: the RFC 1035 master-file adapter (`type: zonefile`). Implemented over ldns.
+/// The RFC 1035 master-file adapter (`type: zonefile`): one zone held in one zone file on
+/// disk, read and written through ldns.
+///
+/// Settings:
+/// - `path` (required): the zone file; a relative path resolves against the plan file's
+///   directory.
+/// - `backup` (optional, default `true`): keep the previous file as `<path>.bak` on apply.
+///
+/// Reading parses the file as an RFC 1035 §5 master file (`$ORIGIN`, `$TTL`, `@`, relative
+/// names), with the zone apex as the initial origin. Applying rewrites the whole file
+/// atomically: `$ORIGIN`, the SOA (serial bumped), the apex NS, then every other RRset in
+/// canonical name order and type order, one RR per line as ldns prints it. Comments and
+/// the original layout are not kept; every record is.
+///
+/// Known ldns 1.8 behaviour: a second SOA in a file is silently skipped by ldns (so an
+/// apply drops it), and when ldns stops on a syntax error it frees the partly read zone
+/// without its records (a small leak per failed read, inside ldns).
 public final class ZoneFileProvider: DNSProvider {
+    /// The instance name from the plan file's `providers:` map.
     public let instanceName: String
+    /// Always `zonefile`.
     public let typeName = "zonefile"
-    public let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), granularity: .rrset, atomicApply: true)
-    public init(config: ProviderConfig) throws { instanceName = config.name }
-    public func readZone(_ zone: DomainName) throws -> [RRset] { throw ProviderError(provider: instanceName, "not implemented") }
-    public func apply(_ changeset: ZoneChangeset) throws { throw ProviderError(provider: instanceName, "not implemented") }
+    /// Every modelled type, TTL 0…2147483647 s, whole-RRset writes, all-or-nothing apply.
+    public let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647,
+                                                   granularity: .rrset, atomicApply: true)
+    /// The zone file, absolute.
+    public let path: URL
+    /// Whether ``apply(_:)`` keeps the previous file as `<path>.bak`.
+    public let backup: Bool
+
+    /// Builds the adapter from its plan-file settings.
+    /// - Throws: ``DiagnosticsError`` for an unknown setting, a missing `path` or a `backup`
+    ///   that is not a boolean. The file itself is not opened here.
+    public init(config: ProviderConfig) throws {
+        try config.checkKeys(allowed: ["path", "backup"])
+        instanceName = config.name
+        path = try config.path("path", required: true)!
+        backup = try config.bool("backup") ?? true
+    }
+
+    /// Reads every RRset of `zone` from the zone file, including the SOA and NS and any
+    /// type mailplan does not model (kept as presentation text). TTLs are in seconds; a set
+    /// whose records disagree on TTL gets the lowest.
+    /// - Parameter zone: the zone apex, used as the initial `$ORIGIN`.
+    /// - Returns: the RRsets in file order of their first record.
+    /// - Throws: ``ProviderError`` naming the file when it is missing or unreadable, when
+    ///   ldns reports a syntax error (with the line number and ldns's message), when a record
+    ///   cannot be converted, when there is not exactly one SOA at `zone`, or when a record
+    ///   lies outside `zone`.
+    public func readZone(_ zone: DomainName) throws -> [RRset] {
+        try load(zone).rrsets
+    }
+
+    /// Writes one zone's Changeset to the file, all or nothing.
+    ///
+    /// The file is re-read first, and every change's `before` must equal the RRset now in
+    /// the file (nil: absent); otherwise nothing is written. The changed RRsets are replaced,
+    /// created or deleted, every other RRset is written back unchanged, and the SOA serial
+    /// is bumped (``nextSerial(after:now:)``). Each record is built with ldns before anything
+    /// is written, the new text is parsed back and compared with the intended RRsets, and the
+    /// file is replaced with `rename(2)` from a temporary file in the same directory. An
+    /// empty Changeset writes nothing.
+    /// - Throws: ``ApplyError`` with nothing applied: when the file changed since the plan
+    ///   was made (the stale changes are `failed`), when a change is invalid for a zone file
+    ///   (SOA, outside the zone, repeated, or refused by ldns), or when writing fails. The
+    ///   original file is untouched in every case.
+    public func apply(_ changeset: ZoneChangeset) throws {
+        let changes = changeset.changes
+        guard !changes.isEmpty else { return }
+        let zone = changeset.zone
+        func failure(_ reason: String, failed: [Change] = []) -> ApplyError {
+            let failedKeys = Set(failed.map(\.key))
+            return ApplyError(provider: instanceName, zone: zone, applied: [], failed: failed,
+                              notAttempted: changes.filter { !failedKeys.contains($0.key) },
+                              reason: reason + "; nothing was applied and \(path.path) is unchanged")
+        }
+
+        let current: (rrsets: [RRset], data: Data)
+        do { current = try load(zone) } catch let e as ProviderError {
+            throw failure("cannot re-read the zone file: \(e.message)")
+        }
+
+        // Structural checks: what a zone file cannot hold from a Changeset.
+        var seen = Set<RRsetKey>()
+        for c in changes {
+            if !seen.insert(c.key).inserted { throw failure("\(c.key) appears in more than one change", failed: [c]) }
+            if c.type == .soa { throw failure("\(c.key): the SOA is maintained by the zone file adapter, not by a plan", failed: [c]) }
+            if !c.name.isSubdomain(of: zone) { throw failure("\(c.key) is outside zone \(zone.fqdn)", failed: [c]) }
+            if let after = c.after {
+                if after.key != c.key { throw failure("\(c.key): its new RRset is \(after.key)", failed: [c]) }
+                if after.rdata.isEmpty { throw failure("\(c.key): the new RRset has no records (use a delete)", failed: [c]) }
+                if let bad = after.rdata.first(where: { $0.type != c.type }) {
+                    throw failure("\(c.key): record '\(bad.presentation)' is of type \(bad.type)", failed: [c])
+                }
+            }
+        }
+
+        // Optimistic check: the file must still hold exactly what the plan saw.
+        var sets = Dictionary(current.rrsets.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let stale = changes.filter { sets[$0.key] != $0.before }
+        if !stale.isEmpty {
+            let what = stale.map { c in
+                "\(c.key) is \(sets[c.key] == nil ? "absent" : "different") (the plan expected it \(c.before == nil ? "absent" : "as planned"))"
+            }.joined(separator: "; ")
+            throw failure("the zone file \(path.path) changed since the plan was made: \(what); make a new plan", failed: stale)
+        }
+
+        for c in changes { sets[c.key] = c.after }
+        let soaKey = RRsetKey(zone, .soa)
+        guard let soa = sets[soaKey], soa.rdata.count == 1, let bumped = Self.bumpingSerial(soa.rdata[0], now: Date()) else {
+            throw failure("the SOA serial in \(path.path) cannot be read")
+        }
+        sets[soaKey] = soa.with(rdata: [bumped])
+
+        // Render through ldns, then parse the text back: what we write must read as intended.
+        let text: String
+        do { text = try Self.render(zone: zone, rrsets: Array(sets.values)) } catch let e as RenderFailure {
+            throw failure("ldns refuses \(e.line): \(e.message)", failed: changes.filter { $0.key == e.key })
+        }
+        let data = Data(text.utf8)
+        do {
+            let reread = try Self.rrsets(ZoneFileLDNS.parseZone(data, origin: zone))
+            let back = Dictionary(reread.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            if back != sets {
+                let keys = Set(back.keys).union(sets.keys).filter { back[$0] != sets[$0] }.sorted()
+                throw failure("the new zone text would not read back as planned at \(keys.map(\.description).joined(separator: ", "))",
+                              failed: changes.filter { keys.contains($0.key) })
+            }
+        } catch let e as ZoneFileLDNS.ParseFailure {
+            throw failure("the new zone text does not parse: \(describe(e))")
+        }
+
+        do {
+            try ZoneFileWriter.replace(path, with: data, expecting: current.data, backup: backup)
+        } catch ZoneFileWriter.Failure.changed {
+            throw failure("the zone file \(path.path) changed while the changes were being written; make a new plan",
+                          failed: changes)
+        } catch {
+            throw failure("cannot write \(path.path): \(error)", failed: changes)
+        }
+    }
+
+    /// The serial that follows `serial` (RFC 1982 arithmetic). A serial that reads as a date
+    /// counter `YYYYMMDDnn` becomes today's `YYYYMMDD00` (UTC) when that is larger, else
+    /// serial + 1, like ldns's `ldns_soa_serial_datecounter`; any other serial becomes
+    /// serial + 1 (wrapping at 2³²).
+    public static func nextSerial(after serial: UInt32, now: Date) -> UInt32 {
+        let s = String(serial)
+        if s.count == 10,
+           let y = Int(s.prefix(4)), let m = Int(s.dropFirst(4).prefix(2)), let d = Int(s.dropFirst(6).prefix(2)),
+           (1970...2099).contains(y), (1...12).contains(m), (1...31).contains(d) {
+            var cal = Calendar(identifier: .gregorian)
+            cal.timeZone = TimeZone(identifier: "UTC")!
+            let c = cal.dateComponents([.year, .month, .day], from: now)
+            let today = UInt32((c.year! * 10000 + c.month! * 100 + c.day!) * 100)
+            return today > serial ? today : serial &+ 1
+        }
+        return serial &+ 1
+    }
+
+    // MARK: - Internals
+
+    /// Reads and checks the file; returns its RRsets and the exact bytes parsed.
+    func load(_ zone: DomainName) throws -> (rrsets: [RRset], data: Data) {
+        let file = path.path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir) else {
+            throw ProviderError(provider: instanceName, "zone file \(file) does not exist")
+        }
+        guard !isDir.boolValue else { throw ProviderError(provider: instanceName, "zone file \(file) is a directory") }
+        let data: Data
+        do { data = try Data(contentsOf: path) } catch {
+            throw ProviderError(provider: instanceName, "cannot read zone file \(file): \(error.localizedDescription)")
+        }
+        let rrsets: [RRset]
+        do { rrsets = try Self.rrsets(ZoneFileLDNS.parseZone(data, origin: zone)) } catch let e as ZoneFileLDNS.ParseFailure {
+            throw ProviderError(provider: instanceName, "zone file \(file)\(describe(e))")
+        }
+        let soas = rrsets.filter { $0.type == .soa }
+        guard soas.count == 1, soas[0].rdata.count == 1 else {
+            throw ProviderError(provider: instanceName, soas.isEmpty
+                ? "zone file \(file) has no SOA record (RFC 1035 §5.2: a zone file starts with one)"
+                : "zone file \(file) has more than one SOA record")
+        }
+        guard soas[0].name == zone else {
+            throw ProviderError(provider: instanceName, "zone file \(file) holds zone \(soas[0].name.fqdn), not \(zone.fqdn)")
+        }
+        if let outside = rrsets.first(where: { !$0.name.isSubdomain(of: zone) }) {
+            throw ProviderError(provider: instanceName, "zone file \(file): \(outside.key) is outside zone \(zone.fqdn)")
+        }
+        return (rrsets, data)
+    }
+
+    func describe(_ e: ZoneFileLDNS.ParseFailure) -> String {
+        switch e {
+        case .syntax(let line, let message): ", line \(line): \(message)"
+        case .record(let message): ": \(message)"
+        }
+    }
+
+    static func rrsets(_ records: [ZoneRecord]) -> [RRset] {
+        [RRset].grouping(records.map { (name: $0.name, ttl: $0.ttl, rdata: $0.rdata) })
+    }
+
+    /// The SOA rdata with its serial (third field) replaced by ``nextSerial(after:now:)``.
+    static func bumpingSerial(_ soa: RData, now: Date) -> RData? {
+        guard case .other(let type, let text) = soa, type == .soa else { return nil }
+        var fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard fields.count == 7, let serial = UInt32(fields[2]) else { return nil }
+        fields[2] = String(nextSerial(after: serial, now: now))
+        return .other(type: .soa, presentation: fields.joined(separator: " "))
+    }
+
+    struct RenderFailure: Error {
+        let key: RRsetKey
+        let line: String
+        let message: String
+    }
+
+    /// The zone-file text: `$ORIGIN`, SOA, apex NS, then the rest by owner (canonical DNS
+    /// order) and type; each record built and printed by ldns.
+    static func render(zone: DomainName, rrsets: [RRset]) throws -> String {
+        func rank(_ s: RRset) -> Int { s.name == zone ? (s.type == .soa ? 0 : s.type == .ns ? 1 : 2) : 2 }
+        let ordered = rrsets.sorted { a, b in rank(a) != rank(b) ? rank(a) < rank(b) : a.key < b.key }
+        var lines = ["$ORIGIN \(zone.fqdn)"]
+        for set in ordered {
+            for rd in set.rdata {
+                let input = "\(set.name.fqdn) \(set.ttl) IN \(set.type.rawValue) \(rd.presentation)"
+                do { lines.append(try ZoneFileLDNS.canonicalLine(input)) } catch let ZoneFileLDNS.ParseFailure.record(msg) {
+                    throw RenderFailure(key: set.key, line: "'\(input)'", message: msg)
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
 }

@@ -1,0 +1,89 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Replaces a file atomically: the new bytes go to a temporary file in the same directory
+/// (same file system), are flushed to disk and renamed over the target, so a reader sees
+/// either the old file or the new one, never a mix.
+enum ZoneFileWriter {
+    enum Failure: Error, CustomStringConvertible {
+        /// The file no longer holds the bytes the caller read.
+        case changed
+        /// A system call failed: what was being done and `strerror(errno)`.
+        case system(String)
+        var description: String {
+            switch self {
+            case .changed: "the file changed"
+            case .system(let s): s
+            }
+        }
+    }
+
+    /// Replaces `url` (following a symbolic link to the real file) with `data`, keeping its
+    /// permission bits.
+    /// - Parameters:
+    ///   - expecting: the bytes the caller read; checked again just before the rename.
+    ///   - backup: when true, the previous bytes are first written to `<path>.bak` (atomically too).
+    /// - Throws: ``Failure``; on failure the target is untouched and temporary files are removed.
+    static func replace(_ url: URL, with data: Data, expecting: Data, backup: Bool) throws {
+        let target = url.resolvingSymlinksInPath()
+        var st = stat()
+        let mode: mode_t = stat(target.path, &st) == 0 ? st.st_mode & 0o7777 : 0o644
+
+        let temp = try writeTemp(data, beside: target, mode: mode)
+        var keepTemp = false
+        defer { if !keepTemp { unlink(temp) } }
+
+        guard let now = FileManager.default.contents(atPath: target.path), now == expecting else { throw Failure.changed }
+        if backup {
+            let bakTemp = try writeTemp(expecting, beside: target, mode: mode)
+            if rename(bakTemp, target.path + ".bak") != 0 {
+                let why = errorText("cannot create \(target.path).bak")
+                unlink(bakTemp)
+                throw Failure.system(why)
+            }
+        }
+        if rename(temp, target.path) != 0 { throw Failure.system(errorText("cannot rename the new file over \(target.path)")) }
+        keepTemp = true
+        syncDirectory(target.deletingLastPathComponent().path)
+    }
+
+    /// Writes `data` to a new `.<name>.mailplan-XXXXXX` file next to `target`, fsyncs it and
+    /// sets `mode`. - Returns: its path.
+    static func writeTemp(_ data: Data, beside target: URL, mode: mode_t) throws -> String {
+        let dir = target.deletingLastPathComponent().path
+        var template = Array("\(dir)/.\(target.lastPathComponent).mailplan-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw Failure.system(errorText("cannot create a temporary file in \(dir)")) }
+        let path = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var ok = false
+        defer { if !ok { unlink(path) } }
+        defer { close(fd) }
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw Failure.system(errorText("cannot write \(path)"))
+                }
+                offset += n
+            }
+        }
+        guard fchmod(fd, mode) == 0 else { throw Failure.system(errorText("cannot set the mode of \(path)")) }
+        guard fsync(fd) == 0 else { throw Failure.system(errorText("cannot flush \(path)")) }
+        ok = true
+        return path
+    }
+
+    /// Flushes a directory entry change (the rename) to disk; best effort.
+    static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+
+    static func errorText(_ what: String) -> String {
+        "\(what): \(String(cString: strerror(errno)))"
+    }
+}
