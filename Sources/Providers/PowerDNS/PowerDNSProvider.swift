@@ -94,6 +94,10 @@ public final class PowerDNSProvider: DNSProvider {
         "rejected the API key (check api_key / \(apiKey.variable)); server \(baseURL.absoluteString)"
     }
 
+    private var forbiddenMessage: String {
+        "PowerDNS server \(baseURL.absoluteString) refused access (HTTP 403): check its webserver-allow-from and api settings"
+    }
+
     private func notFoundMessage(_ zone: DomainName) -> String {
         "zone \(zone.fqdn) does not exist on PowerDNS server \(baseURL.absoluteString) (server_id \(serverID))"
     }
@@ -112,7 +116,8 @@ public final class PowerDNSProvider: DNSProvider {
         do { resp = try client.send(req) } catch let e as HTTPError {
             throw ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(e)")
         }
-        if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, authMessage) }
+        if resp.status == 401 { throw ProviderError(provider: instanceName, authMessage) }
+        if resp.status == 403 { throw ProviderError(provider: instanceName, forbiddenMessage) }
         if Self.isZoneMissing(resp) { throw ProviderError(provider: instanceName, notFoundMessage(zone)) }
         guard resp.status == 200 else {
             throw ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(HTTPError(request: req, response: resp))")
@@ -155,7 +160,8 @@ public final class PowerDNSProvider: DNSProvider {
         }
         switch resp.status {
         case 200, 204: return
-        case 401, 403: throw fail(changes, authMessage + "; nothing was applied")
+        case 401: throw fail(changes, authMessage + "; nothing was applied")
+        case 403: throw fail(changes, forbiddenMessage + "; nothing was applied")
         case _ where Self.isZoneMissing(resp): throw fail(changes, notFoundMessage(changeset.zone) + "; nothing was applied")
         case 400, 422:
             let text = PowerDNSConvert.errorText(resp.body) ?? resp.excerpt()
