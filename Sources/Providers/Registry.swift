@@ -9,6 +9,7 @@ public enum ProviderRegistry {
     /// Every adapter by `type:` name. One line per adapter.
     public static let factories: [String: Factory] = [
         "zonefile": { try ZoneFileProvider(config: $0) },
+        "powerdns": { try PowerDNSProvider(config: $0) },
     ]
 
     /// The known type names, sorted.

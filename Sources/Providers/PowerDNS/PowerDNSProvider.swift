@@ -1,0 +1,189 @@
+import Foundation
+import MailPlan
+
+/// The PowerDNS Authoritative HTTP API adapter (`type: powerdns`, providers.md §4).
+///
+/// Settings:
+/// ```yaml
+/// providers:
+///   pdns:
+///     type: powerdns
+///     url: http://127.0.0.1:8081      # the webserver; /api/v1 is added
+///     api_key: ${PDNS_API_KEY}
+///     server_id: localhost            # optional
+///     insecure: false                 # optional: allow plain http:// to a non-loopback host
+///     timeout: 60                     # optional: seconds per request
+///     ca_file: /etc/ssl/my-ca.pem     # optional: CA bundle for https
+/// ```
+/// A zone's Changeset is written as one `PATCH` (all-or-nothing in PowerDNS): `DELETE`
+/// for deletes, `REPLACE` with every record for creates and updates.
+public final class PowerDNSProvider: DNSProvider {
+    public let instanceName: String
+    public let typeName = "powerdns"
+    public let capabilities = ProviderCapabilities(
+        supportedTypes: Set(RRType.modelled), ttlRange: 1...2_147_483_647, granularity: .rrset, atomicApply: true)
+
+    /// The server's base URL as configured (without `/api/v1`).
+    public let baseURL: URL
+    public let serverID: String
+    private let apiKey: Secret
+    private let client: HTTPClient
+    /// Concurrent PATCHes allowed per server (base URL) across all instances in this process.
+    public static let maxConcurrentWrites = 2
+
+    /// The setting names this adapter accepts.
+    public static let settingNames = ["url", "api_key", "server_id", "insecure", "timeout", "ca_file"]
+
+    /// Builds the adapter from a plan file's provider entry.
+    /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
+    public convenience init(config: ProviderConfig) throws {
+        try config.checkKeys(allowed: Self.settingNames)
+        let urlText = try config.string("url", required: true)!
+        let key = try config.secret("api_key")!
+        let insecure = try config.bool("insecure") ?? false
+        let timeout = try config.int("timeout", in: 1...3600) ?? 60
+        let ca = try config.path("ca_file")?.path
+        guard let url = Self.parseBaseURL(urlText) else {
+            throw DiagnosticsError(Diagnostic(at: config.settings["url"]?.location,
+                "providers.\(config.name): 'url' must be an http:// or https:// URL such as http://127.0.0.1:8081, got '\(urlText)'"))
+        }
+        if url.scheme == "http" && !HTTPClient.isLoopback(host: url.host ?? "") && !insecure {
+            throw DiagnosticsError(Diagnostic(at: config.settings["url"]?.location,
+                "providers.\(config.name): plain http:// to \(url.host ?? "") would send the API key in clear; use https://, or set insecure: true"))
+        }
+        let options = HTTPClientOptions(totalTimeout: TimeInterval(timeout), caFile: ca, allowInsecureHTTP: insecure)
+        self.init(name: config.name, url: url, apiKey: key, serverID: try config.string("server_id") ?? "localhost",
+                  client: HTTPClient(options: options))
+    }
+
+    /// Builds the adapter directly.
+    /// - Parameters:
+    ///   - name: the instance name used in messages.
+    ///   - url: the webserver base URL, e.g. `http://127.0.0.1:8081` (a trailing `/api/v1` is accepted).
+    ///   - apiKey: the `X-API-Key` value.
+    ///   - serverID: the API's server id, almost always `localhost`.
+    ///   - client: the transport (one per adapter by default, so connections are reused).
+    public init(name: String, url: URL, apiKey: Secret, serverID: String = "localhost", client: HTTPClient = HTTPClient()) {
+        self.instanceName = name
+        self.baseURL = Self.parseBaseURL(url.absoluteString) ?? url
+        self.apiKey = apiKey; self.serverID = serverID; self.client = client
+    }
+
+    static func parseBaseURL(_ text: String) -> URL? {
+        var t = text.trimmingCharacters(in: .whitespaces)
+        while t.hasSuffix("/") { t.removeLast() }
+        if t.hasSuffix("/api/v1") { t.removeLast("/api/v1".count) }
+        guard let u = URL(string: t), let s = u.scheme?.lowercased(), s == "http" || s == "https",
+              let h = u.host, !h.isEmpty else { return nil }
+        return u
+    }
+
+    /// `…/api/v1/servers/{server_id}/zones/{zone_id}`.
+    func zoneURL(_ zone: DomainName) -> URL {
+        URL(string: baseURL.absoluteString + "/api/v1/servers/" + serverID + "/zones/" + PowerDNSConvert.zoneID(zone))!
+    }
+
+    private func request(_ method: HTTPMethod, _ url: URL, body: Data? = nil, idempotent: Bool? = nil,
+                         extraRetryStatuses: Set<Int> = []) -> HTTPRequest {
+        var h: HTTPHeaders = ["X-API-Key": apiKey.value, "Accept": "application/json"]
+        if body != nil { h.add("Content-Type", "application/json") }
+        return HTTPRequest(method, url, headers: h, body: body, idempotent: idempotent, extraRetryStatuses: extraRetryStatuses)
+    }
+
+    private var authMessage: String {
+        "rejected the API key (check api_key / \(apiKey.variable)); server \(baseURL.absoluteString)"
+    }
+
+    private var forbiddenMessage: String {
+        "PowerDNS server \(baseURL.absoluteString) refused access (HTTP 403): check its webserver-allow-from and api settings"
+    }
+
+    private func notFoundMessage(_ zone: DomainName) -> String {
+        "zone \(zone.fqdn) does not exist on PowerDNS server \(baseURL.absoluteString) (server_id \(serverID))"
+    }
+
+    private static func isZoneMissing(_ r: HTTPResponse) -> Bool {
+        r.status == 404 || (r.status == 422 && r.text.contains("Could not find domain"))
+    }
+
+    /// Reads every enabled RRset of `zone` (SOA and NS included).
+    /// - Throws: ``ProviderError`` for a missing zone, a rejected key, any other status
+    ///   than 200 or a body that does not decode; never returns a partial zone.
+    public func readZone(_ zone: DomainName) throws -> [RRset] {
+        let req = request(.get, zoneURL(zone))
+        let endpoint = "GET \(req.displayURL)"
+        let resp: HTTPResponse
+        do { resp = try client.send(req) } catch let e as HTTPError {
+            throw ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(e)")
+        }
+        if resp.status == 401 { throw ProviderError(provider: instanceName, authMessage) }
+        if resp.status == 403 { throw ProviderError(provider: instanceName, forbiddenMessage) }
+        if Self.isZoneMissing(resp) { throw ProviderError(provider: instanceName, notFoundMessage(zone)) }
+        guard resp.status == 200 else {
+            throw ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(HTTPError(request: req, response: resp))")
+        }
+        do { return try PowerDNSConvert.rrsets(fromZoneJSON: resp.body, zone: zone) } catch {
+            throw ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(endpoint) returned HTTP 200 with a body that cannot be used: \(error)")
+        }
+    }
+
+    /// Writes the changeset as one atomic PATCH. A REPLACE-only PATCH is idempotent and is
+    /// retried on 500 (sqlite lock contention) and the usual transient statuses.
+    /// - Throws: ``ApplyError``. PowerDNS rolls the whole PATCH back on any error, so
+    ///   `applied` is always empty; `failed` holds the RRsets the server complained about.
+    public func apply(_ changeset: ZoneChangeset) throws {
+        let changes = changeset.changes
+        guard !changes.isEmpty else { return }
+        func fail(_ failed: [Change], _ reason: String) -> ApplyError {
+            let f = failed.isEmpty ? changes : failed
+            let rest = changes.filter { c in !f.contains { $0.key == c.key } }
+            return ApplyError(provider: instanceName, zone: changeset.zone, applied: [], failed: f, notAttempted: rest, reason: reason)
+        }
+        let body: Data
+        do { body = try PowerDNSConvert.patchBody(changeset) } catch {
+            throw fail(changes, "cannot build the PATCH: \(error); nothing was applied")
+        }
+        let replaceOnly = changes.allSatisfy { $0.action != .delete }
+        let req = request(.patch, zoneURL(changeset.zone), body: body, idempotent: replaceOnly,
+                          extraRetryStatuses: replaceOnly ? [500] : [])
+
+        let sem = WriteLimiter.semaphore(for: baseURL.absoluteString, limit: Self.maxConcurrentWrites)
+        sem.wait()
+        defer { sem.signal() }
+
+        let resp: HTTPResponse
+        do { resp = try client.send(req) } catch let e as HTTPError {
+            if e.outcomeUnknown {
+                throw fail(changes, "\(e); the PATCH may or may not have been applied (PowerDNS applies it whole or not at all): run plan again to see the live state")
+            }
+            throw fail(changes, "\(e); nothing was applied")
+        }
+        switch resp.status {
+        case 200, 204: return
+        case 401: throw fail(changes, authMessage + "; nothing was applied")
+        case 403: throw fail(changes, forbiddenMessage + "; nothing was applied")
+        case _ where Self.isZoneMissing(resp): throw fail(changes, notFoundMessage(changeset.zone) + "; nothing was applied")
+        case 400, 422:
+            let text = PowerDNSConvert.errorText(resp.body) ?? resp.excerpt()
+            let named = PowerDNSConvert.changesNamed(in: text, changes)
+            let which = named.isEmpty ? "the changes" : "the change" + (named.count == 1 ? "" : "s") + " to " + named.map { "\($0.name.fqdn) \($0.type)" }.joined(separator: ", ")
+            throw fail(named, "PowerDNS refused \(which) (HTTP \(resp.status)): \"\(req.redact(text))\"; nothing was applied (the PATCH is atomic)")
+        default:
+            throw fail(changes, "\(HTTPError(request: req, response: resp)); nothing was applied (PowerDNS rolls a failed PATCH back)")
+        }
+    }
+}
+
+/// Bounds concurrent writes per server, process-wide.
+enum WriteLimiter {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var semaphores: [String: DispatchSemaphore] = [:]
+
+    static func semaphore(for key: String, limit: Int) -> DispatchSemaphore {
+        lock.lock(); defer { lock.unlock() }
+        if let s = semaphores[key] { return s }
+        let s = DispatchSemaphore(value: max(1, limit))
+        semaphores[key] = s
+        return s
+    }
+}
