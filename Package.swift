@@ -41,7 +41,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MailPlanTests", dependencies: ["MailPlan"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["MailPlan", "Providers"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["MailPlan", "Providers", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "IntegrationTests", dependencies: ["MailPlan", "Providers", "mailplan"]),
     ]
 )
