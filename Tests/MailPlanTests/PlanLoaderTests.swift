@@ -168,3 +168,26 @@ final class PlanLoaderTests: XCTestCase {
         ])
     }
 }
+
+final class PlanFileDocTests: XCTestCase {
+    /// The complete example in docs/plan-file.md loads and compiles, so the docs stay true.
+    func testDocumentedExampleLoads() throws {
+        let doc = try String(contentsOf: repoRoot.appendingPathComponent("docs/plan-file.md"), encoding: .utf8)
+        let start = doc.range(of: "```yaml\n")!.upperBound
+        let yaml = String(doc[start...].prefix { _ in true }.components(separatedBy: "```")[0])
+        let plan = try loadPlan(yaml, env: ["PDNS_API_KEY": "k"])
+        XCTAssertEqual(plan.domains.map(\.name.fqdn), ["example.com.", "example.org."])
+        let zones = try Compiler.compile(plan)
+        XCTAssertEqual(zones.map(\.zone.fqdn), ["example.com.", "example.org."])
+        XCTAssertEqual(zones[1].rrsets.map(\.rrset.description), [
+            "example.org. 3600 IN MX 0 .",
+            "example.org. 3600 IN TXT \"v=spf1 -all\"",
+            "_dmarc.example.org. 3600 IN TXT \"v=DMARC1; p=reject\"",
+        ])
+        XCTAssertEqual(plan.domains[0].dmarc?.record, "v=DMARC1; p=quarantine; sp=reject; adkim=s; aspf=r; pct=100; fo=1; rua=mailto:dmarc@example.com; ruf=mailto:dmarc-forensic@example.com")
+        XCTAssertEqual(zones[0].rrsets.filter { $0.rrset.type == .srv || $0.rrset.type == .caa }.map(\.rrset.description), [
+            "example.com. 3600 IN CAA 0 issue \"letsencrypt.org\"",
+            "_submissions._tcp.example.com. 3600 IN SRV 0 1 465 mail.example.com.",
+        ])
+    }
+}
