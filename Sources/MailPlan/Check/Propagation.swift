@@ -36,6 +36,9 @@ public struct ServedMismatch: Sendable, Hashable, CustomStringConvertible {
     public let planned: String
     /// What the server answered: its records, `no records`, or the error.
     public let served: String
+    public init(key: RRsetKey, server: NameServer, planned: String, served: String) {
+        self.key = key; self.server = server; self.planned = planned; self.served = served
+    }
     public var description: String { "\(key) at \(server): planned \(planned); served \(served)" }
 }
 

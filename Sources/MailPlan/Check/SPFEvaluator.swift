@@ -9,6 +9,7 @@ public struct SPFLookup: Sendable, Hashable, Codable, CustomStringConvertible {
     public let foundIn: DomainName
     /// True when the lookup was void: NXDOMAIN or no record of the type asked for.
     public let void: Bool
+    public init(term: String, foundIn: DomainName, void: Bool) { self.term = term; self.foundIn = foundIn; self.void = void }
     public var description: String { "\(term) (in \(foundIn.withoutTrailingDot))\(void ? " void" : "")" }
 }
 

@@ -60,7 +60,7 @@ extension PlanReader {
 
     mutating func nameServers(_ node: Node, _ path: String) -> [NameServer] {
         var out: [NameServer] = []
-        guard case .sequence = node else {
+        guard case .sequence(let seq) = node else {
             error(node, "\(path) must be a list of name servers such as [\"127.0.0.1:5353\"], found \(Self.kind(node))"); return []
         }
         for (s, sn) in stringList(node, path) {
@@ -69,7 +69,7 @@ extension PlanReader {
                 error(sn, "\(path): \(e.description)")
             } catch { self.error(sn, "\(path): \(error)") }
         }
-        if out.isEmpty && diagnostics.allSatisfy({ $0.location != loc(node) }) { error(node, "\(path) is empty") }
+        if seq.isEmpty { error(node, "\(path) is empty") }
         return out
     }
 

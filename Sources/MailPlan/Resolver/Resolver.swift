@@ -173,9 +173,12 @@ public struct Resolver: Sendable {
             if let pkt { ldns_pkt_free(pkt) }
             let tries = options.attempts == 1 ? "1 attempt" : "\(options.attempts) attempts"
             let limit = "\(Self.seconds(options.timeout)) s per attempt, \(tries)"
+            if tcp {
+                throw fail("the UDP answer was truncated and the query over TCP got no answer (\(Self.errorText(status)); \(limit))")
+            }
             switch status {
             case LDNS_STATUS_NETWORK_ERR, LDNS_STATUS_RES_NO_NS:
-                throw fail(tcp ? "no answer over TCP (connection refused or timed out; \(limit))" : "no answer within \(limit) (server unreachable or not answering)")
+                throw fail("no answer within \(limit) (server unreachable or not answering)")
             default:
                 throw fail("\(Self.errorText(status)) (\(limit))")
             }
