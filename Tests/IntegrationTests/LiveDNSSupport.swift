@@ -38,6 +38,15 @@ struct PDNSServer {
                         rrsets: rrsets.map { var r = PowerDNSConvert.replace($0); r.changetype = nil; return r })
         let resp = try http.send(HTTPRequest(.post, zoneURL(), headers: headers, body: try JSONEncoder().encode(body)))
         guard resp.status == 201 else { throw LiveDNSError("creating \(zone.fqdn): HTTP \(resp.status) \(resp.text)") }
+        try flushCache(zone)
+    }
+
+    /// Empties PowerDNS's packet and query caches for `zone` and every name below it, so an
+    /// earlier negative answer (REFUSED, NXDOMAIN) for a reused name is not served again.
+    func flushCache(_ zone: DomainName) throws {
+        let u = URL(string: url.absoluteString + "/api/v1/servers/localhost/cache/flush?domain=" + zone.fqdn)!
+        let resp = try http.send(HTTPRequest(.put, u, headers: ["X-API-Key": key] as HTTPHeaders))
+        guard resp.status == 200 else { throw LiveDNSError("flushing the cache for \(zone.fqdn): HTTP \(resp.status) \(resp.text)") }
     }
 
     func deleteZone(_ zone: DomainName) {
@@ -50,6 +59,7 @@ struct PDNSServer {
         let resp = try http.send(HTTPRequest(.patch, zoneURL(zone), headers: headers,
                                              body: try JSONEncoder().encode(Body(rrsets: rrsets.map(PowerDNSConvert.replace)))))
         guard resp.status == 204 else { throw LiveDNSError("patching \(zone.fqdn): HTTP \(resp.status) \(resp.text)") }
+        try flushCache(zone)
     }
 }
 

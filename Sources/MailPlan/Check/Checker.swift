@@ -76,6 +76,10 @@ public struct Checker {
             do {
                 let p = try live.lookup(rev, .ptr)
                 let ptrs: [DomainName] = p.answerRecords.compactMap { if case .ptr(let n) = $0.rdata, $0.name == rev { return n }; return nil }
+                if p.rcode != .noError && p.rcode != .nxDomain {
+                    out.append(Finding(.warning, "fcrdns", ip, "PTR of \(ip) not checked: \(rev.fqdn) answered \(p.rcode.rawValue) from \(p.server)", expected: host.fqdn, actual: p.rcode.rawValue))
+                    continue
+                }
                 guard p.rcode == .noError, !ptrs.isEmpty else {
                     out.append(Finding(.error, "fcrdns", ip, "no PTR for \(ip) (\(rev.fqdn) answered \(Self.served(p)) from \(p.server)); set PTR for \(ip) to \(host.fqdn) at your IP provider", expected: host.fqdn, actual: Self.served(p)))
                     continue
@@ -87,7 +91,7 @@ public struct Checker {
                 let f = try live.lookup(host, fwdType)
                 let addrsServed = f.answerRecords.filter { $0.name == host || f.cname != nil }.compactMap { r -> String? in
                     switch r.rdata { case .a(let a): a.description; case .aaaa(let a): a.description; default: nil }
-                }
+                }.sorted()
                 if addrsServed.contains(ip) {
                     out.append(Finding(.ok, "fcrdns", ip, "PTR is \(host.fqdn) and \(host.fqdn) \(fwdType) holds \(ip)", expected: host.fqdn, actual: host.fqdn))
                 } else {

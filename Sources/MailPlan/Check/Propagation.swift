@@ -185,7 +185,7 @@ public enum ServedDrift {
         }
         if live.canResolve {
             for f in Checker(plan: plan, live: live).fcrdns() where f.isProblem {
-                out.append(Diagnostic(.warning, at: plan.server.location, "act on this: \(f.message)"))
+                out.append(Diagnostic(.warning, at: plan.server.location, (f.severity == .error ? "act on this: " : "") + f.message))
             }
         }
         return out
