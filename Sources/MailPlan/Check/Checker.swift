@@ -189,7 +189,7 @@ public struct Checker {
             var out: [Finding] = []
             let per = e.lookups.map(\.description).joined(separator: ", ")
             let sev: Finding.Severity = e.lookupCount > SPFEvaluation.maxLookups ? .error : .ok
-            out.append(Finding(sev, "spf", subject, "\(e.lookupCount) DNS lookups (limit \(SPFEvaluation.maxLookups))\(e.lookupCount > SPFEvaluation.maxLookups ? ": receivers return permerror" : "")" + (per.isEmpty ? "" : ": " + per),
+            out.append(Finding(sev, "spf", subject, "\(e.lookupCount) DNS lookup\(e.lookupCount == 1 ? "" : "s") (limit \(SPFEvaluation.maxLookups))\(e.lookupCount > SPFEvaluation.maxLookups ? ": receivers return permerror" : "")" + (per.isEmpty ? "" : ": " + per),
                                expected: "<= \(SPFEvaluation.maxLookups)", actual: String(e.lookupCount)))
             if e.voidCount > SPFEvaluation.maxVoidLookups {
                 out.append(Finding(.error, "spf", subject, "\(e.voidCount) void lookups (limit \(SPFEvaluation.maxVoidLookups)): " + e.lookups.filter(\.void).map(\.description).joined(separator: ", "),
