@@ -13,6 +13,10 @@ public struct MailPlan: Sendable {
     public let providers: [ProviderConfig]
     public let defaults: Defaults
     public let domains: [DomainPlan]
+    /// The `dns:` block: name servers for live checks (``DNSSettings/notConfigured`` when absent).
+    public var dns: DNSSettings = .notConfigured
+    /// The `check:` block: DNSBLs for `mailplan check`.
+    public var check: CheckSettings = .defaults
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
 }

@@ -183,7 +183,7 @@ struct PlanReader {
     // MARK: plan
 
     mutating func readPlan(_ root: Node, sha256: String) -> MailPlan? {
-        let top = ["version", "server", "providers", "defaults", "domains"]
+        let top = ["version", "server", "providers", "defaults", "domains", "dns", "check"]
         guard let m = mapping(root, "plan", allowed: top, required: ["version", "server", "providers", "domains"]) else { return nil }
         if let v = m["version"]?.value, let n = int(v, "version", in: 1...1), n != 1 { error(v, "version must be 1") }
         var defaultTTL: UInt32 = 3600
@@ -193,9 +193,11 @@ struct PlanReader {
         let server = m["server"].flatMap { readServer($0.value) }
         let providers = m["providers"].map { readProviders($0.value) } ?? []
         let domains = m["domains"].map { readDomains($0.value, providers: providers, defaultTTL: defaultTTL, server: server) } ?? []
+        let dns = m["dns"].map { readDNS($0.value) } ?? .notConfigured
+        let check = m["check"].map { readCheck($0.value) } ?? .defaults
         guard let server else { return nil }
         return MailPlan(file: file, baseDirectory: baseDirectory, sha256: sha256, server: server,
-                        providers: providers, defaults: Defaults(ttl: defaultTTL), domains: domains)
+                        providers: providers, defaults: Defaults(ttl: defaultTTL), domains: domains, dns: dns, check: check)
     }
 
     mutating func readServer(_ node: Node) -> ServerPlan? {

@@ -17,6 +17,14 @@ struct Apply: ParsableCommand {
     @OptionGroup var options: CommonOptions
     @Flag(help: "Apply without asking for confirmation.")
     var autoApprove = false
+    @Flag(inversion: .prefixedNo, help: "After applying, poll every authoritative server of each changed zone until each changed RRset is served as planned (default: on when the plan's dns: block configures or can discover authoritative servers).")
+    var wait: Bool? = nil
+    @Option(name: .customLong("wait-timeout"), help: "Seconds to wait for the changes to be served (default 120).")
+    var waitTimeout: Double = 120
+
+    func validate() throws {
+        if waitTimeout <= 0 { throw ValidationError("--wait-timeout must be a positive number of seconds") }
+    }
 
     func run() throws {
         let engine = try options.loadEngine()
@@ -44,10 +52,27 @@ struct Apply: ParsableCommand {
         let s = report.appliedSummary
         if report.succeeded {
             print("Apply complete! Records: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed.")
+            try waitForServedRecords(engine.plan, report)
         } else {
             print("Apply failed. Applied: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed; run 'mailplan plan' to see what is left.")
             throw ExitCode(1)
         }
+    }
+
+    /// The propagation wait (issue 4): on by default when the plan's dns: block gives
+    /// authoritative servers or resolvers to discover them; --wait without either is an error.
+    func waitForServedRecords(_ plan: MailPlan, _ report: ApplyReport) throws {
+        let dns = plan.dns
+        let possible = !dns.authoritative.isEmpty || !dns.resolvers.isEmpty
+        if wait == false || (wait == nil && !possible) { return }
+        if !possible { throw ValidationError("--wait needs name servers: add dns.authoritative (or dns.resolvers to discover them) to \(options.planFile)") }
+        let live = LiveDNS(settings: dns)
+        let expectations = try PropagationWaiter.expectations(report) { try live.authoritativeServers(for: $0) }
+        if expectations.isEmpty { return }
+        let servers = Set(expectations.flatMap(\.servers)).map(\.description).sorted()
+        printError("Waiting up to \(Int(waitTimeout)) s for \(expectations.count) RRset\(expectations.count == 1 ? "" : "s") to be served by \(servers.joined(separator: ", ")) ...")
+        let result = PropagationWaiter(resolver: live.authoritative).wait(expectations, timeout: waitTimeout) { printError($0) }
+        if result.succeeded { print(result.message) } else { printError(result.message); throw ExitCode(1) }
     }
 
     func actionWord(_ a: ChangeAction) -> String { a.rawValue }

@@ -23,7 +23,11 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let engine = try options.loadEngine()
-        let result = try engine.makePlan()
+        var result = try engine.makePlan()
+        if engine.plan.dns.configured {
+            // Served drift, delegation and the PTR to act on (issue 4); only with a dns: block.
+            result = result.adding(warnings: ServedDrift.warnings(result, plan: engine.plan, live: LiveDNS(settings: engine.plan.dns)))
+        }
         if json {
             print(try PlanDocument(result: result, version: MailPlanVersion.current).json(), terminator: "")
         } else {

@@ -1,0 +1,116 @@
+import Foundation
+import Yams
+
+/// The plan file's `dns:` block: which name servers mailplan asks to see what the world is
+/// served. Absent means "not configured": `plan` and `apply` then make no DNS query at all,
+/// and `check` falls back to the `nameserver` lines of `/etc/resolv.conf`.
+public struct DNSSettings: Sendable {
+    /// Recursive resolvers (`dns.resolvers`), asked for names outside the plan's zones (PTR,
+    /// DNSBL, SPF includes) and used to discover authoritative servers.
+    public var resolvers: [NameServer]
+    /// Authoritative servers per zone (`dns.authoritative`); a zone not listed is discovered
+    /// through ``resolvers`` (its NS, then their A/AAAA, port 53).
+    public var authoritative: [DomainName: [NameServer]]
+    /// Seconds to wait for each attempt of a query (`dns.timeout`, default 3).
+    public var timeout: Double
+    /// Attempts per query (`dns.attempts`, default 2).
+    public var attempts: Int
+    /// True when the plan file has a `dns:` block.
+    public var configured: Bool
+    public var location: SourceLocation?
+
+    public init(resolvers: [NameServer] = [], authoritative: [DomainName: [NameServer]] = [:], timeout: Double = 3,
+                attempts: Int = 2, configured: Bool = false, location: SourceLocation? = nil) {
+        self.resolvers = resolvers; self.authoritative = authoritative; self.timeout = timeout
+        self.attempts = attempts; self.configured = configured; self.location = location
+    }
+
+    /// No `dns:` block.
+    public static let notConfigured = DNSSettings()
+
+    /// The configured servers of `zone` or of the closest enclosing zone listed; nil when none is.
+    public func configuredServers(for zone: DomainName) -> (zone: DomainName, servers: [NameServer])? {
+        var z: DomainName? = zone
+        while let cur = z {
+            if let s = authoritative[cur] { return (cur, s) }
+            z = cur.parent
+        }
+        return nil
+    }
+}
+
+/// The plan file's `check:` block (settings of `mailplan check`).
+public struct CheckSettings: Sendable {
+    /// IP blocklists (`check.dnsbl.ip`), queried as `<reversed address>.<list>` A.
+    public var ipLists: [DomainName]
+    /// Domain blocklists (`check.dnsbl.domain`), queried as `<domain>.<list>` A.
+    public var domainLists: [DomainName]
+    public init(ipLists: [DomainName], domainLists: [DomainName]) { self.ipLists = ipLists; self.domainLists = domainLists }
+
+    /// The default lists: Spamhaus ZEN and SpamCop for addresses, Spamhaus DBL for domains.
+    /// Spamhaus refuses queries that come through large public resolvers (it answers
+    /// 127.255.255.254), which `check` reports as "not checked", never as listed.
+    public static let defaults = CheckSettings(
+        ipLists: [DomainName(uncheckedFQDN: "zen.spamhaus.org."), DomainName(uncheckedFQDN: "bl.spamcop.net.")],
+        domainLists: [DomainName(uncheckedFQDN: "dbl.spamhaus.org.")])
+}
+
+extension PlanReader {
+    static let dnsKeys = ["resolvers", "authoritative", "timeout", "attempts"]
+
+    mutating func nameServers(_ node: Node, _ path: String) -> [NameServer] {
+        var out: [NameServer] = []
+        guard case .sequence(let seq) = node else {
+            error(node, "\(path) must be a list of name servers such as [\"127.0.0.1:5353\"], found \(Self.kind(node))"); return []
+        }
+        for (s, sn) in stringList(node, path) {
+            guard let v = substitute(s, node: sn, path: path) else { continue }
+            do { out.append(try NameServer(parsing: v.text)) } catch let e as NameServerSyntaxError {
+                error(sn, "\(path): \(e.description)")
+            } catch { self.error(sn, "\(path): \(error)") }
+        }
+        if seq.isEmpty { error(node, "\(path) is empty") }
+        return out
+    }
+
+    /// Reads `dns: {resolvers: [...], authoritative: {zone: [...]}, timeout: s, attempts: n}`.
+    mutating func readDNS(_ node: Node) -> DNSSettings {
+        var settings = DNSSettings(configured: true, location: loc(node))
+        guard let m = mapping(node, "dns", allowed: Self.dnsKeys) else { return settings }
+        if let n = m["resolvers"]?.value { settings.resolvers = nameServers(n, "dns.resolvers") }
+        if let n = m["authoritative"]?.value {
+            if case .mapping(let zm) = n {
+                for (k, v) in zm {
+                    guard let zname = hostname(k, "dns.authoritative") else { continue }
+                    if settings.authoritative[zname] != nil { error(k, "dns.authoritative.\(zname.withoutTrailingDot) is given twice"); continue }
+                    settings.authoritative[zname] = nameServers(v, "dns.authoritative.\(zname.withoutTrailingDot)")
+                }
+            } else {
+                error(n, "dns.authoritative must be a mapping from a zone to its name servers ({example.com: [\"192.0.2.53\"]}), found \(Self.kind(n))")
+            }
+        }
+        if let n = m["timeout"]?.value {
+            if case .scalar(let s) = n, let t = Double(s.string), t > 0, t <= 60 { settings.timeout = t }
+            else { error(n, "dns.timeout must be a number of seconds from 0.1 to 60, found \(Self.describe(n))") }
+        }
+        if let n = m["attempts"]?.value, let a = int(n, "dns.attempts", in: 1...10) { settings.attempts = a }
+        return settings
+    }
+
+    /// Reads `check: {dnsbl: {ip: [...], domain: [...]}}`.
+    mutating func readCheck(_ node: Node) -> CheckSettings {
+        var settings = CheckSettings.defaults
+        guard let m = mapping(node, "check", allowed: ["dnsbl"]) else { return settings }
+        guard let b = m["dnsbl"]?.value, let bm = mapping(b, "check.dnsbl", allowed: ["ip", "domain"]) else { return settings }
+        func lists(_ key: String) -> [DomainName]? {
+            guard let n = bm[key]?.value else { return nil }
+            if case .sequence(let seq) = n, seq.isEmpty { return [] }
+            return stringList(n, "check.dnsbl.\(key)").compactMap { (s, sn) in
+                do { return try DomainName(s) } catch { self.error(sn, "check.dnsbl.\(key): \(error)"); return nil }
+            }
+        }
+        if let l = lists("ip") { settings.ipLists = l }
+        if let l = lists("domain") { settings.domainLists = l }
+        return settings
+    }
+}

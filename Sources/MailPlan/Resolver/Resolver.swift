@@ -1,0 +1,259 @@
+import CLDNS
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The DNS response code of an answer (RFC 1035 §4.1.1, RFC 6895 §2.3).
+public enum ResponseCode: String, Sendable, Codable, Hashable {
+    case noError = "NOERROR", formErr = "FORMERR", servFail = "SERVFAIL", nxDomain = "NXDOMAIN"
+    case notImp = "NOTIMP", refused = "REFUSED", other = "OTHER"
+}
+
+/// How an answer travelled.
+public enum DNSTransport: String, Sendable, Codable, Hashable {
+    case udp, tcp
+}
+
+/// One record of an answer as served: owner, TTL in seconds, typed rdata and, for TXT, the
+/// individual character-strings as they were on the wire (RFC 1035 §3.3.14).
+public struct ServedRecord: Hashable, Sendable {
+    public let name: DomainName
+    public let ttl: UInt32
+    public let rdata: RData
+    /// For TXT: each character-string in wire order (their concatenation is `rdata.txtValue`);
+    /// empty for other types.
+    public let txtStrings: [String]
+}
+
+/// A decoded DNS response from one name server.
+public struct DNSAnswer: Sendable {
+    public let server: NameServer
+    public let name: DomainName
+    public let type: RRType
+    public let rcode: ResponseCode
+    /// The AA bit: the server is authoritative for the name.
+    public let authoritative: Bool
+    /// `.tcp` when the UDP answer was truncated (TC) and the query was repeated over TCP.
+    public let transport: DNSTransport
+    /// The answer section, record by record, in the order served.
+    public let answerRecords: [ServedRecord]
+    /// The authority section (NS of a referral, SOA of a negative answer).
+    public let authorityRecords: [ServedRecord]
+    public let additionalRecords: [ServedRecord]
+
+    /// The answer section grouped into RRsets.
+    public var answer: [RRset] { [RRset].grouping(answerRecords.map { ($0.name, $0.ttl, $0.rdata) }) }
+    /// The authority section grouped into RRsets.
+    public var authority: [RRset] { [RRset].grouping(authorityRecords.map { ($0.name, $0.ttl, $0.rdata) }) }
+    /// The RRset of the queried name and type in the answer section (nil for NODATA/NXDOMAIN,
+    /// or when only a CNAME was served).
+    public var rrset: RRset? { answer.first { $0.name == name && $0.type == type } }
+    /// The CNAME at the queried name, when the server answered with one.
+    public var cname: DomainName? {
+        for r in answerRecords where r.name == name { if case .cname(let t) = r.rdata { return t } }
+        return nil
+    }
+    /// True for NXDOMAIN, or NOERROR without any record of the queried type (NODATA,
+    /// RFC 2308) — what SPF counts as a void lookup (RFC 7208 §4.6.4).
+    public var isEmpty: Bool {
+        rcode == .nxDomain || (rcode == .noError && !answerRecords.contains { $0.rdata.type == type })
+    }
+}
+
+/// A query that got no usable answer: nothing came back in time, the server could not be
+/// reached, or the reply could not be decoded. Names the server, the name and the type.
+public struct ResolverError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let server: NameServer
+    public let name: DomainName
+    public let type: RRType
+    public let reason: String
+    public var description: String { "DNS query \(name.fqdn) \(type) to \(server): \(reason)" }
+}
+
+/// Query settings.
+public struct ResolverOptions: Sendable, Hashable {
+    /// Seconds to wait for each attempt's answer.
+    public var timeout: Double
+    /// How many times a query is sent before giving up (at least 1). The longest a query can
+    /// take is `attempts × timeout` seconds (plus one TCP attempt after a truncated answer).
+    public var attempts: Int
+    /// EDNS(0) UDP payload size advertised (RFC 6891); 1232 as the DNS flag day 2020 advises.
+    public var ednsBufferSize: UInt16
+    /// Set RD: ask a recursive resolver to recurse. Off for queries to authoritative servers.
+    public var recursionDesired: Bool
+
+    public init(timeout: Double = 3, attempts: Int = 2, ednsBufferSize: UInt16 = 1232, recursionDesired: Bool = true) {
+        self.timeout = timeout; self.attempts = max(1, attempts)
+        self.ednsBufferSize = ednsBufferSize; self.recursionDesired = recursionDesired
+    }
+}
+
+/// Sends DNS queries to explicitly given name servers over UDP with EDNS(0), repeating a
+/// truncated answer over TCP (RFC 7766 §5). This file is the only code that queries
+/// through ldns; nothing reads `/etc/resolv.conf` (`ldns_resolver_new` does not).
+public struct Resolver: Sendable {
+    public var options: ResolverOptions
+    public init(options: ResolverOptions = ResolverOptions()) { self.options = options }
+
+    /// Sends one query to one server.
+    /// - Parameters:
+    ///   - name: the owner name asked for.
+    ///   - type: the RR type asked for.
+    ///   - server: the name server (address and port).
+    /// - Returns: the decoded answer, whatever its rcode (NXDOMAIN, SERVFAIL and REFUSED are
+    ///   answers, not errors: callers decide what they mean).
+    /// - Throws: ``ResolverError`` when no answer arrived within `attempts × timeout`
+    ///   seconds, the server is unreachable, or the reply cannot be decoded.
+    public func query(_ name: DomainName, _ type: RRType, at server: NameServer) throws -> DNSAnswer {
+        let first = try send(name, type, server, tcp: false)
+        if first.truncated {
+            let second = try send(name, type, server, tcp: true)
+            return second.answer(transport: .tcp)
+        }
+        return first.answer(transport: .udp)
+    }
+
+    /// Sends the query to each server in turn and returns the first answer that is not an
+    /// error (REFUSED and SERVFAIL move on to the next server, as a stub resolver does).
+    /// - Throws: the last ``ResolverError`` when no server answered; a REFUSED/SERVFAIL
+    ///   answer from the last server is returned, not thrown.
+    public func query(_ name: DomainName, _ type: RRType, servers: [NameServer]) throws -> DNSAnswer {
+        var lastError: ResolverError? = nil
+        var lastAnswer: DNSAnswer? = nil
+        for s in servers {
+            do {
+                let a = try query(name, type, at: s)
+                if a.rcode == .noError || a.rcode == .nxDomain { return a }
+                lastAnswer = a
+            } catch let e as ResolverError { lastError = e }
+        }
+        if let lastAnswer { return lastAnswer }
+        throw lastError ?? ResolverError(server: NameServer(address: "0.0.0.0"), name: name, type: type, reason: "no name server configured")
+    }
+
+    struct Raw {
+        let server: NameServer, name: DomainName, type: RRType
+        let rcode: ResponseCode, aa: Bool, truncated: Bool
+        let answer: [ServedRecord], authority: [ServedRecord], additional: [ServedRecord]
+        func answer(transport: DNSTransport) -> DNSAnswer {
+            DNSAnswer(server: server, name: name, type: type, rcode: rcode, authoritative: aa, transport: transport,
+                      answerRecords: answer, authorityRecords: authority, additionalRecords: additional)
+        }
+    }
+
+    func send(_ name: DomainName, _ type: RRType, _ server: NameServer, tcp: Bool) throws -> Raw {
+        func fail(_ why: String) -> ResolverError { ResolverError(server: server, name: name, type: type, reason: why) }
+        guard let res = ldns_resolver_new() else { throw fail("cannot create an ldns resolver") }
+        defer { ldns_resolver_deep_free(res) }
+        guard let addr = ldns_rdf_new_frm_str(server.isIPv6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, server.address) else {
+            throw fail("'\(server.address)' is not an IP address")
+        }
+        defer { ldns_rdf_deep_free(addr) }
+        guard ldns_resolver_push_nameserver(res, addr) == LDNS_STATUS_OK else { throw fail("ldns refused the server address") }
+        ldns_resolver_set_port(res, server.port)
+        let whole = options.timeout.rounded(.down)
+        ldns_resolver_set_timeout(res, timeval(tv_sec: Int(whole), tv_usec: Int((options.timeout - whole) * 1_000_000)))
+        ldns_resolver_set_retry(res, UInt8(clamping: options.attempts))
+        ldns_resolver_set_retrans(res, 0)
+        ldns_resolver_set_random(res, false)
+        ldns_resolver_set_fallback(res, false)   // truncation is handled in query(_:_:at:), so it is visible
+        ldns_resolver_set_usevc(res, tcp)
+        ldns_resolver_set_recursive(res, options.recursionDesired)
+        ldns_resolver_set_edns_udp_size(res, options.ednsBufferSize)
+        guard let typeValue = Optional(ldns_get_rr_type_by_name(type.rawValue)), typeValue.rawValue != 0 else {
+            throw fail("ldns does not know the type \(type)")
+        }
+        guard let qname = ldns_dname_new_frm_str(name.fqdn) else { throw fail("ldns refused the name") }
+        defer { ldns_rdf_deep_free(qname) }
+        var pkt: UnsafeMutablePointer<ldns_pkt>? = nil
+        let flags: UInt16 = options.recursionDesired ? UInt16(LDNS_RD) : 0
+        let status = ldns_resolver_send(&pkt, res, qname, typeValue, LDNS_RR_CLASS_IN, flags)
+        guard status == LDNS_STATUS_OK, let pkt else {
+            if let pkt { ldns_pkt_free(pkt) }
+            let tries = options.attempts == 1 ? "1 attempt" : "\(options.attempts) attempts"
+            let limit = "\(Self.seconds(options.timeout)) s per attempt, \(tries)"
+            if tcp {
+                throw fail("the UDP answer was truncated and the query over TCP got no answer (\(Self.errorText(status)); \(limit))")
+            }
+            switch status {
+            case LDNS_STATUS_NETWORK_ERR, LDNS_STATUS_RES_NO_NS:
+                throw fail("no answer within \(limit) (server unreachable or not answering)")
+            default:
+                throw fail("\(Self.errorText(status)) (\(limit))")
+            }
+        }
+        defer { ldns_pkt_free(pkt) }
+        let rcode: ResponseCode
+        switch ldns_pkt_get_rcode(pkt) {
+        case LDNS_RCODE_NOERROR: rcode = .noError
+        case LDNS_RCODE_FORMERR: rcode = .formErr
+        case LDNS_RCODE_SERVFAIL: rcode = .servFail
+        case LDNS_RCODE_NXDOMAIN: rcode = .nxDomain
+        case LDNS_RCODE_NOTIMPL: rcode = .notImp
+        case LDNS_RCODE_REFUSED: rcode = .refused
+        default: rcode = .other
+        }
+        func records(_ list: UnsafeMutablePointer<ldns_rr_list>?) throws -> [ServedRecord] {
+            guard let list else { return [] }
+            var out: [ServedRecord] = []
+            for i in 0..<ldns_rr_list_rr_count(list) {
+                guard let rr = ldns_rr_list_rr(list, i) else { continue }
+                let t = ldns_rr_get_type(rr)
+                if t == LDNS_RR_TYPE_OPT || t == LDNS_RR_TYPE_TSIG { continue }
+                do { out.append(try Self.decode(rr)) } catch let e as RecordDecodeFailure { throw fail("cannot decode the answer: \(e.message)") }
+            }
+            return out
+        }
+        return Raw(server: server, name: name, type: type, rcode: rcode, aa: ldns_pkt_aa(pkt), truncated: ldns_pkt_tc(pkt),
+                   answer: try records(ldns_pkt_answer(pkt)), authority: try records(ldns_pkt_authority(pkt)),
+                   additional: try records(ldns_pkt_additional(pkt)))
+    }
+
+    static func seconds(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(s) }
+
+    /// Converts one ldns RR to a ``ServedRecord``; TXT strings are read from the raw rdata
+    /// bytes (length-prefixed), so nothing is lost to escaping.
+    static func decode(_ rr: UnsafeMutablePointer<ldns_rr>) throws -> ServedRecord {
+        let ownerText = ldns_rr_owner(rr).flatMap { take(ldns_rdf2str($0)) } ?? ""
+        guard let owner = try? DomainName(ownerText) else { throw RecordDecodeFailure(message: "owner '\(ownerText)' is not a valid name") }
+        guard let typeText = take(ldns_rr_type2str(ldns_rr_get_type(rr))) else { throw RecordDecodeFailure(message: "\(ownerText): unprintable type") }
+        let type = RRType(typeText)
+        if type == .txt {
+            var strings: [String] = []
+            for i in 0..<ldns_rr_rd_count(rr) {
+                guard let rdf = ldns_rr_rdf(rr, i), let data = ldns_rdf_data(rdf) else { continue }
+                let size = ldns_rdf_size(rdf)
+                guard size >= 1 else { strings.append(""); continue }
+                let len = min(Int(data[0]), size - 1)
+                strings.append(String(decoding: UnsafeBufferPointer(start: data + 1, count: len), as: UTF8.self))
+            }
+            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .txt(strings.joined()), txtStrings: strings)
+        }
+        var fields: [String] = []
+        for i in 0..<ldns_rr_rd_count(rr) {
+            guard let rdf = ldns_rr_rdf(rr, i), let s = take(ldns_rdf2str(rdf)) else { throw RecordDecodeFailure(message: "\(ownerText) \(type): unprintable rdata") }
+            fields.append(s)
+        }
+        let text = fields.joined(separator: " ")
+        do {
+            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: try RData.parse(type: type, text), txtStrings: [])
+        } catch {
+            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .other(type: type, presentation: text), txtStrings: [])
+        }
+    }
+
+    static func errorText(_ status: ldns_status) -> String {
+        guard let p = ldns_get_errorstr_by_id(status) else { return "ldns status \(status.rawValue)" }
+        return String(cString: p)
+    }
+
+    static func take(_ p: UnsafeMutablePointer<CChar>?) -> String? {
+        guard let p else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+}
+
+/// Why one served record could not be decoded.
+struct RecordDecodeFailure: Error { let message: String }

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import MailPlan
+import Providers
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check what the world is served: PTR/FCrDNS, blocklists, MX, SPF lookups, DKIM, DMARC, MTA-STS and delegation.",
+        discussion: """
+        Queries go to the name servers of the plan's dns: block (resolvers, authoritative), or \
+        to the nameserver lines of /etc/resolv.conf when the plan has none. Blocklist operators \
+        such as Spamhaus refuse queries from large public resolvers: use a resolver of your own.
+
+        Exit codes: 0 everything passes; 1 the check could not run (bad plan file, no resolver); \
+        2 at least one warning or error finding.
+
+        Examples:
+          mailplan check plans/powerdns.yaml
+          mailplan check plans/powerdns.yaml --json
+        """)
+    @OptionGroup var options: CommonOptions
+    @Flag(help: "Print the findings as JSON (format_version 1) instead of a table.")
+    var json = false
+
+    func run() throws {
+        let engine = try options.loadEngine()
+        var settings = engine.plan.dns
+        if settings.resolvers.isEmpty {
+            let conf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+            settings.resolvers = LiveDNS.resolvConfServers(conf)
+            if settings.resolvers.isEmpty {
+                throw ValidationError("no resolver to ask: set dns.resolvers in \(options.planFile) (no nameserver in /etc/resolv.conf either)")
+            }
+        }
+        let (zones, _) = try engine.validate()
+        let live = LiveDNS(settings: settings)
+        let checker = Checker(plan: engine.plan, live: live, providerNS: { zone in
+            guard let z = zones.first(where: { $0.zone == zone }) else { return nil }
+            let sets = try engine.provider(z.provider).readZone(zone)
+            let ns = sets.first { $0.key == RRsetKey(zone, .ns) }?.rdata.compactMap { r -> DomainName? in if case .ns(let n) = r { return n }; return nil }
+            return ns.map(Set.init)
+        })
+        let findings = checker.run()
+        if json {
+            print(try CheckDocument(planFile: engine.plan.file, findings: findings).json(), terminator: "")
+        } else {
+            print(CheckRenderer.table(findings, style: options.style), terminator: "")
+        }
+        if findings.contains(where: \.isProblem) { throw ExitCode(2) }
+    }
+}

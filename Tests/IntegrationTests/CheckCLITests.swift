@@ -1,0 +1,70 @@
+import Foundation
+import MailPlan
+import XCTest
+
+/// `mailplan check` through the real binary against the real PowerDNS: exit 0 when all
+/// passes, 2 with findings (table and --json), 1 when it cannot run.
+final class CheckCLITests: XCTestCase {
+    var pdns: PDNSServer!
+    var zones: [DomainName] = []
+    override func setUpWithError() throws { pdns = try PDNSServer.fromEnvironment() }
+    override func tearDown() { for z in zones { pdns?.deleteZone(z) } }
+
+    func writePlan(_ z: DomainName, bl: DomainName, dmarc: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("plan.yaml")
+        try """
+        version: 1
+        server: {hostname: mail.\(z.fqdn), ipv4: 192.0.2.25}
+        providers: {pdns: {type: powerdns, url: "${MAILPLAN_PDNS_URL}", api_key: "${MAILPLAN_PDNS_API_KEY}"}}
+        dns: {resolvers: ["${MAILPLAN_PDNS_DNS}"], timeout: 1}
+        check: {dnsbl: {ip: [\(bl.withoutTrailingDot)], domain: []}}
+        domains:
+          - name: \(z.withoutTrailingDot)
+            spf: {senders: [mx]}
+            dmarc: {policy: \(dmarc)}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func testCheckExitCodesTableAndJSON() throws {
+        let z = uniqueZone(), bl = uniqueZone("bl"), rev = try DomainName("2.0.192.in-addr.arpa")
+        let host = "mail.\(z.fqdn)"
+        try pdns.createZone(z, [rrset("@", z, .mx, 300, ["10 \(host)"]), rrset("mail", z, .a, 300, ["192.0.2.25"]),
+                                rrset("@", z, .txt, 300, ["v=spf1 mx -all"]), rrset("_dmarc", z, .txt, 300, ["v=DMARC1; p=reject"])])
+        try pdns.createZone(bl, [])
+        try pdns.createZone(rev, [rrset("25", rev, .ptr, 300, [host])])
+        zones += [z, bl, rev]
+
+        let good = try runMailplan(["check", try writePlan(z, bl: bl, dmarc: "reject").path, "--no-color"])
+        XCTAssertEqual(good.status, 0, good.stdout + good.stderr)
+        let d = z.withoutTrailingDot
+        let w = z.fqdn.count + 7   // the widest subject is _dmarc.<zone>
+        func row(_ status: String, _ check: String, _ subject: String, _ message: String) -> String {
+            status.padding(toLength: 6, withPad: " ", startingAt: 0) + "  " + check.padding(toLength: 10, withPad: " ", startingAt: 0) + "  "
+                + subject.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + message + "\n"
+        }
+        XCTAssertEqual(good.stdout, row("STATUS", "CHECK", "SUBJECT", "MESSAGE")
+            + row("OK", "fcrdns", "192.0.2.25", "PTR is \(host) and \(host) A holds 192.0.2.25")
+            + row("OK", "dnsbl", "192.0.2.25", "not listed on \(bl.withoutTrailingDot)")
+            + row("INFO", "dnsbl", "resolvers", "blocklist operators may refuse queries that come through large public resolvers; such answers are reported as not checked, never as listed")
+            + row("OK", "mx", d, "MX 10 \(host) resolves")
+            + row("OK", "spf", d, "1 DNS lookup (limit 10): mx (in \(d))")
+            + row("OK", "dmarc", "_dmarc.\(z.fqdn)", "valid, p=reject")
+            + row("INFO", "delegation", z.fqdn, "not checked: no server for the parent zone is configured (dns.authoritative) or discoverable (dns.resolvers)")
+            + "\nCheck: 5 ok, 0 warnings, 0 errors.\n")
+
+        let bad = try runMailplan(["check", try writePlan(z, bl: bl, dmarc: "quarantine").path, "--json"])
+        XCTAssertEqual(bad.status, 2, bad.stderr)
+        let doc = try JSONDecoder().decode(CheckDocument.self, from: Data(bad.stdout.utf8))
+        XCTAssertEqual([doc.counts.ok, doc.counts.info, doc.counts.warning, doc.counts.error], [4, 2, 0, 1])
+        XCTAssertEqual(doc.findings.filter(\.isProblem), [
+            Finding(.error, "dmarc", "_dmarc.\(z.fqdn)", "served DMARC record differs from the plan", expected: "v=DMARC1; p=quarantine", actual: "v=DMARC1; p=reject"),
+        ])
+
+        let broken = try runMailplan(["check", "/nonexistent/plan.yaml"])
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertEqual(broken.stderr, "error: /nonexistent/plan.yaml: cannot read the plan file (No such file or directory)\n")
+    }
+}

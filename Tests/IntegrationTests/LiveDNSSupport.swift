@@ -1,0 +1,159 @@
+import Foundation
+import MailPlan
+import Providers
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real PowerDNS of `scripts/servers start`: its API (to create test zones) and its DNS
+/// port (to query through the ldns resolver). Fails in CI when missing, skips otherwise.
+struct PDNSServer {
+    let url: URL
+    let key: String
+    let dns: NameServer
+    let http = HTTPClient(options: HTTPClientOptions(totalTimeout: 20))
+
+    static func fromEnvironment() throws -> PDNSServer {
+        let env = ProcessInfo.processInfo.environment
+        guard let u = env["MAILPLAN_PDNS_URL"], let url = URL(string: u), let k = env["MAILPLAN_PDNS_API_KEY"],
+              let d = env["MAILPLAN_PDNS_DNS"], let ns = try? NameServer(parsing: d) else {
+            let msg = "MAILPLAN_PDNS_URL / MAILPLAN_PDNS_API_KEY / MAILPLAN_PDNS_DNS not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env"
+            if env["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
+            throw XCTSkip(msg)
+        }
+        return PDNSServer(url: url, key: k, dns: ns)
+    }
+
+    func zoneURL(_ zone: DomainName? = nil) -> URL {
+        URL(string: url.absoluteString + "/api/v1/servers/localhost/zones" + (zone.map { "/" + $0.fqdn } ?? ""))!
+    }
+    var headers: HTTPHeaders { ["X-API-Key": key, "Content-Type": "application/json", "Accept": "application/json"] }
+
+    /// Deletes `zone` if it exists, then creates it with `nameservers` and `rrsets`.
+    func createZone(_ zone: DomainName, nameservers: [String] = ["ns1.example.net.", "ns2.example.net."], _ rrsets: [RRset] = []) throws {
+        deleteZone(zone)
+        struct Body: Encodable { var name: String; var kind = "Native"; var nameservers: [String]; var rrsets: [PowerDNSConvert.APIRRset] }
+        let body = Body(name: zone.fqdn, nameservers: nameservers,
+                        rrsets: rrsets.map { var r = PowerDNSConvert.replace($0); r.changetype = nil; return r })
+        let resp = try http.send(HTTPRequest(.post, zoneURL(), headers: headers, body: try JSONEncoder().encode(body)))
+        guard resp.status == 201 else { throw LiveDNSError("creating \(zone.fqdn): HTTP \(resp.status) \(resp.text)") }
+        try flushCache(zone)
+    }
+
+    /// Empties PowerDNS's packet and query caches for `zone` and every name below it, so an
+    /// earlier negative answer (REFUSED, NXDOMAIN) for a reused name is not served again.
+    func flushCache(_ zone: DomainName) throws {
+        let u = URL(string: url.absoluteString + "/api/v1/servers/localhost/cache/flush?domain=" + zone.fqdn)!
+        let resp = try http.send(HTTPRequest(.put, u, headers: ["X-API-Key": key] as HTTPHeaders))
+        guard resp.status == 200 else { throw LiveDNSError("flushing the cache for \(zone.fqdn): HTTP \(resp.status) \(resp.text)") }
+    }
+
+    func deleteZone(_ zone: DomainName) {
+        _ = try? http.send(HTTPRequest(.delete, zoneURL(zone), headers: ["X-API-Key": key] as HTTPHeaders))
+    }
+
+    /// Replaces RRsets of `zone` with one PATCH.
+    func replace(_ zone: DomainName, _ rrsets: [RRset]) throws {
+        struct Body: Encodable { var rrsets: [PowerDNSConvert.APIRRset] }
+        let resp = try http.send(HTTPRequest(.patch, zoneURL(zone), headers: headers,
+                                             body: try JSONEncoder().encode(Body(rrsets: rrsets.map(PowerDNSConvert.replace)))))
+        guard resp.status == 204 else { throw LiveDNSError("patching \(zone.fqdn): HTTP \(resp.status) \(resp.text)") }
+        try flushCache(zone)
+    }
+}
+
+func rrset(_ name: String, _ zone: DomainName, _ type: RRType, _ ttl: UInt32, _ values: [String]) -> RRset {
+    RRset(name: try! DomainName(name, relativeTo: zone), type: type, ttl: ttl,
+          rdata: values.map { type == .txt ? .txt($0) : try! RData.parse(type: type, $0, origin: zone) })
+}
+
+/// A unique test zone name under `mailplan-test.example.`.
+func uniqueZone(_ prefix: String = "t") -> DomainName {
+    try! DomainName("\(prefix)\(UUID().uuidString.prefix(8).lowercased()).mailplan-test.example")
+}
+
+/// A UDP "name server" on 127.0.0.1 for faults PowerDNS cannot produce: it answers every
+/// query with the given rcode (and TC when asked), or never answers at all.
+final class FakeUDPNameServer: @unchecked Sendable {
+    enum Behaviour { case rcode(UInt8), truncated, silent }
+    let fd: Int32
+    let port: UInt16
+    private let behaviour: Behaviour
+    private var thread: Thread? = nil
+    private let stopped = NSLock()
+    private var isStopped = false
+    private(set) var queries = 0
+
+    init(_ behaviour: Behaviour) throws {
+        self.behaviour = behaviour
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { throw LiveDNSError("bind failed: errno \(errno)") }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        self.port = UInt16(bigEndian: addr.sin_port)
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let t = Thread { [self] in self.serve() }
+        thread = t
+        t.start()
+    }
+
+    var server: NameServer { NameServer(address: "127.0.0.1", port: port) }
+
+    private func serve() {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            stopped.lock(); let s = isStopped; stopped.unlock()
+            if s { return }
+            var from = sockaddr_storage()
+            var fromLen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let n = withUnsafeMutablePointer(to: &from) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buf, buf.count, 0, $0, &fromLen) }
+            }
+            if n < 12 { continue }
+            stopped.lock(); queries += 1; stopped.unlock()
+            var reply = Array(buf[0..<n])
+            switch behaviour {
+            case .silent: continue
+            case .rcode(let r): reply[2] = 0x80 | (reply[2] & 0x01); reply[3] = r & 0x0f
+            case .truncated: reply[2] = 0x80 | 0x02 | (reply[2] & 0x01)  // QR, TC; reply[3] = 0
+            }
+            // No answer records; keep the question, drop the additional (OPT) section.
+            reply[6] = 0; reply[7] = 0; reply[8] = 0; reply[9] = 0; reply[10] = 0; reply[11] = 0
+            _ = withUnsafePointer(to: &from) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, reply, reply.count, 0, $0, fromLen) }
+            }
+        }
+    }
+
+    func stop() {
+        stopped.lock(); isStopped = true; stopped.unlock()
+        while thread?.isFinished == false { usleep(10_000) }
+        close(fd)
+    }
+}
+
+/// A clock whose sleep advances time instantly and can run an action (propagation) on a given sleep.
+final class FakeClock: WaitClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var t: Double = 1000
+    private(set) var sleeps: [Double] = []
+    var onSleep: (Int) -> Void = { _ in }
+    func now() -> Double { lock.lock(); defer { lock.unlock() }; return t }
+    func sleep(_ seconds: Double) {
+        lock.lock(); t += seconds; sleeps.append(seconds); let n = sleeps.count; lock.unlock()
+        onSleep(n)
+    }
+}
+
+/// Loads plan text with an environment (for `${VAR}`), relative to `dir`.
+func loadPlan(_ text: String, dir: URL = FileManager.default.temporaryDirectory, env: [String: String] = [:]) throws -> MailPlan {
+    try PlanLoader(environment: env).load(text: text, file: "test.yaml", baseDirectory: dir)
+}
