@@ -119,14 +119,14 @@ final class CloudflareFake: @unchecked Sendable {
         .init(status, headers: ["Content-Type": "application/json"], Self.envelopeError(code, message))
     }
 
-    private func page(_ items: [[String: Any]], query: [String: String], defaultPerPage: Int, cap: Int) -> FakeHTTPServer.Response {
+    private func page(_ items: [[String: Any]], query: [String: String], defaultPerPage: Int, cap: Int, skew: Int = 0) -> FakeHTTPServer.Response {
         let perPage = min(max(1, Int(query["per_page"] ?? "") ?? defaultPerPage), cap)
         let page = max(1, Int(query["page"] ?? "") ?? 1)
         let start = min(items.count, (page - 1) * perPage)
         let slice = Array(items[start..<min(items.count, start + perPage)])
         let totalPages = max(1, (items.count + perPage - 1) / perPage)
         return ok(slice, info: ["page": page, "per_page": perPage, "count": slice.count,
-                                "total_count": items.count + totalCountSkew, "total_pages": totalPages])
+                                "total_count": items.count + skew, "total_pages": totalPages])
     }
 
     func handle(_ req: FakeHTTPServer.Request) -> FakeHTTPServer.Response {
@@ -150,7 +150,7 @@ final class CloudflareFake: @unchecked Sendable {
             return fail(404, 7003, "Could not route to \(path), perhaps your object identifier is invalid?")
         }
         if parts.count == 5 && req.method == "GET" {
-            return page(_records.filter { $0.zoneID == zone.id }.map(json), query: query, defaultPerPage: 100, cap: maxPerPage)
+            return page(_records.filter { $0.zoneID == zone.id }.map(json), query: query, defaultPerPage: 100, cap: maxPerPage, skew: totalCountSkew)
         }
         if parts.count == 6 && parts[5] == "batch" && req.method == "POST" {
             guard req.headers["content-type"] == "application/json" else { return fail(400, 6003, "Invalid request headers") }
@@ -229,7 +229,6 @@ final class CloudflareFake: @unchecked Sendable {
                 let i = try existing(p)
                 var merged = json(work[i])
                 for (k, v) in p { merged[k] = v }
-                if p["ttl"] == nil && (p["proxied"] as? Bool) == false && work[i].proxied { merged["ttl"] = 1 }
                 work[i] = try record(merged, id: work[i].id, zone: zone, in: work)
                 result["patches"]!.append(json(work[i]))
             }
