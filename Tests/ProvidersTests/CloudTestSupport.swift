@@ -56,3 +56,19 @@ func reportLines(_ report: ApplyReport) -> [String] {
     }
     return out
 }
+
+extension XCTestCase {
+    /// A Cloudflare fake kept alive until the test ends (ARC may otherwise free it after its
+    /// last use while the adapter still talks to its server).
+    func cloudflareFake(_ token: String) throws -> CloudflareFake {
+        let f = try CloudflareFake(token: token)
+        addTeardownBlock { f.server.stop() }
+        return f
+    }
+    /// A DigitalOcean fake kept alive until the test ends.
+    func digitalOceanFake(_ token: String) throws -> DigitalOceanFake {
+        let f = try DigitalOceanFake(token: token)
+        addTeardownBlock { f.server.stop() }
+        return f
+    }
+}

@@ -39,7 +39,7 @@ final class CloudflareTests: XCTestCase {
     // MARK: - must show: plan → apply → plan
 
     func testRoundTripWithDKIM2048NullMXPreference0AndSharedApexTXT() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.maxPerPage = 2
         let z1 = fake.addZone("example.com")
         let z2 = fake.addZone("example.net")
@@ -131,7 +131,7 @@ final class CloudflareTests: XCTestCase {
     // MARK: - cases
 
     func testC01SplitDKIMIsNoOpAndOneUnsplitStringIsOneUpdate() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.addZone("example.com")
         fake.seed(zone: "example.com", "MX", "example.com", "mail.example.com", priority: 10)
         let id = fake.seed(zone: "example.com", "TXT", "sel._domainkey.example.com", q(String(k410.prefix(255))) + " " + q(String(k410.dropFirst(255))))
@@ -144,7 +144,7 @@ final class CloudflareTests: XCTestCase {
         XCTAssertEqual(try planText(try engine(yaml)), "No changes. The live DNS matches the plan.\n")
 
         // The same value stored as one quoted 410-byte string: one update, then a no-op.
-        let fake2 = try CloudflareFake(token: token)
+        let fake2 = try cloudflareFake(token)
         fake2.addZone("example.com")
         fake2.seed(zone: "example.com", "MX", "example.com", "mail.example.com", priority: 10)
         let id2 = fake2.seed(zone: "example.com", "TXT", "sel._domainkey.example.com", q(k410))
@@ -171,7 +171,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testC07PreferenceZeroIsSentAndReadBack() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         let z = fake.addZone("example.org")
         let yaml = plan(fake, domains: """
           - name: example.org
@@ -187,7 +187,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testC08NullMXIsNoOpAndNullMXWithAnotherIsAnError() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.addZone("example.org")
         fake.seed(zone: "example.org", "MX", "example.org", ".", priority: 0)
         let yaml = plan(fake, domains: """
@@ -201,7 +201,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testC10AutoTTLIsNoOpAgainstTTL1AndCreatesWithTTL1() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.addZone("example.org")
         fake.seed(zone: "example.org", "MX", "example.org", "mail.example.com", ttl: 1, priority: 10)
         let yaml = plan(fake, domains: """
@@ -246,7 +246,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testC13ProxiedMailHostGetsTwoMailSafetyUpdates() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.addZone("example.com")
         fake.seed(zone: "example.com", "MX", "example.com", "mail.example.com", priority: 10)
         let a = fake.seed(zone: "example.com", "A", "mail.example.com", "192.0.2.25", proxied: true)
@@ -279,7 +279,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testC13AskingProxiedForAnMXTargetIsAValidationError() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         let yaml = plan(fake, extraSettings: "    proxied_names: www.example.com, mail.example.com", domains: "  - name: example.com\n    provider: cf")
         XCTAssertEqual(validationErrors(yaml, env: env), [
             "error: providers.cf.proxied_names: mail.example.com. is an MX target of example.com.; SMTP is not proxied by Cloudflare, so mail to it would fail: remove it from proxied_names",
@@ -288,7 +288,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testC13UnmanagedProxiedMXTargetIsAWarning() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.addZone("example.com")
         fake.seed(zone: "example.com", "A", "mx2.example.com", "192.0.2.26", proxied: true)
         let yaml = plan(fake, domains: """
@@ -306,7 +306,7 @@ final class CloudflareTests: XCTestCase {
     // MARK: - reading
 
     func testC11RateLimitedListIsRetriedAfterRetryAfterThenNoOp() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.addZone("example.org")
         fake.seed(zone: "example.org", "MX", "example.org", "mail.example.com", priority: 10)
         fake.script("GET", "/dns_records", CloudflareFake.rateLimited(retryAfter: 2), times: 2)
@@ -324,7 +324,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testShortOrFailedPageAbortsThePlan() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.maxPerPage = 1
         let z = fake.addZone("example.org")
         for i in 1...3 { fake.seed(zone: "example.org", "A", "h\(i).example.org", "192.0.2.\(i)") }
@@ -344,7 +344,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testRejectedTokenNamesTheScopeAndNeverTheToken() throws {
-        let fake = try CloudflareFake(token: "another-token-entirely")
+        let fake = try cloudflareFake("another-token-entirely")
         fake.addZone("example.org")
         let p = CloudflareProvider(name: "cf", token: Secret(value: token, variable: "CLOUDFLARE_API_TOKEN"), baseURL: fake.url, client: testClient(SleepRecorder()))
         XCTAssertThrowsError(try p.readZone(try DomainName("example.org"))) { e in
@@ -355,7 +355,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testMissingZone() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         let p = CloudflareProvider(name: "cf", token: Secret(value: token, variable: "CLOUDFLARE_API_TOKEN"), baseURL: fake.url, client: testClient(SleepRecorder()))
         XCTAssertThrowsError(try p.readZone(try DomainName("bücher.example"))) { e in
             XCTAssertEqual("\(e)", "provider cf: zone xn--bcher-kva.example was not found in the Cloudflare accounts the token can see; add the zone at Cloudflare or check the token's zone scope")
@@ -366,7 +366,7 @@ final class CloudflareTests: XCTestCase {
     // MARK: - writing
 
     func testFailedBatchInTheMiddleReportsExactlyAndPlanShowsWhatIsLeft() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.addZone("example.com")
         let yaml = plan(fake, extraSettings: "    batch_size: 2", domains: """
           - name: example.com
@@ -404,7 +404,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testDeleteAndTTLChangeAreMinimalRecordOperations() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         let z = DomainName.root.prepending("com").prepending("example")
         fake.addZone("example.com")
         let keep = fake.seed(zone: "example.com", "MX", "example.com", "mail.example.com", ttl: 300, priority: 10)
@@ -418,7 +418,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testStalePlanIsRefusedBeforeAnyWrite() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         fake.addZone("example.com")
         let p = CloudflareProvider(name: "cf", token: Secret(value: token, variable: "CLOUDFLARE_API_TOKEN"), baseURL: fake.url, client: testClient(SleepRecorder()))
         let z = try DomainName("example.com")
@@ -433,7 +433,7 @@ final class CloudflareTests: XCTestCase {
     }
 
     func testFakeStrictModeRejectsWhatTheAPIRejects() throws {
-        let fake = try CloudflareFake(token: token)
+        let fake = try cloudflareFake(token)
         let z = fake.addZone("example.com")
         let client = testClient(SleepRecorder())
         func post(_ body: String) throws -> (Int, String) {

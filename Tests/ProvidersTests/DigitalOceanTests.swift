@@ -37,7 +37,7 @@ final class DigitalOceanTests: XCTestCase {
     // MARK: - must show: plan → apply → plan
 
     func testRoundTripWithDKIM2048Preference0AndSharedApexTXT() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         fake.maxPerPage = 2
         fake.addDomain("example.com")
         fake.addDomain("example.net")
@@ -110,7 +110,7 @@ final class DigitalOceanTests: XCTestCase {
     }
 
     func testNullMXIsAValidationErrorBeforeAnyCall() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         let yaml = plan(fake, domains: "  - name: example.net\n    mx: [{host: \".\", preference: 0}]")
         XCTAssertEqual(validationErrors(yaml, env: env), [
             "test.yaml:14:5: error: example.net. MX: provider 'do' (digitalocean) does not accept a null MX (0 .); host this zone at a provider that does, or list a real MX",
@@ -121,7 +121,7 @@ final class DigitalOceanTests: XCTestCase {
     // MARK: - cases
 
     func testC06MXTargetWithoutDotIsNoOpAndNeverReappendsTheZone() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         fake.addDomain("example.com")
         fake.seed(domain: "example.com", "MX", "@", "mail.example.com", priority: 10)
         fake.seed(domain: "example.com", "MX", "sub", "@", priority: 5)
@@ -134,7 +134,7 @@ final class DigitalOceanTests: XCTestCase {
     }
 
     func testC09ApexSpelledThreeWaysIsNoOpAndWrittenAsAt() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         fake.addDomain("example.org")
         fake.seed(domain: "example.org", "MX", "@", "mail.example.com", priority: 10)
         fake.seed(domain: "example.org", "A", "@", "192.0.2.80")
@@ -150,7 +150,7 @@ final class DigitalOceanTests: XCTestCase {
     }
 
     func testTXTTooLongIsAValidationErrorBeforeAnyWrite() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         let k4096 = "v=DKIM1; k=rsa; p=" + String(repeating: "B", count: 718)
         let quoted = String(repeating: "x", count: 490) + String(repeating: "\"", count: 10)
         let yaml = plan(fake, domains: """
@@ -167,7 +167,7 @@ final class DigitalOceanTests: XCTestCase {
     }
 
     func testC11RateLimitedListIsRetriedAfterRetryAfter() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         fake.addDomain("example.org")
         fake.seed(domain: "example.org", "MX", "@", "mail.example.com", priority: 10)
         fake.script("GET", "/records", DigitalOceanFake.rateLimited(retryAfter: 2), times: 2)
@@ -183,7 +183,7 @@ final class DigitalOceanTests: XCTestCase {
     }
 
     func testThreePagesShortListingAndFailedPage() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         fake.maxPerPage = 1
         fake.addDomain("example.org")
         for i in 1...3 { fake.seed(domain: "example.org", "A", "h\(i)", "192.0.2.\(i)") }
@@ -202,13 +202,13 @@ final class DigitalOceanTests: XCTestCase {
     }
 
     func testRejectedTokenAndMissingDomain() throws {
-        let fake = try DigitalOceanFake(token: "dop_v1_other")
+        let fake = try digitalOceanFake("dop_v1_other")
         let p = provider(fake)
         XCTAssertThrowsError(try p.readZone(try DomainName("example.org"))) { e in
             XCTAssertEqual("\(e)", "provider do: rejected the token from ${DIGITALOCEAN_TOKEN} (check scope: the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for example.org); HTTP 401: unauthorized: Unable to authenticate you")
             XCTAssertFalse("\(e)".contains(token))
         }
-        let fake2 = try DigitalOceanFake(token: token)
+        let fake2 = try digitalOceanFake(token)
         XCTAssertThrowsError(try provider(fake2).readZone(try DomainName("example.org"))) { e in
             XCTAssertEqual("\(e)", "provider do: domain example.org is not in the DigitalOcean account of ${DIGITALOCEAN_TOKEN}; add it at DigitalOcean first")
         }
@@ -217,7 +217,7 @@ final class DigitalOceanTests: XCTestCase {
     // MARK: - writing
 
     func testThirdWriteAnswering400ReportsExactlyAndPlanShowsWhatIsLeft() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         fake.addDomain("example.com")
         fake.failWrites = [2]
         let yaml = plan(fake, domains: """
@@ -254,7 +254,7 @@ final class DigitalOceanTests: XCTestCase {
     }
 
     func testUpdateIsMinimalPerRecordCallsInSafeOrder() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         fake.addDomain("example.com")
         let a = fake.seed(domain: "example.com", "MX", "@", "mx1.example.com", ttl: 300, priority: 10)
         let b = fake.seed(domain: "example.com", "MX", "@", "mx2.example.com", ttl: 300, priority: 20)
@@ -274,7 +274,7 @@ final class DigitalOceanTests: XCTestCase {
     }
 
     func testFakeStrictModeRejectsWhatTheAPIRejects() throws {
-        let fake = try DigitalOceanFake(token: token)
+        let fake = try digitalOceanFake(token)
         fake.addDomain("example.com")
         let client = testClient(SleepRecorder())
         func post(_ body: String) throws -> String {

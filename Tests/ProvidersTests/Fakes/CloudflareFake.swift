@@ -61,7 +61,6 @@ final class CloudflareFake: @unchecked Sendable {
             self?.handle(req) ?? .init(500, "fake gone")
         }
     }
-    deinit { server?.stop() }
 
     private func newID() -> String { nextID += 1; return String(format: "%032x", nextID) }
 

@@ -53,7 +53,6 @@ final class DigitalOceanFake: @unchecked Sendable {
         self.token = token
         server = try FakeHTTPServer { [weak self] req, _ in self?.handle(req) ?? .init(500, "fake gone") }
     }
-    deinit { server?.stop() }
 
     func addDomain(_ name: String) { lock.lock(); domains.append(name); lock.unlock() }
 
