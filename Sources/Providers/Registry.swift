@@ -10,6 +10,8 @@ public enum ProviderRegistry {
     public static let factories: [String: Factory] = [
         "zonefile": { try ZoneFileProvider(config: $0) },
         "powerdns": { try PowerDNSProvider(config: $0) },
+        "cloudflare": { try CloudflareProvider(config: $0) },
+        "digitalocean": { try DigitalOceanProvider(config: $0) },
     ]
 
     /// The known type names, sorted.

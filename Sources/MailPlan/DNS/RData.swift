@@ -227,6 +227,17 @@ public enum TXTCodec {
         chunks(value, limit: limit).map(quoteBytes).joined(separator: " ")
     }
 
+    /// The character-strings of a TXT value as an API returns it: the unescaped strings when
+    /// it is a sequence of quoted strings, otherwise the raw text as one string. Used to
+    /// spot a stored string longer than 255 bytes (case C01).
+    public static func strings(_ text: String) -> [String] {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard t.count >= 2, t.hasPrefix("\""), t.hasSuffix("\""),
+              let tokens = try? PresentationToken.tokenize(t), tokens.allSatisfy(\.quoted)
+        else { return [text] }
+        return tokens.map(\.text)
+    }
+
     /// Decodes a TXT value as an API returns it: when it starts and ends with `"`, a sequence
     /// of quoted strings that are unescaped and joined; otherwise the raw text itself.
     public static func decode(_ text: String) -> String {

@@ -81,6 +81,15 @@ public final class Engine {
                 if let max = caps.maxTXTLength, let long = r.rdata.compactMap(\.txtValue).first(where: { $0.utf8.count > max }) {
                     problems.append(Diagnostic(at: d.location, "\(r.key): a \(long.utf8.count)-byte TXT value exceeds what provider '\(prov.instanceName)' (\(prov.typeName)) accepts (\(max) bytes)"))
                 }
+                if r.ttl == Defaults.automaticTTL {
+                    if let auto = caps.autoTTL {
+                        zones[zi].rrsets[ri].rrset = r.with(ttl: auto)
+                        zones[zi].rrsets[ri].notes.append("ttl auto is \(prov.typeName) ttl \(auto) (automatic)")
+                    } else {
+                        problems.append(Diagnostic(at: d.location, "\(r.key): ttl: auto is not supported by provider '\(prov.instanceName)' (\(prov.typeName)); give a TTL in seconds (\(caps.ttlRange.lowerBound)–\(caps.ttlRange.upperBound))"))
+                    }
+                    continue
+                }
                 if !caps.ttlRange.contains(r.ttl) {
                     let clamped = Swift.min(Swift.max(r.ttl, caps.ttlRange.lowerBound), caps.ttlRange.upperBound)
                     let note = "TTL \(r.ttl) is outside what \(prov.typeName) accepts (\(caps.ttlRange.lowerBound)–\(caps.ttlRange.upperBound) s); using \(clamped)"
@@ -90,6 +99,7 @@ public final class Engine {
                 }
             }
         }
+        for z in zones { problems += try provider(z.provider).audit(z) }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
         return (zones, warnings)
     }
@@ -106,8 +116,11 @@ public final class Engine {
             let prov = try provider(z.provider)
             let live = try prov.readZone(z.zone)
             do {
-                let (cs, w) = try Differ.diff(z, live: live, providerType: prov.typeName)
+                let (diffed, w) = try Differ.diff(z, live: live, providerType: prov.typeName)
                 warnings += w
+                let (cs, fixWarnings) = Self.applyFixes(prov.providerFixes(z.zone), to: diffed, desired: z, live: live,
+                                                       mailHosts: [plan.server.hostname], provider: prov)
+                warnings += fixWarnings
                 out.append(ZonePlan(desired: z, live: live, changeset: cs))
             } catch let e as DiagnosticsError { problems += e.diagnostics }
             // The mail host's AAAA is managed only when the plan lists IPv6.
@@ -120,6 +133,35 @@ public final class Engine {
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
         return PlanResult(planFile: plan.file, zones: out, warnings: warnings)
+    }
+
+    /// Folds an adapter's ``ProviderFix``es into a zone's Changeset: a fix to an RRset the
+    /// plan fully manages adds its note to that RRset's change, or becomes an update whose
+    /// records stay the same (the adapter rewrites the provider-side form). A mail-safety fix
+    /// on an unmanaged RRset at a mail host name (the server host or an MX target) becomes a
+    /// warning; anything else the plan does not manage is left alone.
+    static func applyFixes(_ fixes: [ProviderFix], to cs: ZoneChangeset, desired: DesiredZone, live: [RRset],
+                           mailHosts: Set<DomainName>, provider: any DNSProvider) -> (ZoneChangeset, [Diagnostic]) {
+        guard !fixes.isEmpty else { return (cs, []) }
+        var changes = cs.changes
+        var warnings: [Diagnostic] = []
+        var hosts = mailHosts
+        for d in desired.rrsets where d.rrset.type == .mx {
+            for case .mx(_, let x) in d.rrset.rdata where x != .root { hosts.insert(x) }
+        }
+        for f in fixes {
+            if let d = desired.rrsets.first(where: { $0.rrset.key == f.key }), d.ownership == .full,
+               let have = live.first(where: { $0.key == f.key }) {
+                if let i = changes.firstIndex(where: { $0.key == f.key }) {
+                    if !changes[i].notes.contains(f.note) { changes[i].notes.append(f.note) }
+                } else {
+                    changes.append(.update(from: have, to: d.rrset, notes: d.notes + [f.note]))
+                }
+            } else if f.mailSafety && hosts.contains(f.key.name) {
+                warnings.append(Diagnostic(.warning, at: nil, "\(f.key) at provider '\(provider.instanceName)' (\(provider.typeName)) needs a \(f.note), but the plan does not manage it; fix it at the provider"))
+            }
+        }
+        return (ZoneChangeset(zone: cs.zone, provider: cs.provider, providerType: cs.providerType, changes: changes), warnings)
     }
 
     /// Applies every zone's Changeset in order, stopping at the first zone that fails.

@@ -34,6 +34,11 @@ public struct ServerPlan: Sendable {
 public struct Defaults: Sendable {
     /// TTL in seconds for every generated RRset without its own; 3600 when unset.
     public let ttl: UInt32
+
+    /// The TTL a plan holds for `ttl: auto` ("let the provider choose"). It is above the
+    /// largest TTL RFC 2181 §8 allows, so it never collides with a real TTL; the engine
+    /// replaces it with the provider's ``ProviderCapabilities/autoTTL`` or rejects it.
+    public static let automaticTTL: UInt32 = .max
 }
 
 /// One MX target.

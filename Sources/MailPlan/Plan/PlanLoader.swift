@@ -141,10 +141,8 @@ struct PlanReader {
     }
 
     mutating func ttl(_ node: Node, _ path: String) -> UInt32? {
-        if case .scalar(let s) = node, s.string == "auto" {
-            error(node, "\(path): 'auto' is not supported by any configured provider; give a TTL in seconds (0 to 2147483647)")
-            return nil
-        }
+        // `auto` is kept; `mailplan validate` rejects it for a provider without an automatic TTL.
+        if case .scalar(let s) = node, s.string == "auto" { return Defaults.automaticTTL }
         return int(node, path, in: 0...2_147_483_647).map { UInt32($0) }
     }
 

@@ -21,11 +21,34 @@ public struct ProviderCapabilities: Sendable, Hashable {
     public var atomicApply: Bool
     /// Largest logical TXT value in bytes the provider accepts, if it has a limit.
     public var maxTXTLength: Int?
+    /// The TTL value (seconds field) the provider uses to mean "automatic" (Cloudflare: `1`),
+    /// or nil when it has none. A plan's `ttl: auto` (``Defaults/automaticTTL``) becomes
+    /// this value; on a provider without it, `ttl: auto` is a validation error.
+    public var autoTTL: UInt32?
 
     public init(supportedTypes: Set<RRType>, ttlRange: ClosedRange<UInt32> = 1...2_147_483_647,
-                granularity: ProviderGranularity, atomicApply: Bool, maxTXTLength: Int? = nil) {
+                granularity: ProviderGranularity, atomicApply: Bool, maxTXTLength: Int? = nil,
+                autoTTL: UInt32? = nil) {
         self.supportedTypes = supportedTypes; self.ttlRange = ttlRange
         self.granularity = granularity; self.atomicApply = atomicApply; self.maxTXTLength = maxTXTLength
+        self.autoTTL = autoTTL
+    }
+}
+
+/// A live RRset whose records equal what the plan wants but whose provider-side form must
+/// be rewritten: a provider attribute that breaks mail (Cloudflare `proxied: true` on the
+/// mail host, case C13) or a stored form the provider should not keep (one TXT string over
+/// 255 bytes, case C01). Reported by an adapter after ``DNSProvider/readZone(_:)``; the engine
+/// turns it into an update (with ``note``) when the plan fully manages the RRset, and into a
+/// warning when ``mailSafety`` is set and the name is a mail host the plan does not manage.
+public struct ProviderFix: Sendable, Hashable {
+    public let key: RRsetKey
+    /// Shown under the change, e.g. `mail-safety fix: proxied → false`.
+    public let note: String
+    /// True when the live form breaks mail delivery (not only style).
+    public let mailSafety: Bool
+    public init(key: RRsetKey, note: String, mailSafety: Bool) {
+        self.key = key; self.note = note; self.mailSafety = mailSafety
     }
 }
 
@@ -48,6 +71,21 @@ public protocol DNSProvider: AnyObject {
     /// - Throws: ``ApplyError`` saying which changes were applied, which failed and which
     ///   were not attempted; an atomic provider reports nothing applied on failure.
     func apply(_ changeset: ZoneChangeset) throws
+
+    /// Offline, provider-specific checks of one zone's desired RRsets that
+    /// ``ProviderCapabilities`` cannot express (e.g. "no null MX", "no proxying of a mail
+    /// host"), run by `mailplan validate` before any API call. Default: none.
+    /// - Returns: error diagnostics naming the RRset and the provider.
+    func audit(_ zone: DesiredZone) -> [Diagnostic]
+
+    /// Fixes to the provider-side form of live RRsets found by the last
+    /// ``readZone(_:)`` of `zone` (see ``ProviderFix``). Default: none.
+    func providerFixes(_ zone: DomainName) -> [ProviderFix]
+}
+
+extension DNSProvider {
+    public func audit(_ zone: DesiredZone) -> [Diagnostic] { [] }
+    public func providerFixes(_ zone: DomainName) -> [ProviderFix] { [] }
 }
 
 /// A provider failure, naming the provider and what it was doing. Never contains a secret.
