@@ -10,6 +10,9 @@ public enum ProviderRegistry {
     public static let factories: [String: Factory] = [
         "zonefile": { try ZoneFileProvider(config: $0) },
         "powerdns": { try PowerDNSProvider(config: $0) },
+        "hetzner": { try HetznerCloudProvider(config: $0) },
+        "desec": { try DeSECProvider(config: $0) },
+        "gandi": { try GandiProvider(config: $0) },
     ]
 
     /// The known type names, sorted.
