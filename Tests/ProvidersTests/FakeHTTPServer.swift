@@ -60,12 +60,14 @@ final class FakeHTTPServer: @unchecked Sendable {
     }
 
     /// Stops accepting; open connections end when the client closes them.
-    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    /// The accept thread closes the socket once `accept` fails, so its descriptor number
+    /// cannot be reused by another server's socket while this thread still accepts on it.
+    func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     private func acceptLoop() {
         while true {
             let c = accept(fd, nil, nil)
-            if c < 0 { return }
+            if c < 0 { close(fd); return }
             lock.lock(); _connections += 1; lock.unlock()
             Thread { [self] in serve(c) }.start()
         }
