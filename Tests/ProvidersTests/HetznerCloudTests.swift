@@ -129,6 +129,32 @@ final class HetznerCloudTests: XCTestCase {
         }
     }
 
+    func testC09PlanSpellingsOfTheApexAreANoOpAgainstLiveAt() throws {
+        fake.put("example.com", "@", "CAA", ttl: 3600, ["0 issue \"letsencrypt.org\""])
+        for spelled in ["\"@\"", "\"\"", "example.com.", "example.com"] {
+            let yaml = """
+            version: 1
+            server: {hostname: mail.example.net, ipv4: 192.0.2.25}
+            providers:
+              p: {type: hetzner, token: "${HCLOUD_TOKEN}", api_url: "\(fake.url)"}
+            domains:
+              - name: example.com
+                mx: [{host: mx.example.net, preference: 10}]
+                records:
+                  - {name: \(spelled), type: CAA, values: ['0 issue "letsencrypt.org"']}
+            """
+            let plan = try CloudPlan.engine(yaml, env: env) { [unowned self] _ in self.provider() }.makePlan()
+            XCTAssertEqual(plan.changesets[0].changes.map(\.key.description), ["example.com. MX"], spelled)
+        }
+    }
+
+    func testIDNZoneIsLookedUpInALabelForm() throws {
+        fake.addZone("xn--bcher-kva.example", id: 4712)
+        fake.put("xn--bcher-kva.example", "@", "MX", ttl: 300, ["10 mail.xn--bcher-kva.example."])
+        XCTAssertEqual(try provider().readZone(try DomainName("bücher.example")), [rr("xn--bcher-kva.example.", .mx, 300, ["10 mail.xn--bcher-kva.example."])])
+        XCTAssertEqual(fake.requests.map(\.line), ["GET /v1/zones/xn--bcher-kva.example", "GET /v1/zones/xn--bcher-kva.example/rrsets?page=1&per_page=2"])
+    }
+
     func testC11RetryAfterTwiceThenSuccessIsANoOpAfterWaiting() throws {
         _ = try engine().apply(try engine().makePlan())
         let before = fake.requests.count
