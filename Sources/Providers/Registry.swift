@@ -12,6 +12,9 @@ public enum ProviderRegistry {
         "powerdns": { try PowerDNSProvider(config: $0) },
         "cloudflare": { try CloudflareProvider(config: $0) },
         "digitalocean": { try DigitalOceanProvider(config: $0) },
+        "hetzner": { try HetznerCloudProvider(config: $0) },
+        "desec": { try DeSECProvider(config: $0) },
+        "gandi": { try GandiProvider(config: $0) },
     ]
 
     /// The known type names, sorted.

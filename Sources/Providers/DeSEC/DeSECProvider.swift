@@ -1,0 +1,198 @@
+import Foundation
+import MailPlan
+
+/// The deSEC adapter (`type: desec`, providers.md §5).
+///
+/// Settings:
+/// ```yaml
+/// providers:
+///   desec:
+///     type: desec
+///     token: ${DESEC_TOKEN}           # sent as "Authorization: Token …"
+///     api_url: https://desec.io/api/v1   # optional (tests point it at a fake)
+///     minimum_ttl: 3600               # optional: the account's minimum TTL (deSEC's default is 3600)
+///     timeout: 60                     # optional: seconds per request
+///     ca_file: /etc/ssl/my-ca.pem     # optional
+///     insecure: false                 # optional
+/// ```
+/// A zone's whole Changeset is one bulk `PATCH /domains/{zone}/rrsets/`, which deSEC applies
+/// atomically (one DNSSEC signing run, one request against the low per-domain write limit).
+/// TTLs below `minimum_ttl` are raised to it, and above 86400 lowered, with a note in the plan.
+public final class DeSECProvider: DNSProvider {
+    public let instanceName: String
+    public let typeName = "desec"
+    /// TTL `minimum_ttl`–86400 s; bulk writes are atomic.
+    public let capabilities: ProviderCapabilities
+
+    public static let defaultURL = "https://desec.io/api/v1"
+    public static let settingNames = RRsetAPI.commonSettings + ["minimum_ttl"]
+    static let maxTTL: UInt32 = 86_400
+    static let scope = "a deSEC token that may manage this domain (perm_manage_tokens is not needed; check allowed_subnets and the token's domain policy)"
+
+    public let baseURL: URL
+    /// The lowest TTL this account accepts, as configured (deSEC reports the real one per domain).
+    public let minimumTTL: UInt32
+    private let token: Secret
+    private let client: HTTPClient
+    private let lock = NSLock()
+    private var domainMinimum: [DomainName: UInt32] = [:]
+
+    /// Builds the adapter from a plan file's provider entry.
+    /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
+    public convenience init(config: ProviderConfig) throws {
+        try config.checkKeys(allowed: Self.settingNames)
+        let s = try RRsetAPI.settings(config, defaultURL: Self.defaultURL)
+        self.init(name: config.name, baseURL: s.baseURL, token: s.token,
+                  minimumTTL: UInt32(try config.int("minimum_ttl", in: 1...86_400) ?? 3600), client: HTTPClient(options: s.options))
+    }
+
+    /// Builds the adapter directly.
+    /// - Parameters:
+    ///   - name: the instance name used in messages.
+    ///   - baseURL: the API root, e.g. `https://desec.io/api/v1`.
+    ///   - token: sent as `Authorization: Token <token>`.
+    ///   - minimumTTL: the lowest TTL in seconds to plan with (deSEC's default 3600).
+    ///   - client: the transport.
+    public init(name: String, baseURL: URL, token: Secret, minimumTTL: UInt32 = 3600, client: HTTPClient = HTTPClient()) {
+        self.instanceName = name
+        self.baseURL = RRsetAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
+        self.token = token; self.minimumTTL = min(minimumTTL, Self.maxTTL); self.client = client
+        capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: self.minimumTTL...Self.maxTTL,
+                                            granularity: .rrset, atomicApply: true)
+    }
+
+    func domainPath(_ zone: DomainName) -> String { "/domains/" + RRsetAPI.segment(zone.withoutTrailingDot) + "/" }
+
+    private func request(_ method: HTTPMethod, _ url: URL, body: Data? = nil, idempotent: Bool? = nil) -> HTTPRequest {
+        var h: HTTPHeaders = ["Authorization": "Token " + token.value, "Accept": "application/json"]
+        if body != nil { h.add("Content-Type", "application/json") }
+        return HTTPRequest(method, url, headers: h, body: body, idempotent: idempotent)
+    }
+    private func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }
+
+    private func tokenMessage(_ status: Int, _ body: Data) -> String {
+        let detail = (try? JSONSerialization.jsonObject(with: body)).map(DeSECConvert.errorText).map { " \"\($0)\"" } ?? ""
+        return RRsetAPI.tokenRejected(type: typeName, status: status, token: token, scope: Self.scope) + detail
+    }
+
+    // MARK: - read
+
+    /// Reads every RRset of `zone`: `GET /domains/{zone}/` (for `minimum_ttl`), then
+    /// `GET /domains/{zone}/rrsets/`; with more than 500 RRsets deSEC answers 400 with a
+    /// `Link` header, and every cursor page is followed.
+    /// - Throws: ``ProviderError`` for a missing domain, a rejected token, any failed or
+    ///   short page, a pagination link to another origin, or a body that does not decode.
+    public func readZone(_ zone: DomainName) throws -> [RRset] {
+        func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
+        func get(_ u: URL) throws -> (HTTPRequest, HTTPResponse) {
+            let req = request(.get, u)
+            do {
+                let resp = try client.send(req)
+                if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status, resp.body)) }
+                return (req, resp)
+            } catch let e as HTTPError { throw fail("\(e)") }
+        }
+        let (dreq, dresp) = try get(url(domainPath(zone)))
+        if dresp.status == 404 {
+            throw ProviderError(provider: instanceName, "zone \(zone.fqdn) is not a domain of this deSEC account (GET \(dreq.displayURL) returned 404)")
+        }
+        guard dresp.status == 200 else { throw fail("\(HTTPError(request: dreq, response: dresp))") }
+        let domain: DeSECConvert.APIDomain
+        do { domain = try RRsetAPI.decode(DeSECConvert.APIDomain.self, dresp.body) } catch {
+            throw fail("GET \(dreq.displayURL) returned HTTP 200 with a body that is not a domain: \(error)")
+        }
+        if let m = domain.minimum_ttl { lock.lock(); domainMinimum[zone] = m; lock.unlock() }
+
+        let first = url(domainPath(zone) + "rrsets/")
+        var (req, resp) = try get(first)
+        var listed: [DeSECConvert.APIRRset] = []
+        if resp.status == 400, let start = RRsetAPI.links(resp.headers["Link"])["first"] {
+            // More than 500 RRsets: the unpaginated request is refused; follow the cursors.
+            var next: String? = start
+            var seen = Set<String>()
+            var pageSize: Int? = nil
+            while let n = next {
+                guard let u = URL(string: n), RRsetAPI.sameOrigin(u, as: baseURL) else {
+                    throw fail("the pagination link '\(n)' does not point at \(baseURL.absoluteString); not following it with the token")
+                }
+                guard seen.insert(n).inserted else { throw fail("the pagination links loop at \(u.absoluteString)") }
+                (req, resp) = try get(u)
+                guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
+                let page: [DeSECConvert.APIRRset]
+                do { page = try RRsetAPI.decode([DeSECConvert.APIRRset].self, resp.body) } catch {
+                    throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
+                }
+                next = RRsetAPI.links(resp.headers["Link"])["next"]
+                // Every page but the last is full; a short or empty one before the end means
+                // the listing is incomplete.
+                if let size = pageSize, next != nil, page.count != size {
+                    throw fail("GET \(req.displayURL) returned \(page.count) RRsets where the pages hold \(size) (a short page that is not the last); not planning from a partial listing")
+                }
+                if next != nil && page.isEmpty { throw fail("GET \(req.displayURL) returned an empty page that is not the last") }
+                if pageSize == nil { pageSize = page.count }
+                listed += page
+            }
+        } else {
+            guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
+            do { listed = try RRsetAPI.decode([DeSECConvert.APIRRset].self, resp.body) } catch {
+                throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
+            }
+        }
+        do { return try listed.map { try DeSECConvert.rrset($0, zone: zone) } } catch { throw fail("\(error)") }
+    }
+
+    // MARK: - apply
+
+    /// Writes the whole changeset as one atomic bulk `PATCH /domains/{zone}/rrsets/`.
+    /// - Throws: ``ApplyError`` with nothing applied: a 400 names the RRsets deSEC refused
+    ///   (its error array is aligned with the request) and shows the body sent.
+    public func apply(_ changeset: ZoneChangeset) throws {
+        let changes = changeset.changes
+        guard !changes.isEmpty else { return }
+        func fail(_ failed: [Change], _ reason: String) -> ApplyError {
+            let f = failed.isEmpty ? changes : failed
+            return ApplyError(provider: instanceName, zone: changeset.zone, applied: [], failed: f,
+                              notAttempted: changes.filter { c in !f.contains { $0.key == c.key } }, reason: reason)
+        }
+        lock.lock(); let minimum = domainMinimum[changeset.zone]; lock.unlock()
+        if let minimum {
+            let low = changes.filter { ($0.after?.ttl ?? minimum) < minimum && !($0.after?.rdata.isEmpty ?? true) }
+            if !low.isEmpty {
+                throw fail(low, "deSEC domain \(changeset.zone.fqdn) has minimum_ttl \(minimum) but \(low.map { "\($0.key) has TTL \($0.after!.ttl)" }.joined(separator: ", ")); set minimum_ttl: \(minimum) under providers.\(instanceName) and plan again; nothing was applied")
+            }
+        }
+        let items: [DeSECConvert.BulkItem]
+        let body: Data
+        do { items = try DeSECConvert.bulkItems(changeset); body = try RRsetAPI.encode(items) } catch {
+            throw fail(changes, "cannot build the bulk request: \(error); nothing was applied")
+        }
+        // Setting RRsets to given contents is idempotent, so the PATCH may be repeated after
+        // a 429 or a timeout.
+        let req = request(.patch, url(domainPath(changeset.zone) + "rrsets/"), body: body, idempotent: true)
+        let sent = req.redact(String(decoding: body, as: UTF8.self))
+        let resp: HTTPResponse
+        do { resp = try client.send(req) } catch let e as HTTPError {
+            if e.outcomeUnknown { throw fail(changes, "\(e); the bulk PATCH may or may not have been applied (deSEC applies it whole or not at all): run plan again") }
+            throw fail(changes, "\(e); nothing was applied")
+        }
+        switch resp.status {
+        case 200, 201, 204: return
+        case 401, 403: throw fail(changes, tokenMessage(resp.status, resp.body) + "; nothing was applied")
+        case 404: throw fail(changes, "zone \(changeset.zone.fqdn) is not a domain of this deSEC account (PATCH \(req.displayURL) returned 404); nothing was applied")
+        case 400:
+            let json = try? JSONSerialization.jsonObject(with: resp.body)
+            if let arr = json as? [Any], arr.count == changes.count {
+                var failed: [Change] = [], parts: [String] = []
+                for (i, e) in arr.enumerated() {
+                    let t = DeSECConvert.errorText(e)
+                    if !t.isEmpty { failed.append(changes[i]); parts.append("\(changes[i].key): \(req.redact(t))") }
+                }
+                throw fail(failed, "deSEC refused \(parts.joined(separator: "; ")) (HTTP 400); nothing was applied (bulk writes are atomic); body sent: \(sent)")
+            }
+            let t = json.map(DeSECConvert.errorText) ?? resp.excerpt()
+            throw fail(changes, "deSEC refused the bulk PATCH (HTTP 400): \(req.redact(t)); nothing was applied; body sent: \(sent)")
+        default:
+            throw fail(changes, "\(HTTPError(request: req, response: resp)); nothing was applied (bulk writes are atomic)")
+        }
+    }
+}
