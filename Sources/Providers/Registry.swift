@@ -10,6 +10,8 @@ public enum ProviderRegistry {
     public static let factories: [String: Factory] = [
         "zonefile": { try ZoneFileProvider(config: $0) },
         "powerdns": { try PowerDNSProvider(config: $0) },
+        "route53": { try Route53Provider(config: $0) },
+        "rfc2136": { try RFC2136Provider(config: $0) },
     ]
 
     /// The known type names, sorted.
