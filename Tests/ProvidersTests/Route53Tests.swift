@@ -124,6 +124,13 @@ final class Route53ConvertTests: XCTestCase {
         """)
     }
 
+    func testErrorMessagesNameRRsets() {
+        XCTAssertEqual(Route53Provider.nameTypePairs("Tried to delete resource record set [name='old.example.com.', type='A'] but it was not found"),
+                       "Tried to delete resource record set [old.example.com./A] but it was not found")
+        XCTAssertEqual(Route53Provider.nameTypePairs("in Change with [Action=DELETE, Name=gone.example.com., Type=TXT, SetIdentifier=null]"),
+                       "in Change with [Action=DELETE, gone.example.com./TXT, SetIdentifier=null]")
+    }
+
     func testErrorBodies() {
         let e = Route53Convert.errorInfo(Data("""
         <ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>

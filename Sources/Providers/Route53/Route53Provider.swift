@@ -237,6 +237,13 @@ public final class Route53Provider: DNSProvider {
 
     // MARK: - apply
 
+    /// Rewrites the RRset references of Route 53 error messages, `[name='a.example.com.', type='A']`
+    /// and `Name=a.example.com., Type=A`, as `a.example.com./A` so the changes they name can be found.
+    static func nameTypePairs(_ text: String) -> String {
+        guard let re = try? NSRegularExpression(pattern: "[Nn]ame='?([^',\\]\\s]+)'?,\\s*[Tt]ype='?([A-Za-z0-9]+)'?") else { return text }
+        return re.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1/$2")
+    }
+
     /// The batch for a changeset: CREATE for creates, UPSERT for updates (DELETE when the
     /// update empties the set), DELETE of the RRset as last read for deletes.
     /// - Throws: ``Route53Convert/ConvertError`` when a change has no records to write.
@@ -295,11 +302,11 @@ public final class Route53Provider: DNSProvider {
         }
         if resp.isSuccess { return }
         let doing = "changing zone \(zone.fqdn) (hosted zone \(id))"
-        if let info = Route53Convert.errorInfo(resp.body), info.code == "InvalidChangeBatch" {
+        if resp.status == 400, let info = Route53Convert.errorInfo(resp.body), ["InvalidChangeBatch", "InvalidInput"].contains(info.code) {
             let text = scrub(info.messages.joined(separator: "; "))
-            let named = PowerDNSConvert.changesNamed(in: text.replacingOccurrences(of: "name='", with: "").replacingOccurrences(of: "', type='", with: "/"), changes)
+            let named = PowerDNSConvert.changesNamed(in: Self.nameTypePairs(text), changes)
             let which = named.isEmpty ? "the change batch" : "the change" + (named.count == 1 ? "" : "s") + " to " + named.map { "\($0.key)" }.joined(separator: ", ")
-            throw fail(named, "Route 53 refused \(which) (HTTP \(resp.status) InvalidChangeBatch): \"\(text)\"; nothing was applied (the batch is atomic)")
+            throw fail(named, "Route 53 refused \(which) (HTTP \(resp.status) \(info.code)): \"\(text)\"; nothing was applied (the batch is atomic)")
         }
         if resp.status >= 500 {
             throw fail(changes, failure(req, resp, doing) + "; the batch may or may not have been applied: run plan again to see the live state")
