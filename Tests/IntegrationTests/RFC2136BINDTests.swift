@@ -56,6 +56,7 @@ final class RFC2136BINDTests: XCTestCase {
         update delete _dmarc.\(zone). TXT
         update delete mail2026._domainkey.\(zone). TXT
         update delete mail.\(zone). A
+        update delete mail.\(zone). CNAME
         update delete www.\(zone). A
         update add \(zone). 300 MX 10 old-mx.example.net.
         update add \(zone). 300 TXT "google-site-verification=tok123"
@@ -284,6 +285,23 @@ final class RFC2136BINDTests: XCTestCase {
         XCTAssertTrue(after.contains("\(z). 600 IN TXT \"google-site-verification=tok123\""), "\(after)")
         XCTAssertFalse(after.contains { $0.hasPrefix("www.") })
         XCTAssertFalse(after.contains { $0.contains("v=spf1 a -all") })
+    }
+
+    /// BIND answers NOERROR but ignores an A added where a CNAME is: apply reads the zone
+    /// back and reports the change that did not take.
+    func testSilentlyIgnoredAdditionIsReported() throws {
+        let z = providerZone
+        try reset(z)
+        try run("/usr/bin/nsupdate", ["-k", keyFile.path], stdin: "server \(host) \(port)\nzone \(z)\nupdate add mail.\(z). 300 CNAME www.\(z).\nsend\n")
+        let p = provider()
+        _ = try p.readZone(n(z))
+        XCTAssertThrowsError(try p.apply(ZoneChangeset(zone: n(z), provider: "bind", providerType: "rfc2136",
+                                                       changes: [.create(rr("mail.\(z).", .a, 3600, ["192.0.2.25"]))]))) {
+            let e = $0 as! ApplyError
+            XCTAssertEqual(e.failed.map(\.key.description), ["mail.\(z). A"])
+            XCTAssertEqual(e.reason, "the primary \(host):\(port) answered NOERROR but ignored part of the update (a server drops an addition that conflicts with a CNAME): mail.\(z). A holds nothing")
+        }
+        try run("/usr/bin/nsupdate", ["-k", keyFile.path], stdin: "server \(host) \(port)\nzone \(z)\nupdate delete mail.\(z). CNAME\nsend\n")
     }
 
     func testZoneNotServedIsNotAuth() throws {

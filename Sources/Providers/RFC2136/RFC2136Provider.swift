@@ -206,5 +206,31 @@ public final class RFC2136Provider: DNSProvider {
             if case .network = f { throw fail(text + "; the update may or may not have been applied (it is all-or-nothing): run plan again to see the live state") }
             throw fail(text + "; nothing was applied (one UPDATE message is all-or-nothing)")
         }
+        try verify(changeset)
+    }
+
+    /// Reads the zone back after a NOERROR and checks every changed RRset, because a server
+    /// answers NOERROR yet silently ignores some additions (RFC 2136 §3.4.2.2: data next to a
+    /// CNAME, a CNAME next to other data).
+    /// - Throws: ``ApplyError`` listing the changes that did not take, as `failed`.
+    func verify(_ changeset: ZoneChangeset) throws {
+        let live: [RRset]
+        do { live = try readZone(changeset.zone) } catch {
+            throw ApplyError(provider: instanceName, zone: changeset.zone, applied: [], failed: [], notAttempted: [],
+                             reason: "the update was accepted (NOERROR) but reading the zone back failed: \(error); run plan again to check it")
+        }
+        let byKey = Dictionary(live.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var good: [Change] = [], bad: [(Change, String)] = []
+        for c in changeset.changes {
+            let now = byKey[c.key]
+            let want = c.after.flatMap { $0.rdata.isEmpty ? nil : $0 }
+            if now == want { good.append(c); continue }
+            let shown = now.map { "\($0.ttl) " + $0.rdata.map(\.display).joined(separator: ", ") } ?? "nothing"
+            bad.append((c, "\(c.key) holds \(shown)"))
+        }
+        guard bad.isEmpty else {
+            throw ApplyError(provider: instanceName, zone: changeset.zone, applied: good, failed: bad.map(\.0), notAttempted: [],
+                             reason: "the primary \(server) answered NOERROR but ignored part of the update (a server drops an addition that conflicts with a CNAME): " + bad.map(\.1).joined(separator: "; "))
+        }
     }
 }
