@@ -32,7 +32,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Providers", dependencies: ["MailPlan", "CLDNS"]),
+        .target(name: "Providers", dependencies: ["MailPlan", "CLDNS", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "mailplan",
             dependencies: [

@@ -15,6 +15,8 @@ public enum ProviderRegistry {
         "hetzner": { try HetznerCloudProvider(config: $0) },
         "desec": { try DeSECProvider(config: $0) },
         "gandi": { try GandiProvider(config: $0) },
+        "route53": { try Route53Provider(config: $0) },
+        "rfc2136": { try RFC2136Provider(config: $0) },
     ]
 
     /// The known type names, sorted.
