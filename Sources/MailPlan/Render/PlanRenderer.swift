@@ -57,6 +57,12 @@ public enum PlanRenderer {
             for (i, v) in a.rdata.enumerated() where !before.contains(after[i]) { out += style.green("      + \(v.display)") + "\n" }
         }
         for n in c.notes { out += style.dim("      # \(n)") + "\n" }
+        // The common classes (missing, changed, unwanted) are plain from the marker; the
+        // others get a line so drift reports can tell them apart.
+        if [.ttlOnly, .mailBreaking, .servedMismatch].contains(c.driftClass) {
+            out += style.dim("      # class \(c.driftClass.rawValue): \(c.driftClass.explanation)") + "\n"
+        }
+        for g in c.gates { out += style.yellow("      # apply needs --allow=\(g.rawValue): \(g.explanation)") + "\n" }
         return out
     }
 
