@@ -25,6 +25,8 @@ struct MailPlanCLI: ParsableCommand {
             Validate.self,
             Plan.self,
             Apply.self,
+            Show.self,
+            Import.self,
         ]
     )
 }
