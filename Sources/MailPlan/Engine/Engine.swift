@@ -117,11 +117,14 @@ public final class Engine {
             limit.wait()
             group.enter()
             let zone = z.zone
-            DispatchQueue.global().async {
+            // A thread per read, not the GCD pool: reads block on I/O, and the pool is only
+            // as wide as the CPU count on Linux.
+            let t = Thread {
                 defer { limit.signal(); group.leave() }
                 progress?("reading \(zone.fqdn) (\(i + 1)/\(total))")
                 results.set(i, Result { try box.adapters[i].readZone(zone) })
             }
+            t.start()
         }
         group.wait()
         return try results.all().map { try $0.get() }
