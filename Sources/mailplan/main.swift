@@ -26,6 +26,8 @@ struct MailPlanCLI: ParsableCommand {
             Plan.self,
             Apply.self,
             Check.self,
+            Show.self,
+            Import.self,
         ]
     )
 }

@@ -169,7 +169,7 @@ final class CompileDiffRenderTests: XCTestCase {
         XCTAssertEqual(result.changesets[0].changes, [
             .update(from: live[0], to: rr("example.com", .txt, 600, ["token=1", "v=spf1 mx -all"]), notes: [
                 "only the v=spf1 value is managed; the other 1 TXT value is kept",
-                "replaces 2 SPF values with one (RFC 7208 §4.5: more than one is a permerror)"]),
+                "replaces 2 SPF values with one (RFC 7208 §4.5: more than one is a permerror)"], driftClass: .mailBreaking),
         ])
     }
 
@@ -200,7 +200,7 @@ final class CompileDiffRenderTests: XCTestCase {
         XCTAssertEqual(result.changesets[0].changes, [
             .update(from: live[2], to: rr("s1._domainkey.example.com", .txt, 3600, [v]), notes: [
                 "the live RRset holds a value that does not start with v=DKIM1: \"\(v.dropFirst(255).prefix(40))…\"",
-                "2 live TXT records become one record (a value split across records is read as separate records)"]),
+                "2 live TXT records become one record (a value split across records is read as separate records)"], driftClass: .mailBreaking),
         ])
     }
 
@@ -271,6 +271,10 @@ final class CompileDiffRenderTests: XCTestCase {
                       "0 ."
                     ]
                   },
+                  "class" : "changed",
+                  "gates" : [
+
+                  ],
                   "name" : "example.com.",
                   "notes" : [
 

@@ -17,14 +17,24 @@ public struct Change: Sendable, Hashable, Codable {
     public let after: RRset?
     /// Human notes explaining the change (ownership, TTL clamping, mail-safety fixes).
     public var notes: [String]
+    /// What kind of difference this change repairs (`class` in JSON). Defaults from the
+    /// data: create → `missing`, delete → `unwanted`, update → `ttl-only` when only the TTL
+    /// differs, else `changed`; the differ marks `mail-breaking` where live data breaks mail.
+    public var driftClass: DriftClass
+    /// The safety gates (`--allow=<gate>`) apply needs for this change; empty for most.
+    public var gates: [SafetyGate]
 
-    public init(action: ChangeAction, name: DomainName, type: RRType, before: RRset?, after: RRset?, notes: [String] = []) {
+    public init(action: ChangeAction, name: DomainName, type: RRType, before: RRset?, after: RRset?, notes: [String] = [],
+                driftClass: DriftClass? = nil) {
         self.action = action; self.name = name; self.type = type
         self.before = before; self.after = after; self.notes = notes
+        self.driftClass = driftClass ?? DriftClass.of(action: action, name: name, before: before, after: after)
+        self.gates = []
+        self.gates = SafetyGate.needed(by: self)
     }
     public var key: RRsetKey { RRsetKey(name, type) }
 
-    enum CodingKeys: String, CodingKey { case action, name, type, before, after, notes }
+    enum CodingKeys: String, CodingKey { case action, name, type, before, after, notes, driftClass = "class", gates }
     /// `before` and `after` are always present in JSON, `null` when absent, so the schema is stable.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -34,13 +44,24 @@ public struct Change: Sendable, Hashable, Codable {
         try c.encode(before, forKey: .before)
         try c.encode(after, forKey: .after)
         try c.encode(notes, forKey: .notes)
+        try c.encode(driftClass, forKey: .driftClass)
+        try c.encode(gates, forKey: .gates)
+    }
+    /// Decodes the JSON written by ``encode(to:)`` (saved plans); `class` and `gates` are
+    /// recomputed from the data when absent.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(action: try c.decode(ChangeAction.self, forKey: .action), name: try c.decode(DomainName.self, forKey: .name),
+                  type: try c.decode(RRType.self, forKey: .type), before: try c.decodeIfPresent(RRset.self, forKey: .before),
+                  after: try c.decodeIfPresent(RRset.self, forKey: .after), notes: try c.decodeIfPresent([String].self, forKey: .notes) ?? [],
+                  driftClass: try c.decodeIfPresent(DriftClass.self, forKey: .driftClass))
     }
 
-    public static func create(_ rrset: RRset, notes: [String] = []) -> Change {
-        Change(action: .create, name: rrset.name, type: rrset.type, before: nil, after: rrset, notes: notes)
+    public static func create(_ rrset: RRset, notes: [String] = [], driftClass: DriftClass? = nil) -> Change {
+        Change(action: .create, name: rrset.name, type: rrset.type, before: nil, after: rrset, notes: notes, driftClass: driftClass)
     }
-    public static func update(from before: RRset, to after: RRset, notes: [String] = []) -> Change {
-        Change(action: .update, name: after.name, type: after.type, before: before, after: after, notes: notes)
+    public static func update(from before: RRset, to after: RRset, notes: [String] = [], driftClass: DriftClass? = nil) -> Change {
+        Change(action: .update, name: after.name, type: after.type, before: before, after: after, notes: notes, driftClass: driftClass)
     }
     public static func delete(_ rrset: RRset, notes: [String] = []) -> Change {
         Change(action: .delete, name: rrset.name, type: rrset.type, before: rrset, after: nil, notes: notes)

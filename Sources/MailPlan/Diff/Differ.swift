@@ -57,14 +57,21 @@ public enum Differ {
                 guard let have else { changes.append(.create(want, notes: d.notes)); continue }
                 if have.ttl == want.ttl && sameData(have.rdata, want.rdata, at: want.name) { continue }
                 var notes = d.notes
+                var breaking = false
                 if want.name.labels.contains("_domainkey"),
                    let odd = have.rdata.compactMap(\.txtValue).first(where: { !$0.lowercased().hasPrefix("v=dkim1") }) {
                     notes.append("the live RRset holds a value that does not start with v=DKIM1: \"\(odd.prefix(40))…\"")
+                    breaking = true
                 }
-                if want.type == .txt, have.rdata.count > 1, want.rdata.count == 1 {
+                let liveDMARC = have.rdata.compactMap(\.txtValue).filter { $0.lowercased().hasPrefix("v=dmarc1") }
+                if want.type == .txt, want.name.labels.first == "_dmarc", liveDMARC.count > 1 {
+                    notes.append("replaces \(liveDMARC.count) DMARC records with one (RFC 7489 §6.6.3: with more than one, no policy applies)")
+                    breaking = true
+                } else if want.type == .txt, have.rdata.count > 1, want.rdata.count == 1 {
                     notes.append("\(have.rdata.count) live TXT records become one record (a value split across records is read as separate records)")
+                    breaking = true
                 }
-                changes.append(.update(from: have, to: want, notes: notes))
+                changes.append(.update(from: have, to: want, notes: notes, driftClass: breaking ? .mailBreaking : nil))
             case .spfValues:
                 guard let have else { changes.append(.create(want, notes: d.notes)); continue }
                 let foreign = have.rdata.filter { !($0.txtValue.map(SPF.isSPF) ?? false) }
@@ -73,7 +80,8 @@ public enum Differ {
                 var notes = d.notes
                 if !foreign.isEmpty { notes.append("only the v=spf1 value is managed; the other \(foreign.count) TXT value\(foreign.count == 1 ? " is" : "s are") kept") }
                 if ours.count > 1 { notes.append("replaces \(ours.count) SPF values with one (RFC 7208 §4.5: more than one is a permerror)") }
-                changes.append(.update(from: have, to: RRset(name: want.name, type: .txt, ttl: have.ttl, rdata: foreign + want.rdata), notes: notes))
+                changes.append(.update(from: have, to: RRset(name: want.name, type: .txt, ttl: have.ttl, rdata: foreign + want.rdata), notes: notes,
+                                       driftClass: ours.count > 1 ? .mailBreaking : nil))
             }
         }
 
@@ -81,6 +89,10 @@ public enum Differ {
         let managed = Set(desired.rrsets.map(\.rrset.key))
         for r in live where r.type == .txt && !managed.contains(r.key) {
             let spfs = r.rdata.compactMap(\.txtValue).filter(SPF.isSPF)
+            let dmarcs = r.rdata.compactMap(\.txtValue).filter { $0.lowercased().hasPrefix("v=dmarc1") }
+            if r.name.labels.first == "_dmarc", dmarcs.count > 1 {
+                warnings.append(Diagnostic(.warning, at: nil, "\(r.name.fqdn) TXT holds \(dmarcs.count) DMARC records; receivers then apply no DMARC policy at all (RFC 7489 §6.6.3). Add dmarc: for this domain to let mailplan manage it."))
+            }
             if spfs.count > 1 {
                 warnings.append(Diagnostic(.warning, at: nil, "\(r.name.fqdn) TXT holds \(spfs.count) SPF records (\(spfs.map { "\"\($0)\"" }.joined(separator: ", "))); receivers treat that as a permerror (RFC 7208 §4.5). Add spf: for this domain to let mailplan manage it."))
             }

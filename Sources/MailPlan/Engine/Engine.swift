@@ -5,6 +5,8 @@ public struct ZonePlan: Sendable {
     public let desired: DesiredZone
     public let live: [RRset]
     public let changeset: ZoneChangeset
+    /// The fingerprint of the live RRsets read (``LiveFingerprint``).
+    public var fingerprint: LiveFingerprint { LiveFingerprint(live) }
 }
 
 /// The result of `mailplan plan`: every zone's Changeset and the warnings found on the way.
@@ -36,6 +38,9 @@ public final class Engine {
     public let plan: MailPlan
     let makeProvider: (ProviderConfig) throws -> any DNSProvider
     private var cache: [String: any DNSProvider] = [:]
+    /// One adapter instance per zone, so zones can be read concurrently without asking
+    /// adapters to be thread-safe.
+    private var zoneCache: [DomainName: any DNSProvider] = [:]
 
     /// - Parameters:
     ///   - plan: a loaded plan.
@@ -54,6 +59,75 @@ public final class Engine {
         let p = try makeProvider(config)
         cache[name] = p
         return p
+    }
+
+    /// The adapter instance that reads and writes `zone`, built once per zone from the
+    /// settings of provider instance `name`.
+    func provider(forZone zone: DomainName, instance name: String) throws -> any DNSProvider {
+        if let p = zoneCache[zone] { return p }
+        guard let config = plan.provider(named: name) else {
+            throw DiagnosticsError(Diagnostic(at: nil, "provider '\(name)' is not defined"))
+        }
+        let p = try makeProvider(config)
+        zoneCache[zone] = p
+        return p
+    }
+
+    /// The zones a run is limited to by `--target`: a target names a domain of the plan (its
+    /// zone is selected) or a zone apex. No targets selects every zone.
+    /// - Throws: ``DiagnosticsError`` naming each target that is neither, with a did-you-mean.
+    public func select(_ zones: [DesiredZone], targets: [String]) throws -> [DesiredZone] {
+        guard !targets.isEmpty else { return zones }
+        var wanted = Set<DomainName>()
+        var problems: [Diagnostic] = []
+        let known = plan.domains.map(\.name.withoutTrailingDot) + zones.map(\.zone.withoutTrailingDot)
+        for t in targets {
+            guard let n = try? DomainName(t) else {
+                problems.append(Diagnostic(at: nil, "--target \(t): not a domain name")); continue
+            }
+            if let d = plan.domains.first(where: { $0.name == n }) { wanted.insert(d.zone) }
+            else if zones.contains(where: { $0.zone == n }) { wanted.insert(n) }
+            else {
+                let hint = Suggest.closest(to: n.withoutTrailingDot, in: known).map { "did you mean '\($0)'? " } ?? ""
+                problems.append(Diagnostic(at: nil, "--target \(t): not a domain or zone of \(plan.file); \(hint)(domains: \(plan.domains.map(\.name.withoutTrailingDot).joined(separator: ", ")))"))
+            }
+        }
+        if !problems.isEmpty { throw DiagnosticsError(problems) }
+        return zones.filter { wanted.contains($0.zone) }
+    }
+
+    /// Reads the live RRsets of `zones` (zone apex, provider instance name), at most
+    /// `parallelism` at a time. Results come back in the order given, whatever order the
+    /// reads finish in; the first failure in that order is thrown (a failed read is never an
+    /// empty zone).
+    /// - Parameters:
+    ///   - parallelism: the most zones read at the same time (at least 1).
+    ///   - progress: called (from any thread) as each read starts, e.g. `reading example.com. (1/3)`.
+    /// - Throws: ``ProviderError`` or ``DiagnosticsError`` from the first zone that failed.
+    public func readLive(_ zones: [(zone: DomainName, provider: String)], parallelism: Int = 8,
+                         progress: (@Sendable (String) -> Void)? = nil) throws -> [[RRset]] {
+        // Adapters are built here, serially; each zone gets its own instance.
+        let adapters = try zones.map { try provider(forZone: $0.zone, instance: $0.provider) }
+        let results = ReadSlots(count: zones.count)
+        let box = AdapterBox(adapters)
+        let limit = DispatchSemaphore(value: Swift.max(1, parallelism))
+        let group = DispatchGroup()
+        let total = zones.count
+        for (i, z) in zones.enumerated() {
+            limit.wait()
+            group.enter()
+            let zone = z.zone
+            // A thread per read, not the GCD pool: reads block on I/O, and the pool is only
+            // as wide as the CPU count on Linux.
+            let t = Thread {
+                defer { limit.signal(); group.leave() }
+                progress?("reading \(zone.fqdn) (\(i + 1)/\(total))")
+                results.set(i, Result { try box.adapters[i].readZone(zone) })
+            }
+            t.start()
+        }
+        group.wait()
+        return try results.all().map { try $0.get() }
     }
 
     /// Offline checks, no API call: compile, build every used adapter from its settings, and
@@ -107,14 +181,20 @@ public final class Engine {
     /// Reads live state and computes the Changeset for every zone.
     /// - Throws: ``DiagnosticsError`` for plan problems and conflicts, ``ProviderError`` when a
     ///   zone cannot be read (the plan is aborted: a failed read is never an empty zone).
-    public func makePlan() throws -> PlanResult {
-        let (zones, offlineWarnings) = try validate()
+    /// - Parameters:
+    ///   - parallelism: the most zones read at the same time (default 8).
+    ///   - targets: limit the run to the zones of these domains (`--target`); empty: all.
+    ///   - progress: called as each zone read starts (from any thread).
+    public func makePlan(parallelism: Int = 8, targets: [String] = [],
+                         progress: (@Sendable (String) -> Void)? = nil) throws -> PlanResult {
+        let (allZones, offlineWarnings) = try validate()
+        let zones = try select(allZones, targets: targets)
         var warnings = offlineWarnings
         var out: [ZonePlan] = []
         var problems: [Diagnostic] = []
-        for z in zones {
-            let prov = try provider(z.provider)
-            let live = try prov.readZone(z.zone)
+        let lives = try readLive(zones.map { ($0.zone, $0.provider) }, parallelism: parallelism, progress: progress)
+        for (z, live) in zip(zones, lives) {
+            let prov = try provider(forZone: z.zone, instance: z.provider)
             do {
                 let (diffed, w) = try Differ.diff(z, live: live, providerType: prov.typeName)
                 warnings += w
@@ -168,17 +248,23 @@ public final class Engine {
     /// - Parameter progress: called with a line before each zone is written.
     /// - Returns: exactly what was applied, what failed and what was not attempted.
     public func apply(_ result: PlanResult, progress: (String) -> Void = { _ in }) -> ApplyReport {
+        apply(changesets: result.changesets, progress: progress)
+    }
+
+    /// Applies Changesets (from a fresh plan or a saved plan) zone by zone, in order,
+    /// through the adapter instance of each zone, stopping at the first zone that fails.
+    /// - Returns: exactly what was applied, what failed and what was not attempted.
+    public func apply(changesets: [ZoneChangeset], progress: (String) -> Void = { _ in }) -> ApplyReport {
         var outcomes: [ApplyReport.ZoneOutcome] = []
         var stopped: String? = nil
-        for z in result.zones where !z.changeset.changes.isEmpty {
-            let cs = z.changeset
+        for cs in changesets where !cs.changes.isEmpty {
             if let stopped {
                 outcomes.append(.init(changeset: cs, applied: [], failed: [], notAttempted: cs.changes, error: "not attempted: \(stopped)"))
                 continue
             }
             progress("\(cs.zone.fqdn): applying \(cs.changes.count) change\(cs.changes.count == 1 ? "" : "s") at \(cs.provider) (\(cs.providerType))")
             do {
-                try provider(cs.provider).apply(cs)
+                try provider(forZone: cs.zone, instance: cs.provider).apply(cs)
                 outcomes.append(.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil))
             } catch let e as ApplyError {
                 outcomes.append(.init(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted, error: e.description))
@@ -190,4 +276,19 @@ public final class Engine {
         }
         return ApplyReport(zones: outcomes)
     }
+}
+
+/// Adapters handed to the read threads; each index is used by exactly one thread.
+private final class AdapterBox: @unchecked Sendable {
+    let adapters: [any DNSProvider]
+    init(_ adapters: [any DNSProvider]) { self.adapters = adapters }
+}
+
+/// Per-zone read results, filled from several threads under a lock.
+private final class ReadSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<[RRset], any Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<[RRset], any Error>) { lock.lock(); slots[i] = r; lock.unlock() }
+    func all() -> [Result<[RRset], any Error>] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
 }

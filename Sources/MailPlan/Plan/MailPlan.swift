@@ -17,6 +17,9 @@ public struct MailPlan: Sendable {
     public var dns: DNSSettings = .notConfigured
     /// The `check:` block: DNSBLs for `mailplan check`.
     public var check: CheckSettings = .defaults
+    /// Files the plan read besides itself (DKIM `public_key_file`s), in plan order; saved
+    /// plans record their SHA-256 so a changed key makes the saved plan stale.
+    public internal(set) var keyFiles: [PlanKeyFile] = []
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
 }
@@ -129,4 +132,13 @@ public struct DomainPlan: Sendable {
     public let mtaSTS: MTASTSPolicy?
     public let records: [ExplicitRecord]
     public let location: SourceLocation?
+}
+
+/// A file a plan reads (a DKIM key file): the path as written in the plan and where it is.
+public struct PlanKeyFile: Sendable, Hashable {
+    /// The path as written in the plan file (relative to the plan file's directory, or absolute).
+    public let path: String
+    /// The resolved location.
+    public let url: URL
+    public init(path: String, url: URL) { self.path = path; self.url = url }
 }

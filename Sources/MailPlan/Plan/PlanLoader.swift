@@ -80,6 +80,8 @@ struct PlanReader {
     let baseDirectory: URL
     let environment: [String: String]
     var diagnostics: [Diagnostic] = []
+    /// Key files read so far (for saved plans).
+    var keyFiles: [PlanKeyFile] = []
 
     init(file: String, baseDirectory: URL, environment: [String: String]) {
         self.file = file; self.baseDirectory = baseDirectory; self.environment = environment
@@ -194,8 +196,10 @@ struct PlanReader {
         let dns = m["dns"].map { readDNS($0.value) } ?? .notConfigured
         let check = m["check"].map { readCheck($0.value) } ?? .defaults
         guard let server else { return nil }
-        return MailPlan(file: file, baseDirectory: baseDirectory, sha256: sha256, server: server,
-                        providers: providers, defaults: Defaults(ttl: defaultTTL), domains: domains, dns: dns, check: check)
+        var plan = MailPlan(file: file, baseDirectory: baseDirectory, sha256: sha256, server: server,
+                            providers: providers, defaults: Defaults(ttl: defaultTTL), domains: domains, dns: dns, check: check)
+        plan.keyFiles = keyFiles
+        return plan
     }
 
     mutating func readServer(_ node: Node) -> ServerPlan? {
@@ -415,7 +419,10 @@ struct PlanReader {
                 at = f.value
                 if let path = string(f.value, "\(sp).public_key_file") {
                     let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
-                    do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+                    do {
+                        text = try String(contentsOf: url, encoding: .utf8)
+                        keyFiles.append(PlanKeyFile(path: path, url: url.standardizedFileURL))
+                    } catch {
                         self.error(f.value, "\(sp).public_key_file: cannot read \(path) (\(PlanLoader.reason(error)))")
                     }
                 }

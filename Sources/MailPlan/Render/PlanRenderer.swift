@@ -57,6 +57,12 @@ public enum PlanRenderer {
             for (i, v) in a.rdata.enumerated() where !before.contains(after[i]) { out += style.green("      + \(v.display)") + "\n" }
         }
         for n in c.notes { out += style.dim("      # \(n)") + "\n" }
+        // The common classes (missing, changed, unwanted) are plain from the marker; the
+        // others get a line so drift reports can tell them apart.
+        if [.ttlOnly, .mailBreaking, .servedMismatch].contains(c.driftClass) {
+            out += style.dim("      # class \(c.driftClass.rawValue): \(c.driftClass.explanation)") + "\n"
+        }
+        for g in c.gates { out += style.yellow("      # apply needs --allow=\(g.rawValue): \(g.explanation)") + "\n" }
         return out
     }
 
@@ -97,4 +103,74 @@ public struct PlanDocument: Codable, Sendable {
 /// mailplan's version string.
 public enum MailPlanVersion {
     public static let current = "0.1.0"
+}
+
+/// Renders a plan as GitHub-flavoured Markdown, fit for `$GITHUB_STEP_SUMMARY` or a merge
+/// request comment: a headline, a table per zone with each change's class and gates, the
+/// warnings, and the full text plan in a collapsed block. Reads only Changeset data.
+public enum MarkdownRenderer {
+    /// - Parameters:
+    ///   - changesets: the zones' Changesets (zones without changes are left out).
+    ///   - warnings: warning lines shown under the tables.
+    ///   - title: the heading, e.g. the plan file name.
+    /// - Returns: the Markdown text, ending in a newline.
+    public static func render(_ changesets: [ZoneChangeset], warnings: [String] = [], title: String) -> String {
+        let all = changesets.flatMap(\.changes)
+        var out = "## mailplan: \(escape(title))\n\n"
+        if all.isEmpty {
+            out += "**No changes.** The live DNS matches the plan.\n"
+        } else {
+            out += "**\(PlanRenderer.summaryLine(ChangeSummary(all)))**"
+            let counts = DriftClass.allCases.compactMap { c -> String? in
+                let n = all.filter { $0.driftClass == c }.count
+                return n == 0 ? nil : "\(n) \(c.rawValue)"
+            }
+            out += " Classes: " + counts.joined(separator: ", ") + ".\n"
+            let gates = Set(all.flatMap(\.gates)).sorted()
+            if !gates.isEmpty {
+                out += "\n> [!WARNING]\n> apply needs " + gates.map { "`--allow=\($0.rawValue)`" }.joined(separator: ", ") + "\n"
+            }
+            for cs in changesets where !cs.changes.isEmpty {
+                out += "\n### zone `\(cs.zone.fqdn)` (provider `\(escape(cs.provider))`, \(escape(cs.providerType)))\n\n"
+                out += "| | RRset | TTL | class | records |\n|---|---|---|---|---|\n"
+                for c in cs.changes {
+                    let sign = ["create": "+", "update": "~", "delete": "-"][c.action.rawValue]!
+                    let ttl: String
+                    switch (c.before?.ttl, c.after?.ttl) {
+                    case (let b?, let a?) where a != b: ttl = "\(b) → \(a)"
+                    case (_, let a?): ttl = "\(a)"
+                    case (let b?, nil): ttl = "\(b)"
+                    default: ttl = ""
+                    }
+                    out += "| \(sign) | `\(c.key)` | \(ttl) | \(c.driftClass.rawValue)\(c.gates.map { " ⚠ `--allow=\($0.rawValue)`" }.joined()) | \(records(c)) |\n"
+                }
+            }
+        }
+        if !warnings.isEmpty {
+            out += "\n**Warnings**\n\n" + warnings.map { "- \(escape($0))\n" }.joined()
+        }
+        if !all.isEmpty {
+            out += "\n<details><summary>Full plan</summary>\n\n```\n" + PlanRenderer.text(changesets) + "```\n\n</details>\n"
+        }
+        return out
+    }
+
+    static func records(_ c: Change) -> String {
+        let before = Set(c.before?.rdata ?? []), after = Set(c.after?.rdata ?? [])
+        var parts: [String] = []
+        for v in c.before?.rdata ?? [] where !after.contains(v) { parts.append("− " + code(v.display)) }
+        for v in c.after?.rdata ?? [] where !before.contains(v) { parts.append("+ " + code(v.display)) }
+        if parts.isEmpty { parts = (c.after?.rdata ?? []).map { code($0.display) } }
+        return parts.joined(separator: "<br>")
+    }
+
+    /// A value as inline code, shortened to 60 characters, with `|` and backticks made safe.
+    static func code(_ s: String) -> String {
+        let short = s.count > 60 ? String(s.prefix(57)) + "…" : s
+        return "`" + short.replacingOccurrences(of: "`", with: "'").replacingOccurrences(of: "|", with: "\\|") + "`"
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "<", with: "&lt;")
+    }
 }

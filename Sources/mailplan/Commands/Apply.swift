@@ -12,9 +12,20 @@ struct Apply: ParsableCommand {
         discussion: """
         Only the answer 'yes' proceeds. With --auto-approve no question is asked.
 
-        Example: mailplan apply plans/example.yaml --auto-approve
+        The argument may also be a saved plan (mailplan plan PLAN --out FILE), recognized by \
+        its content: mailplan reads the live records again and refuses with exit 1 ("stale \
+        plan") when the plan file, a key file or any zone it read changed since; otherwise \
+        it applies exactly the saved changes, without asking.
+
+        Changes that remove the last MX, delete a DKIM selector, or move DMARC to p=reject \
+        or SPF to -all for the first time are refused unless allowed with --allow=<gate>.
+
+        Examples:
+          mailplan apply plans/example.yaml --auto-approve
+          mailplan apply plan.json
         """)
     @OptionGroup var options: CommonOptions
+    @OptionGroup var runOptions: RunOptions
     @Flag(help: "Apply without asking for confirmation.")
     var autoApprove = false
     @Flag(inversion: .prefixedNo, help: "After applying, poll every authoritative server of each changed zone until each changed RRset is served as planned (default: on when the plan's dns: block configures or can discover authoritative servers).")
@@ -27,11 +38,17 @@ struct Apply: ParsableCommand {
     }
 
     func run() throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: options.planFile)) } catch {
+            throw DiagnosticsError(Diagnostic(at: nil, "\(options.planFile): cannot read the file (\(error.localizedDescription))"))
+        }
+        if let saved = try SavedPlan.detect(data, file: options.planFile) { return try applySaved(saved) }
         let engine = try options.loadEngine()
-        let result = try engine.makePlan()
+        let result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
         printWarnings(result.warnings)
         print(PlanRenderer.text(result.changesets, style: options.style), terminator: "")
         if result.summary.isEmpty { return }
+        try enforceGates(result.changesets, allowed: Set(try runOptions.gates()))
         if !autoApprove {
             print("\nDo you want to perform these actions?\n  mailplan will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", terminator: "")
             fflush(nil)
@@ -42,7 +59,36 @@ struct Apply: ParsableCommand {
             }
         }
         print("")
-        let report = engine.apply(result) { printError($0) }
+        try finish(engine.apply(result) { printError($0) }, plan: engine.plan)
+    }
+
+    /// Applies a saved plan after checking it is not stale.
+    func applySaved(_ saved: SavedPlan) throws {
+        guard runOptions.target.isEmpty else {
+            throw ValidationError("--target cannot be used with a saved plan: it applies the zones it was made for")
+        }
+        let plan: MailPlan
+        do { plan = try PlanLoader().load(path: saved.planFile) } catch let e as DiagnosticsError {
+            printError("error: stale plan: \(options.planFile) was made from \(saved.planFile), which no longer loads:")
+            printError(e.description)
+            throw ExitCode(1)
+        }
+        let engine = Engine(plan: plan, makeProvider: ProviderRegistry.make)
+        let reasons = try engine.staleness(of: saved, parallelism: runOptions.parallelism, progress: runOptions.progress)
+        if !reasons.isEmpty {
+            printError("error: stale plan: \(options.planFile) no longer matches what it was made from:")
+            for r in reasons { printError("  - \(r)") }
+            printError("Make a new plan: mailplan plan \(saved.planFile) --out \(options.planFile)")
+            throw ExitCode(1)
+        }
+        print(PlanRenderer.text(saved.changesets, style: options.style), terminator: "")
+        if saved.summary.isEmpty { return }
+        try enforceGates(saved.changesets, allowed: Set(saved.allowed + (try runOptions.gates())))
+        print("")
+        try finish(engine.apply(changesets: saved.changesets) { printError($0) }, plan: engine.plan)
+    }
+
+    func finish(_ report: ApplyReport, plan: MailPlan) throws {
         for z in report.zones where z.error != nil {
             printError("error: \(z.error!)")
             for c in z.applied { printError("  applied:       \(actionWord(c.action)) \(c.key)") }
@@ -52,7 +98,7 @@ struct Apply: ParsableCommand {
         let s = report.appliedSummary
         if report.succeeded {
             print("Apply complete! Records: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed.")
-            try waitForServedRecords(engine.plan, report)
+            try waitForServedRecords(plan, report)
         } else {
             print("Apply failed. Applied: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed; run 'mailplan plan' to see what is left.")
             throw ExitCode(1)

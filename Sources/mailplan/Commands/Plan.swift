@@ -10,29 +10,58 @@ struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what apply would change: read the live records and diff them against the plan.",
         discussion: """
+        Each change has a class: missing, changed (managed records changed outside mailplan), \
+        ttl-only, mail-breaking, served-mismatch or unwanted (the JSON 'class' field).
+
         Examples:
           mailplan plan plans/example.yaml
           mailplan plan plans/example.yaml --detailed-exitcode   # exit 2 when changes are pending
           mailplan plan plans/example.yaml --json                # the JSON document of docs/json-output.md
+          mailplan plan plans/example.yaml --out plan.json       # save it; then: mailplan apply plan.json
+          mailplan plan plans/example.yaml --summary "$GITHUB_STEP_SUMMARY" --detailed-exitcode
         """)
     @OptionGroup var options: CommonOptions
+    @OptionGroup var runOptions: RunOptions
     @Flag(help: "Exit 0 when nothing changes, 2 when changes are pending, 1 on error (as Terraform).")
     var detailedExitcode = false
-    @Flag(help: "Print the plan as JSON (docs/json-output.md) instead of text.")
+    @Flag(help: "Print the plan as JSON (docs/json-output.md) instead of text; the same as --format json.")
     var json = false
+    @Option(help: "Output format: text, json or markdown.")
+    var format: OutputFormat = .text
+    @Option(help: ArgumentHelp("Also append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY).", valueName: "file"))
+    var summary: String?
+    @Option(help: ArgumentHelp("Save the plan to this file; 'mailplan apply FILE' then applies exactly it, or refuses if it is stale.", valueName: "file"))
+    var out: String?
 
     func run() throws {
         let engine = try options.loadEngine()
-        var result = try engine.makePlan()
+        var result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
         if engine.plan.dns.configured {
             // Served drift, delegation and the PTR to act on (issue 4); only with a dns: block.
             result = result.adding(warnings: ServedDrift.warnings(result, plan: engine.plan, live: LiveDNS(settings: engine.plan.dns)))
         }
-        if json {
+        let fmt = json ? .json : format
+        let title = URL(fileURLWithPath: options.planFile).lastPathComponent
+        switch fmt {
+        case .json:
             print(try PlanDocument(result: result, version: MailPlanVersion.current).json(), terminator: "")
-        } else {
+        case .markdown:
+            printWarnings(result.warnings)
+            print(MarkdownRenderer.render(result.changesets, warnings: result.warnings.map(\.description), title: title), terminator: "")
+        case .text:
             printWarnings(result.warnings)
             print(PlanRenderer.text(result.changesets, style: options.style), terminator: "")
+        }
+        if let summary {
+            try appendText(MarkdownRenderer.render(result.changesets, warnings: result.warnings.map(\.description), title: title), to: summary)
+        }
+        if let out {
+            let saved = try SavedPlan(result: result, plan: engine.plan, targets: runOptions.target, allowed: try runOptions.gates())
+            do { try Data(try saved.json().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+                throw ValidationError("cannot write the saved plan to \(out): \(error.localizedDescription)")
+            }
+            let msg = "\nSaved the plan to: \(out)\nTo perform exactly these actions, run: mailplan apply \(out)\n"
+            if fmt == .text { print(msg, terminator: "") } else { printError(msg) }
         }
         if detailedExitcode && !result.summary.isEmpty { throw ExitCode(2) }
     }

@@ -1,0 +1,286 @@
+import Foundation
+import XCTest
+@testable import MailPlan
+
+/// A provider that sleeps while reading and records how many reads overlap.
+final class SlowProvider: DNSProvider {
+    final class Counter: @unchecked Sendable {
+        let lock = NSLock()
+        var now = 0, max = 0, order: [String] = []
+        func enter(_ z: String) { lock.lock(); now += 1; max = Swift.max(max, now); order.append(z); lock.unlock() }
+        func leave() { lock.lock(); now -= 1; lock.unlock() }
+    }
+    let instanceName = "slow"
+    let typeName = "slow"
+    let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), granularity: .rrset, atomicApply: true)
+    let counter: Counter
+    init(counter: Counter) { self.counter = counter }
+    func readZone(_ zone: DomainName) throws -> [RRset] {
+        counter.enter(zone.fqdn)
+        defer { counter.leave() }
+        Thread.sleep(forTimeInterval: zone.fqdn.hasPrefix("d0") ? 0.3 : 0.1)  // the first zone finishes last
+        if zone.fqdn.hasPrefix("d3") { throw ProviderError(provider: "slow", "zone \(zone.fqdn) cannot be read") }
+        return [rr(zone.fqdn, .mx, 3600, ["10 mail.example.com."])]
+    }
+    func apply(_ changeset: ZoneChangeset) throws {}
+}
+
+final class DriftGatesSavedPlanTests: XCTestCase {
+    func gates(_ c: Change) -> [String] { c.gates.map(\.rawValue) }
+
+    func testRemoveLastMXGate() {
+        let mx = rr("example.com", .mx, 3600, ["10 mail.example.com."])
+        XCTAssertEqual(gates(.update(from: mx, to: rr("example.com", .mx, 3600, ["0 ."]))), ["remove-last-mx"])
+        XCTAssertEqual(gates(.delete(mx)), ["remove-last-mx"])
+        XCTAssertEqual(gates(.update(from: mx, to: rr("example.com", .mx, 3600, ["20 mx2.example.com."]))), [])
+        XCTAssertEqual(gates(.create(rr("example.com", .mx, 3600, ["0 ."]))), [])
+        XCTAssertEqual(gates(.delete(rr("example.com", .mx, 3600, ["0 ."]))), [], "removing a null MX removes no mail route")
+    }
+
+    func testDeleteDKIMGate() {
+        let k = rr("old._domainkey.example.com", .txt, 3600, ["v=DKIM1; k=rsa; p=AAAA"])
+        XCTAssertEqual(gates(.delete(k)), ["delete-dkim"])
+        XCTAssertEqual(gates(.update(from: k, to: k.with(rdata: [.txt("v=DKIM1; p=")]))), [], "a revocation is not a delete")
+        XCTAssertEqual(gates(.delete(rr("_acme-challenge.example.com", .txt, 60, ["x"]))), [])
+    }
+
+    func testDMARCRejectGateOnlyTheFirstTime() {
+        let none = rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=none"])
+        let reject = rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=reject; rua=mailto:d@example.com"])
+        XCTAssertEqual(gates(.update(from: none, to: reject)), ["dmarc-reject"])
+        XCTAssertEqual(gates(.create(reject)), ["dmarc-reject"])
+        XCTAssertEqual(gates(.update(from: rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1;p=REJECT"]), to: reject)), [])
+        XCTAssertEqual(gates(.update(from: reject, to: none)), [])
+    }
+
+    func testSPFFailAllGateOnlyTheFirstTime() {
+        let soft = rr("example.com", .txt, 3600, ["v=spf1 mx ~all", "google-site-verification=x"])
+        let hard = rr("example.com", .txt, 3600, ["v=spf1 mx -all", "google-site-verification=x"])
+        XCTAssertEqual(gates(.update(from: soft, to: hard)), ["spf-fail-all"])
+        XCTAssertEqual(gates(.update(from: hard, to: rr("example.com", .txt, 3600, ["v=spf1 mx a -all"]))), [])
+        XCTAssertEqual(gates(.create(rr("example.com", .txt, 3600, ["v=spf1 mx -all"]))), ["spf-fail-all"])
+    }
+
+    func testRefusalNamesEveryGate() {
+        let cs = ZoneChangeset(zone: dn("example.com"), provider: "p", providerType: "memory", changes: [
+            .delete(rr("example.com", .mx, 3600, ["10 mail.example.com."])),
+            .create(rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=reject"])),
+        ])
+        let blocked = SafetyGate.blocked([cs], allowed: [.removeLastMX])
+        XCTAssertEqual(SafetyGate.refusal(blocked), """
+        refusing to apply: 1 change needs an explicit --allow:
+          _dmarc.example.com. TXT: moves DMARC to p=reject for the first time (receivers refuse failing mail); rerun with --allow=dmarc-reject
+        """)
+        XCTAssertTrue(SafetyGate.blocked([cs], allowed: Set(SafetyGate.allCases)).isEmpty)
+    }
+
+    func testDefaultDriftClasses() {
+        let a = rr("mail.example.com", .a, 300, ["192.0.2.1"])
+        XCTAssertEqual(Change.create(a).driftClass, .missing)
+        XCTAssertEqual(Change.delete(a).driftClass, .unwanted)
+        XCTAssertEqual(Change.update(from: a, to: a.with(ttl: 3600)).driftClass, .ttlOnly)
+        XCTAssertEqual(Change.update(from: a, to: rr("mail.example.com", .a, 3600, ["192.0.2.2"])).driftClass, .changed)
+        // Whitespace inside a DKIM p= is not a data difference.
+        let k1 = rr("s._domainkey.example.com", .txt, 300, ["v=DKIM1; k=rsa; p=AB CD"])
+        let k2 = rr("s._domainkey.example.com", .txt, 3600, ["v=DKIM1; k=rsa; p=ABCD"])
+        XCTAssertEqual(Change.update(from: k1, to: k2).driftClass, .ttlOnly)
+    }
+
+    func testChangeJSONRoundTripCarriesClassAndGates() throws {
+        let c = Change.update(from: rr("_dmarc.example.com", .txt, 300, ["v=DMARC1; p=none"]),
+                              to: rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=reject"]), notes: ["n"])
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try enc.encode(c), as: UTF8.self)
+        XCTAssertEqual(json, #"{"action":"update","after":{"name":"_dmarc.example.com.","ttl":3600,"type":"TXT","values":["\"v=DMARC1; p=reject\""]},"before":{"name":"_dmarc.example.com.","ttl":300,"type":"TXT","values":["\"v=DMARC1; p=none\""]},"class":"changed","gates":["dmarc-reject"],"name":"_dmarc.example.com.","notes":["n"],"type":"TXT"}"#)
+        XCTAssertEqual(try JSONDecoder().decode(Change.self, from: Data(json.utf8)), c)
+    }
+
+    func testLiveFingerprintIsCanonical() {
+        let sets = [rr("example.com", .mx, 3600, ["20 mx2.example.com.", "10 mail.example.com."]), rr("a.example.com", .a, 300, ["192.0.2.1"])]
+        let fp = LiveFingerprint(sets)
+        XCTAssertEqual(fp.sha256, "b6ff1d605b89a6658017c2860483023f81105696752e70c80fe02bdb170c078a")
+        XCTAssertEqual(fp.rrsets, ["example.com. MX": "0ea810dfcfaeab56", "a.example.com. A": "33ec718b69ccb228"])
+        XCTAssertEqual(LiveFingerprint(sets.reversed()), fp, "order of the read does not matter")
+        let moved = LiveFingerprint([sets[0].with(ttl: 300), rr("b.example.com", .a, 300, ["192.0.2.2"])])
+        XCTAssertEqual(moved.differences(since: fp), ["a.example.com. A was removed", "b.example.com. A was added", "example.com. MX changed"])
+        XCTAssertEqual(fp.differences(since: fp), [])
+    }
+
+    func testSavedPlanDetectionByContent() throws {
+        XCTAssertNil(try SavedPlan.detect(Data("version: 1\n".utf8), file: "p.yaml"))
+        XCTAssertNil(try SavedPlan.detect(Data(#"{"version": 1}"#.utf8), file: "p.json"))
+        XCTAssertThrowsError(try SavedPlan.detect(Data(#"{"kind": "mailplan-saved-plan", "format_version": "9"}"#.utf8), file: "old.json")) { e in
+            XCTAssertEqual("\(e)", "error: old.json: saved plan format_version 9 is not supported by mailplan \(MailPlanVersion.current) (supported: 1); make the plan again")
+        }
+    }
+
+    func testSavedPlanRoundTripAndStaleness() throws {
+        let plan = try loadPlan("""
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: memory}}
+        domains:
+          - {name: example.com, dkim: [{selector: mail2026, public_key_file: keys/mail2026.pub}]}
+        """)
+        XCTAssertEqual(plan.keyFiles.map(\.path), ["keys/mail2026.pub"])
+        let mem = MemoryProvider(name: "local", zones: [dn("example.com"): [rr("example.com", .mx, 300, ["10 old.example.net."])]])
+        let engine = Engine(plan: plan, makeProvider: { _ in mem })
+        let result = try engine.makePlan()
+        let saved = try SavedPlan(result: result, plan: plan, targets: [], allowed: [.dmarcReject], now: Date(timeIntervalSince1970: 0))
+        XCTAssertEqual(saved.createdAt, "1970-01-01T00:00:00Z")
+        let decoded = try XCTUnwrap(try SavedPlan.detect(Data(try saved.json().utf8), file: "s.json"))
+        XCTAssertEqual(decoded.changesets, result.changesets)
+        XCTAssertEqual(decoded.zones.map(\.fingerprint), [LiveFingerprint(mem.zones[dn("example.com")]!)])
+        XCTAssertEqual(decoded.allowed, [.dmarcReject])
+        XCTAssertEqual(decoded.keyFiles.map(\.sha256), [sha256Hex(try Data(contentsOf: repoRoot.appendingPathComponent("plans/keys/mail2026.pub")))])
+        XCTAssertEqual(try engine.staleness(of: decoded), [])
+        mem.zones[dn("example.com")]!.append(rr("www.example.com", .a, 60, ["192.0.2.80"]))
+        XCTAssertEqual(try engine.staleness(of: decoded), ["zone example.com. at provider local changed since the plan was made: www.example.com. A was added"])
+    }
+
+    func testParallelReadsAreBoundedAndOrdered() throws {
+        let counter = SlowProvider.Counter()
+        let yaml = "version: 1\nserver: {hostname: mail.example.com, ipv4: 192.0.2.25}\nproviders: {p: {type: slow}}\ndomains:\n"
+            + (0..<6).map { "  - {name: d\($0).example}\n" }.joined()
+        let engine = Engine(plan: try loadPlan(yaml), makeProvider: { _ in SlowProvider(counter: counter) })
+        let zones = (0..<6).filter { $0 != 3 }.map { (dn("d\($0).example"), "p") }
+        let lives = try engine.readLive(zones, parallelism: 2)
+        XCTAssertEqual(lives.map { $0.first!.name.fqdn }, ["d0.example.", "d1.example.", "d2.example.", "d4.example.", "d5.example."])
+        XCTAssertEqual(counter.max, 2)
+
+        let c2 = SlowProvider.Counter()
+        let e2 = Engine(plan: try loadPlan(yaml), makeProvider: { _ in SlowProvider(counter: c2) })
+        XCTAssertThrowsError(try e2.makePlan(parallelism: 8)) { e in
+            XCTAssertEqual("\(e)", "provider slow: zone d3.example. cannot be read")
+        }
+        XCTAssertEqual(c2.max, 6, "all six zones were read at once")
+
+        let c3 = SlowProvider.Counter()
+        let e3 = Engine(plan: try loadPlan(yaml), makeProvider: { _ in SlowProvider(counter: c3) })
+        let r = try e3.makePlan(parallelism: 1, targets: ["d1.example", "d4.example."])
+        XCTAssertEqual(r.zones.map(\.changeset.zone.fqdn), ["d1.example.", "d4.example."])
+        XCTAssertEqual(c3.max, 1)
+        XCTAssertEqual(c3.order, ["d1.example.", "d4.example."])
+        XCTAssertThrowsError(try e3.makePlan(targets: ["d9.example"])) { e in
+            XCTAssertEqual("\(e)", "error: --target d9.example: not a domain or zone of test.yaml; did you mean 'd0.example'? (domains: d0.example, d1.example, d2.example, d3.example, d4.example, d5.example)")
+        }
+    }
+
+    func testMailBreakingClassesFromTheDiffer() throws {
+        let plan = try loadPlan("""
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: memory}}
+        domains:
+          - {name: example.com, spf: {senders: [mx]}, dmarc: {policy: none}}
+        """)
+        let live = [
+            rr("example.com", .mx, 3600, ["10 mail.example.com."]),
+            rr("mail.example.com", .a, 3600, ["192.0.2.25"]),
+            rr("example.com", .txt, 3600, ["v=spf1 mx -all", "v=spf1 a -all"]),
+            rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=none", "v=DMARC1; p=reject"]),
+        ]
+        let mem = MemoryProvider(name: "local", zones: [dn("example.com"): live])
+        let result = try Engine(plan: plan, makeProvider: { _ in mem }).makePlan()
+        XCTAssertEqual(result.changesets[0].changes.map { "\($0.key) \($0.driftClass.rawValue) \($0.gates.map(\.rawValue))" },
+                       ["example.com. TXT mail-breaking []", "_dmarc.example.com. TXT mail-breaking []"])
+        XCTAssertEqual(PlanRenderer.text(result.changesets), """
+        mailplan will perform the following actions:
+
+          # zone example.com. (provider local, memory)
+          ~ example.com. TXT ttl 3600
+                "v=spf1 mx -all"
+              - "v=spf1 a -all"
+              # replaces 2 SPF values with one (RFC 7208 §4.5: more than one is a permerror)
+              # class mail-breaking: live data breaks mail
+          ~ _dmarc.example.com. TXT ttl 3600
+                "v=DMARC1; p=none"
+              - "v=DMARC1; p=reject"
+              # replaces 2 DMARC records with one (RFC 7489 §6.6.3: with more than one, no policy applies)
+              # class mail-breaking: live data breaks mail
+
+        Plan: 0 to add, 2 to change, 0 to destroy.
+
+        """)
+    }
+
+    func testMarkdownSummaryIsExact() {
+        let cs = ZoneChangeset(zone: dn("example.com"), provider: "pdns", providerType: "powerdns", changes: [
+            .create(rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=reject"])),
+            .update(from: rr("example.com", .mx, 300, ["10 mail.example.com."]), to: rr("example.com", .mx, 3600, ["10 mail.example.com."])),
+        ])
+        XCTAssertEqual(MarkdownRenderer.render([cs], warnings: ["a | b"], title: "mail.yaml"), """
+        ## mailplan: mail.yaml
+
+        **Plan: 1 to add, 1 to change, 0 to destroy.** Classes: 1 missing, 1 ttl-only.
+
+        > [!WARNING]
+        > apply needs `--allow=dmarc-reject`
+
+        ### zone `example.com.` (provider `pdns`, powerdns)
+
+        | | RRset | TTL | class | records |
+        |---|---|---|---|---|
+        | + | `_dmarc.example.com. TXT` | 3600 | missing ⚠ `--allow=dmarc-reject` | + `"v=DMARC1; p=reject"` |
+        | ~ | `example.com. MX` | 300 → 3600 | ttl-only | `10 mail.example.com.` |
+
+        **Warnings**
+
+        - a \\| b
+
+        <details><summary>Full plan</summary>
+
+        ```
+        mailplan will perform the following actions:
+
+          # zone example.com. (provider pdns, powerdns)
+          + _dmarc.example.com. TXT ttl 3600
+              + "v=DMARC1; p=reject"
+              # apply needs --allow=dmarc-reject: moves DMARC to p=reject for the first time (receivers refuse failing mail)
+          ~ example.com. MX ttl 300 -> 3600
+                10 mail.example.com.
+              # class ttl-only: only the TTL differs
+
+        Plan: 1 to add, 1 to change, 0 to destroy.
+        ```
+
+        </details>
+
+        """)
+        XCTAssertEqual(MarkdownRenderer.render([], title: "mail.yaml"), "## mailplan: mail.yaml\n\n**No changes.** The live DNS matches the plan.\n")
+    }
+
+    func testImporterWarnsWhatItCannotExpress() throws {
+        let z = dn("example.org")
+        let live = [
+            rr("example.org", .mx, 300, ["10 mx.example.net."]),
+            rr("example.org", .txt, 3600, ["v=spf1 mx"]),
+            rr("_dmarc.example.org", .txt, 3600, ["v=DMARC1; rua=mailto:d@example.org; p=quarantine; ri=3600"]),
+            rr("_mta-sts.example.org", .txt, 3600, ["v=STSv1; id=20240101"]),
+        ]
+        let out = Importer.planFile(domain: z, zone: z, live: live, providerName: "p", providerYAML: "p:\n  type: memory\n",
+                                    fallbackServer: nil)
+        XCTAssertEqual(out.warnings, [
+            "the mail host's addresses are unknown: server.ipv4 is a placeholder (192.0.2.1); set the real address before planning",
+            "example.org. SPF \"v=spf1 mx\" ends in neither an all term nor redirect=; spf is left out (mailplan always writes one)",
+            "_dmarc.example.org.: tags ri are not modelled and will be dropped",
+            "_dmarc.example.org. will be rewritten as \"v=DMARC1; p=quarantine; rua=mailto:d@example.org\"",
+            "_mta-sts.example.org. \"v=STSv1; id=20240101\": the policy is not in DNS and no mode/max_age mailplan would write gives that id; imported as mode testing, max_age 604800: check https://mta-sts.example.org/.well-known/mta-sts.txt",
+            "the mail records use several TTLs (300, 3600 s); ttl is 3600, so the plan will show TTL-only changes for the others",
+        ])
+        XCTAssertTrue(out.yaml.contains("""
+        domains:
+          - name: "example.org"
+            provider: "p"
+            ttl: 3600
+            mx:
+              - {host: "mx.example.net", preference: 10}
+            dmarc: {policy: "quarantine", rua: ["mailto:d@example.org"]}
+            mta_sts: {mode: "testing", max_age: 604800}
+
+        """), out.yaml)
+        let check = try Importer.check(yaml: out.yaml, file: "i.yaml", baseDirectory: repoRoot, environment: [:], zone: z, live: live, providerType: "memory")
+        XCTAssertEqual(check.changes.map { "\($0.key) \($0.driftClass.rawValue)" },
+                       ["example.org. MX ttl-only", "_dmarc.example.org. TXT changed", "_mta-sts.example.org. TXT changed"])
+    }
+}
