@@ -48,7 +48,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
         let none = rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=none"])
         let reject = rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=reject; rua=mailto:d@example.com"])
         XCTAssertEqual(gates(.update(from: none, to: reject)), ["dmarc-reject"])
-        XCTAssertEqual(gates(.create(reject)), ["dmarc-reject"])
+        XCTAssertEqual(gates(.create(reject)), [], "a first DMARC record is not a move")
         XCTAssertEqual(gates(.update(from: rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1;p=REJECT"]), to: reject)), [])
         XCTAssertEqual(gates(.update(from: reject, to: none)), [])
     }
@@ -58,13 +58,14 @@ final class DriftGatesSavedPlanTests: XCTestCase {
         let hard = rr("example.com", .txt, 3600, ["v=spf1 mx -all", "google-site-verification=x"])
         XCTAssertEqual(gates(.update(from: soft, to: hard)), ["spf-fail-all"])
         XCTAssertEqual(gates(.update(from: hard, to: rr("example.com", .txt, 3600, ["v=spf1 mx a -all"]))), [])
-        XCTAssertEqual(gates(.create(rr("example.com", .txt, 3600, ["v=spf1 mx -all"]))), ["spf-fail-all"])
+        XCTAssertEqual(gates(.create(rr("example.com", .txt, 3600, ["v=spf1 mx -all"]))), [], "a first SPF record is not a move")
+        XCTAssertEqual(gates(.update(from: rr("example.com", .txt, 3600, ["google-site-verification=x"]), to: hard)), [], "adding the first SPF value")
     }
 
     func testRefusalNamesEveryGate() {
         let cs = ZoneChangeset(zone: dn("example.com"), provider: "p", providerType: "memory", changes: [
             .delete(rr("example.com", .mx, 3600, ["10 mail.example.com."])),
-            .create(rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=reject"])),
+            .update(from: rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=quarantine"]), to: rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=reject"])),
         ])
         let blocked = SafetyGate.blocked([cs], allowed: [.removeLastMX])
         XCTAssertEqual(SafetyGate.refusal(blocked), """
@@ -207,22 +208,24 @@ final class DriftGatesSavedPlanTests: XCTestCase {
     func testMarkdownSummaryIsExact() {
         let cs = ZoneChangeset(zone: dn("example.com"), provider: "pdns", providerType: "powerdns", changes: [
             .create(rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=reject"])),
+            .update(from: rr("example.com", .txt, 3600, ["v=spf1 mx ~all"]), to: rr("example.com", .txt, 3600, ["v=spf1 mx -all"])),
             .update(from: rr("example.com", .mx, 300, ["10 mail.example.com."]), to: rr("example.com", .mx, 3600, ["10 mail.example.com."])),
         ])
         XCTAssertEqual(MarkdownRenderer.render([cs], warnings: ["a | b"], title: "mail.yaml"), """
         ## mailplan: mail.yaml
 
-        **Plan: 1 to add, 1 to change, 0 to destroy.** Classes: 1 missing, 1 ttl-only.
+        **Plan: 1 to add, 2 to change, 0 to destroy.** Classes: 1 missing, 1 changed, 1 ttl-only.
 
         > [!WARNING]
-        > apply needs `--allow=dmarc-reject`
+        > apply needs `--allow=spf-fail-all`
 
         ### zone `example.com.` (provider `pdns`, powerdns)
 
         | | RRset | TTL | class | records |
         |---|---|---|---|---|
-        | + | `_dmarc.example.com. TXT` | 3600 | missing ⚠ `--allow=dmarc-reject` | + `"v=DMARC1; p=reject"` |
+        | + | `_dmarc.example.com. TXT` | 3600 | missing | + `"v=DMARC1; p=reject"` |
         | ~ | `example.com. MX` | 300 → 3600 | ttl-only | `10 mail.example.com.` |
+        | ~ | `example.com. TXT` | 3600 | changed ⚠ `--allow=spf-fail-all` | − `"v=spf1 mx ~all"`<br>+ `"v=spf1 mx -all"` |
 
         **Warnings**
 
@@ -236,12 +239,15 @@ final class DriftGatesSavedPlanTests: XCTestCase {
           # zone example.com. (provider pdns, powerdns)
           + _dmarc.example.com. TXT ttl 3600
               + "v=DMARC1; p=reject"
-              # apply needs --allow=dmarc-reject: moves DMARC to p=reject for the first time (receivers refuse failing mail)
           ~ example.com. MX ttl 300 -> 3600
                 10 mail.example.com.
               # class ttl-only: only the TTL differs
+          ~ example.com. TXT ttl 3600
+              - "v=spf1 mx ~all"
+              + "v=spf1 mx -all"
+              # apply needs --allow=spf-fail-all: moves SPF to -all for the first time (unlisted senders hard-fail)
 
-        Plan: 1 to add, 1 to change, 0 to destroy.
+        Plan: 1 to add, 2 to change, 0 to destroy.
         ```
 
         </details>

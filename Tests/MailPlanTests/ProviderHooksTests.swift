@@ -67,7 +67,7 @@ final class ProviderHooksTests: XCTestCase {
                       ProviderFix(key: RRsetKey(dn("mx9.example.com"), .a), note: "mail-safety fix: proxied → false", mailSafety: true),
                       ProviderFix(key: RRsetKey(dn("blog.example.com"), .a), note: "mail-safety fix: proxied → false", mailSafety: true)]
         let result = try Engine(plan: plan, makeProvider: { _ in fake }).makePlan()
-        XCTAssertEqual(result.changesets[0].changes, [.update(from: a, to: a, notes: ["mail-safety fix: proxied → false"])])
+        XCTAssertEqual(result.changesets[0].changes, [.update(from: a, to: a, notes: ["mail-safety fix: proxied → false"], driftClass: .mailBreaking)])
         XCTAssertEqual(result.warnings.count, 0, "mx9 is no MX target here and blog is no mail host: left alone")
     }
 }

@@ -262,9 +262,11 @@ final class CloudflareTests: XCTestCase {
           ~ mail.example.com. A ttl 1 -> 3600
                 192.0.2.25
               # mail-safety fix: proxied → false
+              # class mail-breaking: live data breaks mail
           ~ mail.example.com. AAAA ttl 1 -> 3600
                 2001:db8::25
               # mail-safety fix: proxied → false
+              # class mail-breaking: live data breaks mail
 
         Plan: 0 to add, 2 to change, 0 to destroy.
 

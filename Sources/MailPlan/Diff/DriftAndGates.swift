@@ -57,9 +57,11 @@ public enum SafetyGate: String, Sendable, Codable, Hashable, CaseIterable, Compa
     /// The change deletes a DKIM selector (`<selector>._domainkey`): mail still in flight
     /// signed with it fails DKIM. Retire a key with `revoked: true` first.
     case deleteDKIM = "delete-dkim"
-    /// DMARC moves to `p=reject` for the first time (RFC 7489 §6.3): failing mail is refused.
+    /// A published DMARC policy moves to `p=reject` (RFC 7489 §6.3): failing mail is refused.
+    /// Publishing a first DMARC record needs no gate.
     case dmarcReject = "dmarc-reject"
-    /// SPF moves to `-all` for the first time (RFC 7208 §5.1): unlisted senders hard-fail.
+    /// A published SPF record moves to `-all` (RFC 7208 §5.1): unlisted senders hard-fail.
+    /// Publishing a first SPF record needs no gate.
     case spfFailAll = "spf-fail-all"
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
@@ -84,13 +86,17 @@ public enum SafetyGate: String, Sendable, Codable, Hashable, CaseIterable, Compa
         if c.type == .txt, c.action == .delete, c.name.labels.count >= 2, c.name.labels[1] == "_domainkey" {
             out.append(.deleteDKIM)
         }
-        if c.type == .txt, c.name.labels.first == "_dmarc", let after = c.after,
+        // The policy gates guard a *move* of a published policy; a first record (a new
+        // domain) is a create and needs no gate.
+        if c.type == .txt, c.name.labels.first == "_dmarc", let after = c.after, let before = c.before,
            after.rdata.contains(where: { dmarcPolicy($0) == "reject" }),
-           !(c.before?.rdata.contains(where: { dmarcPolicy($0) == "reject" }) ?? false) {
+           before.rdata.contains(where: { dmarcPolicy($0) != nil }),
+           !before.rdata.contains(where: { dmarcPolicy($0) == "reject" }) {
             out.append(.dmarcReject)
         }
-        if c.type == .txt, let after = c.after, after.rdata.contains(where: spfFailsAll),
-           !(c.before?.rdata.contains(where: spfFailsAll) ?? false) {
+        if c.type == .txt, let after = c.after, let before = c.before, after.rdata.contains(where: spfFailsAll),
+           before.rdata.contains(where: { $0.txtValue.map(SPF.isSPF) ?? false }),
+           !before.rdata.contains(where: spfFailsAll) {
             out.append(.spfFailAll)
         }
         return out

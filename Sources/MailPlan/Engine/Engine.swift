@@ -234,8 +234,10 @@ public final class Engine {
                let have = live.first(where: { $0.key == f.key }) {
                 if let i = changes.firstIndex(where: { $0.key == f.key }) {
                     if !changes[i].notes.contains(f.note) { changes[i].notes.append(f.note) }
+                    if f.mailSafety { changes[i].driftClass = .mailBreaking }
                 } else {
-                    changes.append(.update(from: have, to: d.rrset, notes: d.notes + [f.note]))
+                    changes.append(.update(from: have, to: d.rrset, notes: d.notes + [f.note],
+                                           driftClass: f.mailSafety ? .mailBreaking : nil))
                 }
             } else if f.mailSafety && hosts.contains(f.key.name) {
                 warnings.append(Diagnostic(.warning, at: nil, "\(f.key) at provider '\(provider.instanceName)' (\(provider.typeName)) needs a \(f.note), but the plan does not manage it; fix it at the provider"))

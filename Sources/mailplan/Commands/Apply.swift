@@ -18,7 +18,8 @@ struct Apply: ParsableCommand {
         it applies exactly the saved changes, without asking.
 
         Changes that remove the last MX, delete a DKIM selector, or move DMARC to p=reject \
-        or SPF to -all for the first time are refused unless allowed with --allow=<gate>.
+        or SPF to -all for the first time (an existing policy moving; a first record needs \
+        no gate) are refused unless allowed with --allow=<gate>.
 
         Examples:
           mailplan apply plans/example.yaml --auto-approve
