@@ -25,6 +25,7 @@ struct MailPlanCLI: ParsableCommand {
             Validate.self,
             Plan.self,
             Apply.self,
+            DKIM.self,
         ]
     )
 }

@@ -42,6 +42,11 @@ public enum Differ {
 
         for d in desired.rrsets {
             let want = d.rrset
+            if d.ownership == .absent {
+                // Deleted only because the plan says so (a removed DKIM selector).
+                if let have = liveByKey[want.key] { changes.append(.delete(have, notes: d.notes)) }
+                continue
+            }
             let atName = liveTypesByName[want.name] ?? []
             if want.type != .cname, let cname = atName.first(where: { $0.type == .cname }) {
                 problems.append(Diagnostic(at: d.location, "\(want.name.fqdn): the provider holds a CNAME (→ \(cname.rdata.first?.presentation ?? "?")) where the plan needs \(want.type) for \(d.purpose); remove the CNAME at provider '\(desired.provider)' or change the plan (mailplan never deletes it silently)"))
@@ -65,6 +70,8 @@ public enum Differ {
                     notes.append("\(have.rdata.count) live TXT records become one record (a value split across records is read as separate records)")
                 }
                 changes.append(.update(from: have, to: want, notes: notes))
+            case .absent:
+                continue
             case .spfValues:
                 guard let have else { changes.append(.create(want, notes: d.notes)); continue }
                 let foreign = have.rdata.filter { !($0.txtValue.map(SPF.isSPF) ?? false) }
@@ -78,7 +85,7 @@ public enum Differ {
         }
 
         // Live data the plan does not manage but that breaks mail: report, never touch.
-        let managed = Set(desired.rrsets.map(\.rrset.key))
+        let managed = Set(desired.rrsets.filter { $0.ownership != .absent }.map(\.rrset.key))
         for r in live where r.type == .txt && !managed.contains(r.key) {
             let spfs = r.rdata.compactMap(\.txtValue).filter(SPF.isSPF)
             if spfs.count > 1 {

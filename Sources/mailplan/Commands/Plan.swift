@@ -28,8 +28,8 @@ struct Plan: ParsableCommand {
             print(try PlanDocument(result: result, version: MailPlanVersion.current).json(), terminator: "")
         } else {
             printWarnings(result.warnings)
-            print(PlanRenderer.text(result.changesets, style: options.style), terminator: "")
+            print(PlanRenderer.text(result, style: options.style), terminator: "")
         }
-        if detailedExitcode && !result.summary.isEmpty { throw ExitCode(2) }
+        if detailedExitcode && result.hasChanges { throw ExitCode(2) }
     }
 }
