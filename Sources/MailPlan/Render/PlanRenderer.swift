@@ -54,13 +54,13 @@ public enum PlanRenderer {
         }
         for f in result.files {
             out += "\n" + style.bold("  # file \(f.path) (\(f.purpose))") + "\n"
-            let after = f.after.split(separator: "\n", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .newlines) }
+            let after = f.after.split(whereSeparator: \.isNewline).map(String.init)
             switch f.action {
             case .create:
                 out += style.green("  + \(f.path)") + "\n"
                 for l in after { out += style.green("      + \(l)") + "\n" }
             case .update:
-                let before = (f.before ?? "").split(separator: "\n", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .newlines) }
+                let before = (f.before ?? "").split(whereSeparator: \.isNewline).map(String.init)
                 out += style.yellow("  ~ \(f.path)") + "\n"
                 for l in before where after.contains(l) { out += "        \(l)\n" }
                 for l in before where !after.contains(l) { out += style.red("      - \(l)") + "\n" }
