@@ -359,7 +359,7 @@ struct PlanReader {
                 dmarc = DMARCPolicy(policy: "reject", subdomainPolicy: nil, rua: [], ruf: [], adkim: nil, aspf: nil, pct: nil, fo: nil)
             }
         }
-        if let mtasts, mtasts.mode != "none", mx.contains(where: { $0.exchange == .root }) {
+        if !noMail, let mtasts, mtasts.mode != "none", mx.contains(where: { $0.exchange == .root }) {
             error(m["mta_sts"]?.value, "\(dn).mta_sts: a domain with a null MX receives no mail; remove mta_sts or use mode: none")
         }
         if !dkim.isEmpty, !noMail, !dkim.contains(where: { $0.lifecycle == .active || { if case .retiring = $0.lifecycle { return true }; return false }($0) }) {
