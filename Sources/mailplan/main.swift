@@ -49,6 +49,10 @@ do {
     try command.run()
 } catch let code as ExitCode {
     Foundation.exit(code.rawValue)
+} catch where MailPlanCLI.exitCode(for: error) == .success {
+    // ArgumentParser ≥ 1.6 answers --help through a command whose run() throws the request.
+    print(MailPlanCLI.fullMessage(for: error))
+    Foundation.exit(0)
 } catch let e as DiagnosticsError {
     printError(e.description)
     Foundation.exit(1)
