@@ -28,6 +28,7 @@ struct MailPlanCLI: ParsableCommand {
             Check.self,
             Show.self,
             Import.self,
+            DKIM.self,
         ]
     )
 }

@@ -53,7 +53,7 @@ final class PowerDNSCLITests: XCTestCase {
         let apply = try runMailplan(["apply", planFile, "--auto-approve", "--no-color", "--wait-timeout", "20"])
         XCTAssertEqual(apply.status, 0, apply.stderr)
         XCTAssertTrue(apply.stdout.hasSuffix("""
-        Apply complete! Records: 12 added, 2 changed, 0 destroyed.
+        Apply complete! Records: 13 added, 2 changed, 0 destroyed.
         Verified over DNS: every changed RRset is served as planned by every authoritative server (1 poll, 0 s).
 
         """), apply.stdout)
@@ -97,6 +97,8 @@ final class PowerDNSCLITests: XCTestCase {
               + 10 mail.example.com.
           + _dmarc.example.com. TXT ttl 3600
               + "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"
+          + example.org._report._dmarc.example.com. TXT ttl 3600
+              + "v=DMARC1"
           + pdns2026._domainkey.example.com. TXT ttl 3600
               + \(q(dkim))
           + _mta-sts.example.com. TXT ttl 3600
@@ -130,7 +132,7 @@ final class PowerDNSCLITests: XCTestCase {
               + "v=spf1 mx -all"
               # only the v=spf1 value is managed; the other 1 TXT value is kept
 
-        Plan: 12 to add, 2 to change, 0 to destroy.
+        Plan: 13 to add, 2 to change, 0 to destroy.
 
         """
     }

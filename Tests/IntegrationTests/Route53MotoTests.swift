@@ -77,7 +77,7 @@ final class Route53MotoTests: XCTestCase {
             provider: aws
             spf: {senders: [mx, "include:_spf.example.net"], all: "-all"}
             dkim: [{selector: mail2026, public_key_file: keys/mail2026.pub}]
-            dmarc: {policy: reject, rua: ["mailto:dmarc@example.com"]}
+            dmarc: {policy: reject, rua: ["mailto:dmarc@\(zone)"]}
 
         """.write(to: plan, atomically: true, encoding: .utf8)
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
@@ -98,7 +98,7 @@ final class Route53MotoTests: XCTestCase {
 
           # zone \(z). (provider aws, route53)
           + _dmarc.\(z). TXT ttl 3600
-              + "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
+              + "v=DMARC1; p=reject; rua=mailto:dmarc@\(z)"
           + mail2026._domainkey.\(z). TXT ttl 3600
               + "\(dkimValue)"
           + mail.\(z). A ttl 3600
@@ -138,7 +138,7 @@ final class Route53MotoTests: XCTestCase {
         XCTAssertEqual(Set(sets), [
             rr("\(z).", .mx, 3600, ["10 mail.\(z)."]),
             RRset(name: n(z), type: .txt, ttl: 300, rdata: [.txt("google-site-verification=tok123"), .txt("v=spf1 mx include:_spf.example.net -all")]),
-            RRset(name: n("_dmarc.\(z)"), type: .txt, ttl: 3600, rdata: [.txt("v=DMARC1; p=reject; rua=mailto:dmarc@example.com")]),
+            RRset(name: n("_dmarc.\(z)"), type: .txt, ttl: 3600, rdata: [.txt("v=DMARC1; p=reject; rua=mailto:dmarc@\(z)")]),
             RRset(name: n("mail2026._domainkey.\(z)"), type: .txt, ttl: 3600, rdata: [.txt(k)]),
             rr("mail.\(z).", .a, 3600, ["192.0.2.25"]),
             rr("mail.\(z).", .aaaa, 3600, ["2001:db8::25"]),

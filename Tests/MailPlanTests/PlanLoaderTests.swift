@@ -36,7 +36,7 @@ final class PlanLoaderTests: XCTestCase {
 
     func testUnknownKeyHasDidYouMean() {
         let d = diagnostics(header + "domains:\n  - name: example.com\n    dmarcc: {policy: none}\n")
-        XCTAssertEqual(d, ["test.yaml:11:5: error: domains[0]: unknown key 'dmarcc'; did you mean 'dmarc'? (valid keys: name, provider, zone, ttl, mx, spf, dkim, dmarc, tls_rpt, mta_sts, records)"])
+        XCTAssertEqual(d, ["test.yaml:11:5: error: domains[0]: unknown key 'dmarcc'; did you mean 'dmarc'? (valid keys: name, provider, zone, ttl, mx, spf, dkim, dmarc, tls_rpt, mta_sts, records, no_mail, autoconfig, caa)"])
     }
 
     func testWrongTypeBadIPBadHostname() {

@@ -8,6 +8,29 @@ public enum Ownership: String, Sendable, Codable, Hashable {
     /// Only TXT values that start with `v=spf1` (any case): other values (verification
     /// tokens) are kept as they are.
     case spfValues = "spf_values"
+    /// The RRset must not exist: deleted when the provider holds it. Only an explicit plan
+    /// statement produces this (a DKIM selector with `state: removed` or past `remove_after`).
+    case absent
+}
+
+/// Where one DKIM selector is in its rotation, for the `plan` output.
+public struct RotationStatus: Sendable, Hashable, Codable {
+    /// The mail domain, without trailing dot.
+    public let domain: String
+    public let selector: String
+    /// The stage in words: `active`, `retiring: published until 2026-12-31, revoked from 2027-01-01`, …
+    public let stage: String
+    /// `<domain> dkim selector <selector>: <stage>`
+    public var line: String { "\(domain) dkim selector \(selector): \(stage)" }
+}
+
+/// The result of compiling a plan at a given instant.
+public struct CompiledPlan: Sendable {
+    public var zones: [DesiredZone]
+    /// Warnings that do not stop a plan (report addresses outside the plan, names outside every zone).
+    public var warnings: [Diagnostic]
+    /// One entry per DKIM selector whose plan entry is not plain `active` (in rotation).
+    public var rotation: [RotationStatus]
 }
 
 /// One RRset the plan wants, how much of the live set it owns, and why it exists.
@@ -49,12 +72,25 @@ public enum Compiler {
         return "v=STSv1; id=" + digest.prefix(10).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Produces the desired zones of a plan.
+    /// Produces the desired zones of a plan, evaluated now (see ``compilePlan(_:now:)``).
     /// - Returns: one ``DesiredZone`` per (zone, provider), in plan order.
+    /// - Throws: as ``compilePlan(_:now:)``.
+    public static func compile(_ plan: MailPlan) throws -> [DesiredZone] {
+        try compilePlan(plan, now: Date()).zones
+    }
+
+    /// Produces the desired zones of a plan at the instant `now`, which decides the stage of
+    /// each DKIM selector in rotation (``DKIMLifecycle``).
+    /// - Parameters:
+    ///   - plan: a loaded plan.
+    ///   - now: the instant to evaluate dates against (the CLI passes the real time or `MAILPLAN_NOW`).
+    /// - Returns: the desired zones, warnings, and the rotation stage of each rotating selector.
     /// - Throws: ``DiagnosticsError`` when two parts of the plan want the same RRset, two SPF
     ///   values share a name (RFC 7208 §4.5), a zone is planned at two providers, or a
     ///   CNAME shares its name with other data (RFC 2181 §10.1).
-    public static func compile(_ plan: MailPlan) throws -> [DesiredZone] {
+    public static func compilePlan(_ plan: MailPlan, now: Date) throws -> CompiledPlan {
+        var warnings: [Diagnostic] = []
+        var rotation: [RotationStatus] = []
         var zones: [DesiredZone] = []
         var zoneProvider: [DomainName: (String, SourceLocation?)] = [:]
         var problems: [Diagnostic] = []
@@ -77,9 +113,14 @@ public enum Compiler {
             zones[zi].rrsets.append(desired)
         }
 
+        /// The planned zone that contains a name (the longest match).
+        func zoneContaining(_ name: DomainName) -> DomainName? {
+            zones.map(\.zone).filter { name.isSubdomain(of: $0) }.max(by: { $0.labels.count < $1.labels.count })
+        }
+
         // A/AAAA of the mail host, in the planned zone that contains it (the longest match).
         let host = plan.server.hostname
-        if let hostZone = zones.map(\.zone).filter({ host.isSubdomain(of: $0) }).max(by: { $0.labels.count < $1.labels.count }) {
+        if let hostZone = zoneContaining(host) {
             let ttl = plan.domains.first { $0.zone == hostZone }?.ttl ?? plan.defaults.ttl
             if !plan.server.ipv4.isEmpty {
                 add(hostZone, DesiredRRset(rrset: RRset(name: host, type: .a, ttl: ttl, rdata: plan.server.ipv4.map { .a($0) }),
@@ -89,6 +130,24 @@ public enum Compiler {
                 add(hostZone, DesiredRRset(rrset: RRset(name: host, type: .aaaa, ttl: ttl, rdata: plan.server.ipv6.map { .aaaa($0) }),
                                            ownership: .full, purpose: "server.ipv6", location: plan.server.location))
             }
+            if plan.server.heloSPF {
+                // The HELO identity's SPF (RFC 7208 §2.3). Owned like an apex SPF: only the v=spf1
+                // value; other TXT values at the host name are kept. When the host name is itself a
+                // planned domain with spf:, that record already answers for HELO: refuse both.
+                if let d = plan.domains.first(where: { $0.name == host && $0.spf != nil }) {
+                    problems.append(Diagnostic(at: plan.server.location, "server.helo_spf: \(host.withoutTrailingDot) is also the planned domain at \(d.location.map(\.description) ?? "?") with spf:, which is the HELO record too; remove helo_spf and list 'a' in that domain's spf.senders"))
+                } else {
+                    add(hostZone, DesiredRRset(rrset: RRset(name: host, type: .txt, ttl: ttl, rdata: [.txt("v=spf1 a -all")]),
+                                               ownership: .spfValues, purpose: "server.helo_spf", location: plan.server.location))
+                }
+            }
+            if let dane = plan.server.dane {
+                add(hostZone, DesiredRRset(rrset: RRset(name: host.prepending("_tcp").prepending("_25"), type: .tlsa, ttl: ttl, rdata: dane.rdata),
+                                           ownership: .full, purpose: "server.dane", location: dane.location,
+                                           notes: dane.next == nil ? [] : ["DANE rollover: the current and the next key are both published"]))
+            }
+        } else if plan.server.heloSPF || plan.server.dane != nil {
+            warnings.append(Diagnostic(.warning, at: plan.server.location, "\(host.fqdn) is in no planned zone: its \([plan.server.heloSPF ? "HELO SPF" : nil, plan.server.dane != nil ? "TLSA" : nil].compactMap { $0 }.joined(separator: " and ")) record\(plan.server.heloSPF && plan.server.dane != nil ? "s are" : " is") not managed; publish \(plan.server.heloSPF && plan.server.dane != nil ? "them" : "it") where the host name is hosted"))
         }
 
         for d in plan.domains where zoneProvider[d.zone]?.0 == d.provider {
@@ -113,8 +172,32 @@ public enum Compiler {
                 }
             }
             for k in d.dkim {
-                add(z, DesiredRRset(rrset: RRset(name: d.name.prepending("_domainkey").prepending(k.selector), type: .txt, ttl: d.ttl, rdata: [.txt(k.record)]),
-                                    ownership: .full, purpose: "dkim selector \(k.selector)", location: k.location))
+                let name = d.name.prepending("_domainkey").prepending(k.selector)
+                let stage = k.stage(at: now)
+                var notes: [String] = []
+                if k.lifecycle.isRotating {
+                    let status = RotationStatus(domain: d.name.withoutTrailingDot, selector: k.selector, stage: stage.description)
+                    rotation.append(status)
+                    notes.append("dkim selector \(k.selector): \(stage)")
+                }
+                let purpose = "dkim selector \(k.selector)"
+                switch (stage, k.cname) {
+                case (.removed, _):
+                    // Explicitly removed: whichever of TXT or CNAME the provider holds goes.
+                    for type in [RRType.txt, .cname] {
+                        add(z, DesiredRRset(rrset: RRset(name: name, type: type, ttl: d.ttl, rdata: []), ownership: .absent,
+                                            purpose: purpose, location: k.location, notes: notes))
+                    }
+                case (_, let target?):
+                    add(z, DesiredRRset(rrset: RRset(name: name, type: .cname, ttl: d.ttl, rdata: [.cname(target)]),
+                                        ownership: .full, purpose: purpose, location: k.location, notes: notes))
+                case (.revoked, nil):
+                    add(z, DesiredRRset(rrset: RRset(name: name, type: .txt, ttl: d.ttl, rdata: [.txt(k.revokedRecord)]),
+                                        ownership: .full, purpose: purpose, location: k.location, notes: notes))
+                case (.active, nil), (.retiring, nil):
+                    add(z, DesiredRRset(rrset: RRset(name: name, type: .txt, ttl: d.ttl, rdata: [.txt(k.record)]),
+                                        ownership: .full, purpose: purpose, location: k.location, notes: notes))
+                }
             }
             if let dmarc = d.dmarc {
                 add(z, DesiredRRset(rrset: RRset(name: d.name.prepending("_dmarc"), type: .txt, ttl: d.ttl, rdata: [.txt(dmarc.record)]),
@@ -128,6 +211,23 @@ public enum Compiler {
                 add(z, DesiredRRset(rrset: RRset(name: d.name.prepending("_mta-sts"), type: .txt, ttl: d.ttl, rdata: [.txt(mtaSTSRecord(s, mx: d.mx))]),
                                     ownership: .full, purpose: "\(d.name.withoutTrailingDot) mta_sts", location: d.location))
             }
+            if let a = d.autoconfig {
+                for s in a.services {
+                    let rdata: RData = s.target.map { .srv(priority: 0, weight: 1, port: s.port, target: $0) }
+                        ?? .srv(priority: 0, weight: 0, port: 0, target: .root)
+                    let labels = s.label.split(separator: ".").map(String.init)
+                    add(z, DesiredRRset(rrset: RRset(name: d.name.prepending(labels[1]).prepending(labels[0]), type: .srv, ttl: d.ttl, rdata: [rdata]),
+                                        ownership: .full, purpose: "\(d.name.withoutTrailingDot) autoconfig \(s.label)", location: a.location))
+                }
+                for c in a.cnames {
+                    add(z, DesiredRRset(rrset: RRset(name: d.name.prepending(c), type: .cname, ttl: d.ttl, rdata: [.cname(host)]),
+                                        ownership: .full, purpose: "\(d.name.withoutTrailingDot) autoconfig \(c)", location: a.location))
+                }
+            }
+            if let caa = d.caa {
+                add(z, DesiredRRset(rrset: RRset(name: d.name, type: .caa, ttl: d.ttl, rdata: caa.rdata),
+                                    ownership: .full, purpose: "\(d.name.withoutTrailingDot) caa", location: caa.location))
+            }
             for r in d.records {
                 if r.rrset.type == .txt && r.rrset.name == d.name && d.spf != nil { continue }
                 let spfs = r.rrset.rdata.compactMap(\.txtValue).filter(SPF.isSPF)
@@ -139,20 +239,45 @@ public enum Compiler {
             }
         }
 
+        // External report authorization (RFC 7489 §7.1): a domain whose DMARC reports go to an
+        // address in another domain needs `<domain>._report._dmarc.<target>` TXT "v=DMARC1" there.
+        // Without a public-suffix list, "another domain" means neither is inside the other;
+        // an authorization record that turns out unnecessary is harmless.
+        for d in plan.domains where zoneProvider[d.zone]?.0 == d.provider {
+            guard let dmarc = d.dmarc else { continue }
+            var targets: [DomainName] = []
+            for uri in dmarc.rua + dmarc.ruf {
+                let addr = uri.dropFirst("mailto:".count).split(separator: "!").first.map(String.init) ?? ""
+                guard let at = addr.lastIndex(of: "@"), let t = try? DomainName(String(addr[addr.index(after: at)...])) else { continue }
+                if t.isSubdomain(of: d.name) || d.name.isSubdomain(of: t) || targets.contains(t) { continue }
+                targets.append(t)
+            }
+            for t in targets {
+                let name = t.prepending("_dmarc").prepending("_report").prepending(d.name.withoutTrailingDot)
+                if let tz = zoneContaining(t) {
+                    add(tz, DesiredRRset(rrset: RRset(name: name, type: .txt, ttl: plan.domains.first { $0.zone == tz }?.ttl ?? plan.defaults.ttl, rdata: [.txt("v=DMARC1")]),
+                                         ownership: .full, purpose: "dmarc report authorization of \(d.name.withoutTrailingDot) by \(t.withoutTrailingDot)", location: d.location))
+                } else {
+                    warnings.append(Diagnostic(.warning, at: d.location, "\(d.name.withoutTrailingDot) dmarc: reports go to \(t.withoutTrailingDot), which is not in this plan; receivers send them only if \(name.fqdn) TXT \"v=DMARC1\" exists there (RFC 7489 §7.1)"))
+                }
+            }
+        }
+
         // A CNAME must be alone at its name (RFC 2181 §10.1).
         for z in zones {
-            let byName = Dictionary(grouping: z.rrsets, by: { $0.rrset.name })
+            let byName = Dictionary(grouping: z.rrsets.filter { $0.ownership != .absent }, by: { $0.rrset.name })
             for (name, sets) in byName where sets.count > 1 && sets.contains(where: { $0.rrset.type == .cname }) {
                 let cname = sets.first { $0.rrset.type == .cname }!
                 problems.append(Diagnostic(at: cname.location, "\(name.fqdn) CNAME: a CNAME cannot share its name with \(sets.filter { $0.rrset.type != .cname }.map { $0.rrset.type.rawValue }.joined(separator: ", ")) (RFC 2181 §10.1)"))
             }
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
-        return zones.map { z in
+        let sorted = zones.map { z in
             var z = z
             z.rrsets.sort { $0.rrset.key < $1.rrset.key }
             return z
         }
+        return CompiledPlan(zones: sorted, warnings: warnings, rotation: rotation)
     }
 }
 

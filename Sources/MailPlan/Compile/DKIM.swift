@@ -77,6 +77,34 @@ public enum DKIMKeyParser {
         return ("v=DKIM1; k=rsa; p=" + pub.derRepresentation.base64EncodedString(), info)
     }
 
+    /// Checks the optional tags of a key record (RFC 6376 §3.6.1): `h=` hash algorithms
+    /// (`sha256`, and `sha1` only beside it, RFC 8301 §3.1), `s=` service types (`*`, `email`),
+    /// `t=` flags (`y` testing, `s` no subdomains). Values are colon-separated.
+    static func validateTags(_ tags: [(String, String)]) throws {
+        func list(_ v: String) -> [String] { v.split(separator: ":", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
+        for (name, value) in tags {
+            switch name {
+            case "h":
+                let algs = list(value)
+                if let bad = algs.first(where: { $0 != "sha256" && $0 != "sha1" }) {
+                    throw DKIMKeyError(reason: "h=\(value): '\(bad)' is not a hash algorithm (valid: sha256; RFC 6376 §3.6.1, RFC 8301)")
+                }
+                if !algs.contains("sha256") {
+                    throw DKIMKeyError(reason: "h=\(value) must include sha256: sha1 signatures must not be accepted (RFC 8301 §3.1)")
+                }
+            case "s":
+                if let bad = list(value).first(where: { $0 != "*" && $0 != "email" }) {
+                    throw DKIMKeyError(reason: "s=\(value): '\(bad)' is not a service type (valid: email, *; RFC 6376 §3.6.1)")
+                }
+            case "t":
+                if let bad = list(value).first(where: { $0 != "y" && $0 != "s" }) {
+                    throw DKIMKeyError(reason: "t=\(value): '\(bad)' is not a flag (valid: y for testing, s for no subdomains; RFC 6376 §3.6.1)")
+                }
+            default: break
+            }
+        }
+    }
+
     static func parseTXT(_ text: String, allowRevoked: Bool) throws -> (record: String, info: DKIMKeyInfo) {
         // Zone-file text (opendkim's selector.txt): keep only the quoted strings, joined.
         var value = text
@@ -108,6 +136,7 @@ public enum DKIMKeyParser {
         if let v = tags.first(where: { $0.0 == "v" }) {
             guard tags.first?.0 == "v", v.1 == "DKIM1" else { throw DKIMKeyError(reason: "v=DKIM1 must be the first tag") }
         }
+        try validateTags(tags)
         let k = (tags.first { $0.0 == "k" }?.1 ?? "rsa").lowercased()
         guard let p = tags.first(where: { $0.0 == "p" })?.1 else { throw DKIMKeyError(reason: "the record has no p= tag") }
         let record = tags.map { "\($0.0)=\($0.1)" }.joined(separator: "; ")

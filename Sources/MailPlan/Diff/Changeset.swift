@@ -55,6 +55,7 @@ public struct Change: Sendable, Hashable, Codable {
                   type: try c.decode(RRType.self, forKey: .type), before: try c.decodeIfPresent(RRset.self, forKey: .before),
                   after: try c.decodeIfPresent(RRset.self, forKey: .after), notes: try c.decodeIfPresent([String].self, forKey: .notes) ?? [],
                   driftClass: try c.decodeIfPresent(DriftClass.self, forKey: .driftClass))
+        if let stored = try c.decodeIfPresent([SafetyGate].self, forKey: .gates) { gates = stored }
     }
 
     public static func create(_ rrset: RRset, notes: [String] = [], driftClass: DriftClass? = nil) -> Change {

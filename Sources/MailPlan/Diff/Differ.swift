@@ -42,6 +42,16 @@ public enum Differ {
 
         for d in desired.rrsets {
             let want = d.rrset
+            if d.ownership == .absent {
+                // Deleted only because the plan says so (a removed DKIM selector).
+                // The plan itself says so, so the delete-dkim gate (an accidental delete) does not apply.
+                if let have = liveByKey[want.key] {
+                    var c = Change.delete(have, notes: d.notes)
+                    c.gates.removeAll { $0 == .deleteDKIM }
+                    changes.append(c)
+                }
+                continue
+            }
             let atName = liveTypesByName[want.name] ?? []
             if want.type != .cname, let cname = atName.first(where: { $0.type == .cname }) {
                 problems.append(Diagnostic(at: d.location, "\(want.name.fqdn): the provider holds a CNAME (→ \(cname.rdata.first?.presentation ?? "?")) where the plan needs \(want.type) for \(d.purpose); remove the CNAME at provider '\(desired.provider)' or change the plan (mailplan never deletes it silently)"))
@@ -72,6 +82,8 @@ public enum Differ {
                     breaking = true
                 }
                 changes.append(.update(from: have, to: want, notes: notes, driftClass: breaking ? .mailBreaking : nil))
+            case .absent:
+                continue
             case .spfValues:
                 guard let have else { changes.append(.create(want, notes: d.notes)); continue }
                 let foreign = have.rdata.filter { !($0.txtValue.map(SPF.isSPF) ?? false) }
@@ -86,7 +98,7 @@ public enum Differ {
         }
 
         // Live data the plan does not manage but that breaks mail: report, never touch.
-        let managed = Set(desired.rrsets.map(\.rrset.key))
+        let managed = Set(desired.rrsets.filter { $0.ownership != .absent }.map(\.rrset.key))
         for r in live where r.type == .txt && !managed.contains(r.key) {
             let spfs = r.rdata.compactMap(\.txtValue).filter(SPF.isSPF)
             let dmarcs = r.rdata.compactMap(\.txtValue).filter { $0.lowercased().hasPrefix("v=dmarc1") }

@@ -14,8 +14,14 @@ public struct PlanResult: Sendable {
     public let planFile: String
     public let zones: [ZonePlan]
     public let warnings: [Diagnostic]
+    /// Policy files (MTA-STS) that `apply` writes, before any DNS change.
+    public var files: [PolicyFileChange] = []
+    /// The stage of every DKIM selector in rotation, shown even when nothing changes.
+    public var rotation: [RotationStatus] = []
     public var changesets: [ZoneChangeset] { zones.map(\.changeset) }
     public var summary: ChangeSummary { ChangeSummary(zones.flatMap(\.changeset.changes)) }
+    /// True when apply would change anything: an RRset or a policy file.
+    public var hasChanges: Bool { !summary.isEmpty || !files.isEmpty }
 }
 
 /// What an apply did, zone by zone.
@@ -28,7 +34,11 @@ public struct ApplyReport: Sendable {
         public let error: String?
     }
     public let zones: [ZoneOutcome]
-    public var succeeded: Bool { zones.allSatisfy { $0.error == nil && $0.failed.isEmpty && $0.notAttempted.isEmpty } }
+    /// Policy files written.
+    public var filesWritten: [PolicyFileChange] = []
+    /// Why writing a policy file failed (then no DNS change was attempted).
+    public var fileError: String? = nil
+    public var succeeded: Bool { fileError == nil && zones.allSatisfy { $0.error == nil && $0.failed.isEmpty && $0.notAttempted.isEmpty } }
     public var appliedSummary: ChangeSummary { ChangeSummary(zones.flatMap(\.applied)) }
 }
 
@@ -36,17 +46,23 @@ public struct ApplyReport: Sendable {
 /// diff, and apply. Knows providers only through ``DNSProvider``.
 public final class Engine {
     public let plan: MailPlan
+    /// The instant the plan is evaluated at (DKIM rotation stages).
+    public let now: Date
     let makeProvider: (ProviderConfig) throws -> any DNSProvider
     private var cache: [String: any DNSProvider] = [:]
     /// One adapter instance per zone, so zones can be read concurrently without asking
     /// adapters to be thread-safe.
     private var zoneCache: [DomainName: any DNSProvider] = [:]
+    private var rotation: [RotationStatus] = []
 
     /// - Parameters:
     ///   - plan: a loaded plan.
+    ///   - now: the instant to evaluate date-dependent parts at (the CLI passes the real time,
+    ///     or `MAILPLAN_NOW`, see ``PlanClock``).
     ///   - makeProvider: builds an adapter from its configuration (the Providers registry).
-    public init(plan: MailPlan, makeProvider: @escaping (ProviderConfig) throws -> any DNSProvider) {
+    public init(plan: MailPlan, now: Date = Date(), makeProvider: @escaping (ProviderConfig) throws -> any DNSProvider) {
         self.plan = plan
+        self.now = now
         self.makeProvider = makeProvider
     }
 
@@ -135,9 +151,11 @@ public final class Engine {
     /// - Returns: the desired zones (TTLs clamped to provider limits, with notes) and warnings.
     /// - Throws: ``DiagnosticsError`` listing every problem.
     public func validate() throws -> (zones: [DesiredZone], warnings: [Diagnostic]) {
-        var zones = try Compiler.compile(plan)
+        let compiled = try Compiler.compilePlan(plan, now: now)
+        var zones = compiled.zones
+        rotation = compiled.rotation
         var problems: [Diagnostic] = []
-        var warnings: [Diagnostic] = []
+        var warnings: [Diagnostic] = plan.warnings + compiled.warnings
         for p in plan.providers {
             do { _ = try provider(p.name) } catch let e as DiagnosticsError { problems += e.diagnostics }
             catch { problems.append(Diagnostic(at: p.location, "providers.\(p.name): \(error)")) }
@@ -212,7 +230,23 @@ public final class Engine {
             }
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
-        return PlanResult(planFile: plan.file, zones: out, warnings: warnings)
+        var result = PlanResult(planFile: plan.file, zones: out, warnings: warnings)
+        result.rotation = rotation
+        result.files = try policyFileChanges()
+        return result
+    }
+
+    /// The MTA-STS policy files that differ from what the plan derives (RFC 8461 §3.2).
+    func policyFileChanges() throws -> [PolicyFileChange] {
+        var out: [PolicyFileChange] = []
+        for d in plan.domains {
+            guard let sts = d.mtaSTS, let path = sts.policyFile else { continue }
+            if let c = try PolicyFiles.change(path: path, content: Compiler.mtaSTSPolicy(sts, mx: d.mx),
+                                              purpose: "mta_sts policy for \(d.name.withoutTrailingDot)", location: d.location) {
+                out.append(c)
+            }
+        }
+        return out
     }
 
     /// Folds an adapter's ``ProviderFix``es into a zone's Changeset: a fix to an RRset the
@@ -250,15 +284,30 @@ public final class Engine {
     /// - Parameter progress: called with a line before each zone is written.
     /// - Returns: exactly what was applied, what failed and what was not attempted.
     public func apply(_ result: PlanResult, progress: (String) -> Void = { _ in }) -> ApplyReport {
-        apply(changesets: result.changesets, progress: progress)
+        apply(changesets: result.changesets, files: result.files, progress: progress)
     }
 
     /// Applies Changesets (from a fresh plan or a saved plan) zone by zone, in order,
     /// through the adapter instance of each zone, stopping at the first zone that fails.
     /// - Returns: exactly what was applied, what failed and what was not attempted.
-    public func apply(changesets: [ZoneChangeset], progress: (String) -> Void = { _ in }) -> ApplyReport {
+    /// - Parameter files: MTA-STS policy files to write first (none for a saved plan).
+    public func apply(changesets: [ZoneChangeset], files: [PolicyFileChange] = [], progress: (String) -> Void = { _ in }) -> ApplyReport {
         var outcomes: [ApplyReport.ZoneOutcome] = []
         var stopped: String? = nil
+        // Policy files first: RFC 8461 §3.3 has senders fetch the policy when the _mta-sts id
+        // changes, so the new policy must be served before the new id is published.
+        var written: [PolicyFileChange] = []
+        for f in files {
+            progress("\(f.path): writing the \(f.purpose)")
+            do { try PolicyFiles.write(f.after, to: f.path); written.append(f) } catch {
+                var report = ApplyReport(zones: changesets.filter { !$0.changes.isEmpty }.map {
+                    .init(changeset: $0, applied: [], failed: [], notAttempted: $0.changes, error: "not attempted: a policy file could not be written")
+                })
+                report.filesWritten = written
+                report.fileError = "\(error)"
+                return report
+            }
+        }
         for cs in changesets where !cs.changes.isEmpty {
             if let stopped {
                 outcomes.append(.init(changeset: cs, applied: [], failed: [], notAttempted: cs.changes, error: "not attempted: \(stopped)"))
@@ -276,7 +325,9 @@ public final class Engine {
                 stopped = "zone \(cs.zone.fqdn) failed"
             }
         }
-        return ApplyReport(zones: outcomes)
+        var report = ApplyReport(zones: outcomes)
+        report.filesWritten = written
+        return report
     }
 }
 

@@ -20,6 +20,8 @@ public struct MailPlan: Sendable {
     /// Files the plan read besides itself (DKIM `public_key_file`s), in plan order; saved
     /// plans record their SHA-256 so a changed key makes the saved plan stale.
     public internal(set) var keyFiles: [PlanKeyFile] = []
+    /// Warnings found while loading (weak keys, deprecated tags, long records); never fatal.
+    public var warnings: [Diagnostic] = []
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
 }
@@ -31,6 +33,26 @@ public struct ServerPlan: Sendable {
     public let ipv4: [IPv4Address]
     public let ipv6: [IPv6Address]
     public let location: SourceLocation?
+    /// `helo_spf: true`: publish `v=spf1 a -all` at the host name for the HELO identity
+    /// (RFC 7208 §2.3), managed like an apex SPF (only the `v=spf1` value is owned).
+    public var heloSPF: Bool = false
+    /// `dane:` → TLSA `_25._tcp.<hostname>` (RFC 7672).
+    public var dane: DANEPlan? = nil
+}
+
+/// DANE for the mail host: TLSA `3 1 1` (DANE-EE, SubjectPublicKeyInfo, SHA-256) values at
+/// `_25._tcp.<server.hostname>`, the current key and optionally the next one (rollover:
+/// publish the next key at least two TTLs before the certificate switches to it).
+public struct DANEPlan: Sendable, Hashable {
+    /// SHA-256 of the current SubjectPublicKeyInfo, lower-case hex.
+    public let current: String
+    /// SHA-256 of the next key's SubjectPublicKeyInfo, when a rollover is prepared.
+    public let next: String?
+    public let location: SourceLocation?
+    /// The TLSA rdata: one record per key.
+    public var rdata: [RData] {
+        ([current] + (next.map { [$0] } ?? [])).map { .tlsa(usage: 3, selector: 1, matchingType: 1, data: $0) }
+    }
 }
 
 /// Plan-wide defaults.
@@ -64,13 +86,81 @@ public struct SPFPolicy: Sendable, Hashable {
 /// A DKIM public key published under `<selector>._domainkey.<domain>` (RFC 6376 §3.6).
 public struct DKIMSelectorPlan: Sendable, Hashable {
     public let selector: String
-    /// The TXT value, `v=DKIM1; k=…; p=…` with no whitespace inside `p=`.
+    /// The TXT value, `v=DKIM1; k=…; p=…` with no whitespace inside `p=` (empty for a
+    /// CNAME-delegated selector or a removed one without a key).
     public let record: String
     public let key: DKIMKeyInfo
     public let location: SourceLocation?
+    /// `cname:`: the selector is delegated to a host (a mail provider that rotates its own
+    /// keys); a CNAME RRset is published instead of a TXT.
+    public var cname: DomainName? = nil
+    /// Where the selector is in its rotation lifecycle.
+    public var lifecycle: DKIMLifecycle = .active
+
+    /// The stage at `now`.
+    public func stage(at now: Date) -> DKIMStage { lifecycle.stage(at: now) }
+
+    /// The revoked form of ``record``: every tag kept, `p=` emptied (RFC 6376 §3.6.1).
+    public var revokedRecord: String {
+        let tags = record.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let kept = tags.filter { !$0.hasPrefix("p=") }
+        return (kept.isEmpty ? ["v=DKIM1"] : kept).joined(separator: "; ") + "; p="
+    }
 }
 
-/// DMARC policy (RFC 7489 §6.3).
+/// The rotation lifecycle a plan declares for a DKIM selector. Only an explicit statement
+/// (`state: removed`, or `remove_after:` once passed) ever deletes a selector's RRset.
+public enum DKIMLifecycle: Sendable, Hashable {
+    /// `state: active` (default): published as given.
+    case active
+    /// `state: retiring, until: D[, remove_after: R]`: published as given through D (UTC),
+    /// published revoked (`p=` empty) from the day after D, deleted from the day after R.
+    case retiring(until: PlanDate, removeAfter: PlanDate?)
+    /// `state: revoked[, remove_after: R]` (or `revoked: true`): published with an empty `p=`.
+    case revoked(removeAfter: PlanDate?)
+    /// `state: removed`: the RRset is deleted if it exists.
+    case removed
+
+    /// The stage at `now` (dates are whole UTC days).
+    public func stage(at now: Date) -> DKIMStage {
+        switch self {
+        case .active: return .active
+        case .retiring(let until, let removeAfter):
+            if now < until.end { return .retiring(until: until, removeAfter: removeAfter) }
+            if let r = removeAfter, now >= r.end { return .removed(since: r.next) }
+            return .revoked(since: until.next, removeAfter: removeAfter)
+        case .revoked(let removeAfter):
+            if let r = removeAfter, now >= r.end { return .removed(since: r.next) }
+            return .revoked(since: nil, removeAfter: removeAfter)
+        case .removed: return .removed(since: nil)
+        }
+    }
+
+    /// True for every state but `active`: such selectors get a line in `plan` output.
+    public var isRotating: Bool { self != .active }
+}
+
+/// What is published for a selector on a given day.
+public enum DKIMStage: Sendable, Hashable, CustomStringConvertible {
+    case active
+    case retiring(until: PlanDate, removeAfter: PlanDate?)
+    case revoked(since: PlanDate?, removeAfter: PlanDate?)
+    case removed(since: PlanDate?)
+
+    public var description: String {
+        switch self {
+        case .active: return "active"
+        case .retiring(let until, let r):
+            return "retiring: published until \(until), revoked from \(until.next)" + (r.map { ", removed from \($0.next)" } ?? "")
+        case .revoked(let since, let r):
+            return "revoked" + (since.map { " since \($0)" } ?? "") + " (p= empty)" + (r.map { ", removed from \($0.next)" } ?? "")
+        case .removed(let since):
+            return "removed" + (since.map { " since \($0)" } ?? "")
+        }
+    }
+}
+
+/// DMARC policy (RFC 7489 §6.3; `np` from DMARCbis).
 public struct DMARCPolicy: Sendable, Hashable {
     public let policy: String
     public let subdomainPolicy: String?
@@ -80,14 +170,24 @@ public struct DMARCPolicy: Sendable, Hashable {
     public let aspf: String?
     public let pct: Int?
     public let fo: String?
-    /// The TXT value at `_dmarc.<domain>`, tags in a fixed order: v, p, sp, adkim, aspf, pct, fo, rua, ruf.
+    /// `np=`: policy for non-existent subdomains (DMARCbis).
+    public var nonexistentPolicy: String? = nil
+    /// `rf=`: failure report format (`afrf`; deprecated by DMARCbis).
+    public var rf: String? = nil
+    /// `ri=`: aggregate report interval in seconds (deprecated by DMARCbis).
+    public var ri: Int? = nil
+    /// The TXT value at `_dmarc.<domain>`, tags in a fixed order: v, p, sp, np, adkim, aspf,
+    /// pct, fo, rf, ri, rua, ruf.
     public var record: String {
         var tags = ["v=DMARC1", "p=\(policy)"]
         if let subdomainPolicy { tags.append("sp=\(subdomainPolicy)") }
+        if let nonexistentPolicy { tags.append("np=\(nonexistentPolicy)") }
         if let adkim { tags.append("adkim=\(adkim)") }
         if let aspf { tags.append("aspf=\(aspf)") }
         if let pct { tags.append("pct=\(pct)") }
         if let fo { tags.append("fo=\(fo)") }
+        if let rf { tags.append("rf=\(rf)") }
+        if let ri { tags.append("ri=\(ri)") }
         if !rua.isEmpty { tags.append("rua=" + rua.joined(separator: ",")) }
         if !ruf.isEmpty { tags.append("ruf=" + ruf.joined(separator: ",")) }
         return tags.joined(separator: "; ")
@@ -107,6 +207,41 @@ public struct MTASTSPolicy: Sendable, Hashable {
     public let mode: String
     /// `max_age` in seconds.
     public let maxAge: Int
+    /// `policy_file:` (absolute path): mailplan writes the policy there on `apply`.
+    public var policyFile: String? = nil
+}
+
+/// RFC 6186 / RFC 8314 client service discovery: SRV records for mail clients, and optional
+/// `autoconfig`/`autodiscover` names (CNAME to the mail host).
+public struct AutoconfigPlan: Sendable, Hashable {
+    public struct Service: Sendable, Hashable {
+        /// `_submissions._tcp`, `_imaps._tcp`, `_submission._tcp` or `_pop3s._tcp`.
+        public let label: String
+        public let port: UInt16
+        /// The host; nil publishes `0 0 0 .` ("not offered", RFC 6186 §3.4).
+        public let target: DomainName?
+    }
+    public let services: [Service]
+    /// Labels under the domain that become CNAMEs to the mail host: `autoconfig`, `autodiscover`.
+    public let cnames: [String]
+    public let location: SourceLocation?
+}
+
+/// CAA for the domain's apex (RFC 8659): which CAs may issue certificates.
+public struct CAAPolicy: Sendable, Hashable {
+    /// `issue` values (CA domain, optionally with `; parameters`); empty = `0 issue ";"` (no CA).
+    public let issue: [String]
+    /// `issuewild` values; nil = not published (wildcards follow `issue`), empty = `";"`.
+    public let issuewild: [String]?
+    /// `iodef` URIs (`mailto:`, `https:`).
+    public let iodef: [String]
+    public let location: SourceLocation?
+    /// The CAA rdata, flags 0.
+    public var rdata: [RData] {
+        (issue.isEmpty ? [";"] : issue).map { .caa(flags: 0, tag: "issue", value: $0) }
+            + (issuewild.map { $0.isEmpty ? [";"] : $0 } ?? []).map { .caa(flags: 0, tag: "issuewild", value: $0) }
+            + iodef.map { .caa(flags: 0, tag: "iodef", value: $0) }
+    }
 }
 
 /// A record the plan declares explicitly (SRV, TLSA, CAA, …); the whole RRset is managed.
@@ -132,6 +267,10 @@ public struct DomainPlan: Sendable {
     public let mtaSTS: MTASTSPolicy?
     public let records: [ExplicitRecord]
     public let location: SourceLocation?
+    /// `no_mail: true`: null MX, `v=spf1 -all`, DMARC `p=reject` (RFC 7505, RFC 7208, RFC 7489).
+    public var noMail: Bool = false
+    public var autoconfig: AutoconfigPlan? = nil
+    public var caa: CAAPolicy? = nil
 }
 
 /// A file a plan reads (a DKIM key file): the path as written in the plan and where it is.

@@ -54,9 +54,10 @@ public struct PlanLoader {
         guard let root else {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "the plan file is empty; it needs at least version, server, providers and domains"))
         }
-        let plan = reader.readPlan(root, sha256: sha256)
+        var plan = reader.readPlan(root, sha256: sha256)
         let errors = reader.diagnostics.filter { $0.severity == .error }
         if !errors.isEmpty || plan == nil { throw DiagnosticsError(errors) }
+        plan!.warnings = reader.diagnostics.filter { $0.severity == .warning }
         return plan!
     }
 
@@ -203,7 +204,7 @@ struct PlanReader {
     }
 
     mutating func readServer(_ node: Node) -> ServerPlan? {
-        guard let m = mapping(node, "server", allowed: ["hostname", "ipv4", "ipv6"], required: ["hostname"]) else { return nil }
+        guard let m = mapping(node, "server", allowed: ["hostname", "ipv4", "ipv6", "helo_spf", "dane"], required: ["hostname"]) else { return nil }
         let host = m["hostname"].flatMap { hostname($0.value, "server.hostname") }
         var v4: [IPv4Address] = [], v6: [IPv6Address] = []
         if let n = m["ipv4"]?.value {
@@ -217,8 +218,13 @@ struct PlanReader {
             }
         }
         if m["ipv4"] == nil && m["ipv6"] == nil { error(node, "server: give at least one address in ipv4 or ipv6") }
+        let helo = m["helo_spf"].flatMap { bool($0.value, "server.helo_spf") } ?? false
+        let dane = m["dane"].flatMap { readDANE($0.value) }
         guard let host else { return nil }
-        return ServerPlan(hostname: host, ipv4: v4, ipv6: v6, location: loc(node))
+        var server = ServerPlan(hostname: host, ipv4: v4, ipv6: v6, location: loc(node))
+        server.heloSPF = helo
+        server.dane = dane
+        return server
     }
 
     mutating func readProviders(_ node: Node) -> [ProviderConfig] {
@@ -294,7 +300,8 @@ struct PlanReader {
         return out
     }
 
-    static let domainKeys = ["name", "provider", "zone", "ttl", "mx", "spf", "dkim", "dmarc", "tls_rpt", "mta_sts", "records"]
+    static let domainKeys = ["name", "provider", "zone", "ttl", "mx", "spf", "dkim", "dmarc", "tls_rpt", "mta_sts", "records",
+                             "no_mail", "autoconfig", "caa"]
 
     mutating func readDomain(_ node: Node, index i: Int, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> DomainPlan? {
         let p = "domains[\(i)]"
@@ -326,17 +333,48 @@ struct PlanReader {
         if let n = m["mx"]?.value { mx = readMX(n, dn, domain: name) }
         else if let server { mx = [MXTarget(preference: 10, exchange: server.hostname)] }
 
-        let spf = m["spf"].flatMap { readSPF($0.value, dn) }
+        var spf = m["spf"].flatMap { readSPF($0.value, dn, domain: name, server: server) }
         let dkim = m["dkim"].map { readDKIM($0.value, dn) } ?? []
-        let dmarc = m["dmarc"].flatMap { readDMARC($0.value, dn) }
+        var dmarc = m["dmarc"].flatMap { readDMARC($0.value, dn) }
         let tlsrpt = m["tls_rpt"].flatMap { readTLSRPT($0.value, dn) }
         let mtasts = m["mta_sts"].flatMap { readMTASTS($0.value, dn) }
         let records = m["records"].map { readRecords($0.value, dn, domain: name, ttl: ttl) } ?? []
-        if let mtasts, mtasts.mode != "none", mx.contains(where: { $0.exchange == .root }) {
+        let autoconfig = m["autoconfig"].flatMap { readAutoconfig($0.value, dn, server: server) }
+        let caa = m["caa"].flatMap { readCAA($0.value, dn) }
+        let noMail = m["no_mail"].flatMap { bool($0.value, "\(dn).no_mail") } ?? false
+        if noMail {
+            // A domain that sends and receives no mail (RFC 7505 null MX, RFC 7208 §10.1.2).
+            for key in ["mx", "spf", "mta_sts", "tls_rpt", "autoconfig"] where m[key] != nil {
+                error(m[key]?.key, "\(dn).\(key): a no_mail domain sends and receives no mail; remove \(key) (no_mail publishes a null MX, v=spf1 -all and DMARC p=reject)")
+            }
+            if let k = dkim.first(where: { sel in
+                if case .revoked = sel.lifecycle { return false }
+                if case .removed = sel.lifecycle { return false }
+                return true
+            }) {
+                error(m["dkim"]?.key, "\(dn).dkim[\(k.selector)]: a no_mail domain signs no mail; only revoked or removed selectors may be listed")
+            }
+            if let d = dmarc, d.policy != "reject" {
+                error(m["dmarc"]?.value, "\(dn).dmarc.policy: a no_mail domain has DMARC p=reject, found '\(d.policy)'")
+            }
+            mx = [MXTarget(preference: 0, exchange: .root)]
+            spf = SPFPolicy(terms: [], all: "-all")
+            if dmarc == nil {
+                dmarc = DMARCPolicy(policy: "reject", subdomainPolicy: nil, rua: [], ruf: [], adkim: nil, aspf: nil, pct: nil, fo: nil)
+            }
+        }
+        if !noMail, let mtasts, mtasts.mode != "none", mx.contains(where: { $0.exchange == .root }) {
             error(m["mta_sts"]?.value, "\(dn).mta_sts: a domain with a null MX receives no mail; remove mta_sts or use mode: none")
         }
-        return DomainPlan(name: name, zone: zone, provider: provider, ttl: ttl, mx: mx, spf: spf, dkim: dkim, dmarc: dmarc,
-                          tlsRPT: tlsrpt, mtaSTS: mtasts, records: records, location: loc(node))
+        if !dkim.isEmpty, !noMail, !dkim.contains(where: { $0.lifecycle == .active || { if case .retiring = $0.lifecycle { return true }; return false }($0) }) {
+            warn(m["dkim"]?.key, "\(dn).dkim: no selector is active; mail from this domain will not be DKIM-signed with a published key")
+        }
+        var plan = DomainPlan(name: name, zone: zone, provider: provider, ttl: ttl, mx: mx, spf: spf, dkim: dkim, dmarc: dmarc,
+                              tlsRPT: tlsrpt, mtaSTS: mtasts, records: records, location: loc(node))
+        plan.noMail = noMail
+        plan.autoconfig = autoconfig
+        plan.caa = caa
+        return plan
     }
 
     mutating func readMX(_ node: Node, _ dn: String, domain: DomainName) -> [MXTarget] {
@@ -373,7 +411,7 @@ struct PlanReader {
         return hostname(node, path)
     }
 
-    mutating func readSPF(_ node: Node, _ dn: String) -> SPFPolicy? {
+    mutating func readSPF(_ node: Node, _ dn: String, domain: DomainName, server: ServerPlan?) -> SPFPolicy? {
         guard let m = mapping(node, "\(dn).spf", allowed: ["senders", "all"]) else { return nil }
         var terms: [String] = []
         if let s = m["senders"]?.value {
@@ -381,9 +419,23 @@ struct PlanReader {
             for (t, tn) in stringList(s, "\(dn).spf.senders") {
                 if let problem = SPFTerm.problem(t) { error(tn, "\(dn).spf.senders: \(problem)") } else {
                     if terms.contains(t) { warn(tn, "\(dn).spf.senders: '\(t)' is listed twice") } else { terms.append(t) }
+                    if case .directive(_, let mech, _)? = try? SPFRecord.parseTerm(t), let net = SPFRecord.canonicalNetwork(mech) {
+                        warn(tn, "\(dn).spf.senders: '\(t)' has host bits set below the prefix; receivers match the network \(net)")
+                    }
                 }
             }
-        } else { terms = ["mx"] }
+        } else {
+            // Default: the mail server's own addresses (it is the host that sends this domain's mail).
+            terms = (server?.ipv4.map { "ip4:\($0)" } ?? []) + (server?.ipv6.map { "ip6:\($0)" } ?? [])
+        }
+        let lookupTerms = terms.filter { (try? SPFRecord.parseTerm($0)).map { t in
+            if case .directive(_, let mech, _) = t { return mech.needsLookup }
+            if case .modifier(let n, _) = t { return n == "redirect" }
+            return false
+        } ?? false }
+        if lookupTerms.count > SPFLookupBudget.maxLookups {
+            error(m["senders"]?.value, "\(dn).spf.senders: \(lookupTerms.count) terms need a DNS lookup (\(lookupTerms.joined(separator: ", "))), more than the \(SPFLookupBudget.maxLookups) allowed before any include is followed (RFC 7208 §4.6.4)")
+        }
         let hasRedirect = terms.contains { $0.lowercased().hasPrefix("redirect=") }
         var all: String? = hasRedirect ? nil : "-all"
         if let a = m["all"]?.value, let s = string(a, "\(dn).spf.all") {
@@ -392,7 +444,11 @@ struct PlanReader {
             else if ["-all", "~all", "?all"].contains(s) { all = s }
             else { error(a, "\(dn).spf.all must be -all, ~all or ?all, found '\(s)'") }
         }
-        return SPFPolicy(terms: terms, all: all)
+        let policy = SPFPolicy(terms: terms, all: all)
+        if policy.record.utf8.count > 450 {
+            warn(node, "\(dn).spf: the record is \(policy.record.utf8.count) bytes; keep SPF records under 450 bytes so the answer fits one UDP datagram (RFC 7208 §3.4)")
+        }
+        return policy
     }
 
     mutating func readDKIM(_ node: Node, _ dn: String) -> [DKIMSelectorPlan] {
@@ -402,7 +458,7 @@ struct PlanReader {
         var out: [DKIMSelectorPlan] = []
         for (i, e) in seq.enumerated() {
             let p = "\(dn).dkim[\(i)]"
-            guard let m = mapping(e, p, allowed: ["selector", "public_key", "public_key_file", "revoked"], required: ["selector"]) else { continue }
+            guard let m = mapping(e, p, allowed: Self.dkimKeys, required: ["selector"]) else { continue }
             guard let sel = m["selector"].flatMap({ string($0.value, "\(p).selector") }) else { continue }
             let sp = "\(dn).dkim[\(sel)]"
             guard !sel.isEmpty, sel.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ l in
@@ -411,8 +467,30 @@ struct PlanReader {
             }
             if out.contains(where: { $0.selector == sel.lowercased() }) { error(e, "\(sp): selector listed twice"); continue }
             let revoked = m["revoked"].flatMap { bool($0.value, "\(sp).revoked") } ?? false
+            guard let lifecycle = readDKIMLifecycle(m, sp, revoked: revoked) else { continue }
+            if let c = m["cname"] {
+                for k in ["public_key", "public_key_file", "revoked", "flags", "hash_algorithms", "service_types"] where m[k] != nil {
+                    error(m[k]?.key, "\(sp): cname delegates the selector to its host; remove \(k)")
+                }
+                if lifecycle != .active && lifecycle != .removed {
+                    error(m["state"]?.value, "\(sp): a delegated (cname) selector is rotated by the host it points to; its state is active or removed")
+                }
+                guard let target = hostnameOrUnderscore(c.value, "\(sp).cname") else { continue }
+                var plan = DKIMSelectorPlan(selector: sel.lowercased(), record: "", key: DKIMKeyInfo(algorithm: "", bits: 0, revoked: false), location: loc(e))
+                plan.cname = target
+                plan.lifecycle = lifecycle
+                out.append(plan)
+                continue
+            }
+            if lifecycle == .removed && m["public_key"] == nil && m["public_key_file"] == nil {
+                var plan = DKIMSelectorPlan(selector: sel.lowercased(), record: "", key: DKIMKeyInfo(algorithm: "", bits: 0, revoked: true), location: loc(e))
+                plan.lifecycle = .removed
+                out.append(plan)
+                continue
+            }
             var text: String? = nil
             var at: Node? = nil
+            let keyOptional = revoked || { if case .revoked = lifecycle { return true }; return false }()
             switch (m["public_key"], m["public_key_file"]) {
             case (let k?, nil): text = string(k.value, "\(sp).public_key"); at = k.value
             case (nil, let f?):
@@ -427,22 +505,185 @@ struct PlanReader {
                     }
                 }
             case (nil, nil):
-                if revoked { text = "v=DKIM1; p=" } else { error(e, "\(sp): give public_key or public_key_file") }
+                if keyOptional { text = "v=DKIM1; p=" } else { error(e, "\(sp): give public_key, public_key_file or cname") }
             case (_?, _?): error(e, "\(sp): give either public_key or public_key_file, not both")
             }
             guard let text else { continue }
             do {
-                let (record, info) = try DKIMKeyParser.parse(text, allowRevoked: revoked)
+                var (record, info) = try DKIMKeyParser.parse(text, allowRevoked: keyOptional)
                 if revoked && !info.revoked { error(at, "\(sp): revoked: true needs an empty p= (or no key at all)"); continue }
                 if info.algorithm == "rsa" && info.bits < 2048 && !info.revoked {
                     warn(at, "\(sp): RSA \(info.bits)-bit key; use 2048 bits or more (RFC 8301 §3.2)")
                 }
-                out.append(DKIMSelectorPlan(selector: sel.lowercased(), record: record, key: info, location: loc(e)))
+                var extra: [(String, String)] = []
+                for (key, tag) in [("hash_algorithms", "h"), ("service_types", "s"), ("flags", "t")] {
+                    guard let n = m[key]?.value else { continue }
+                    let values = stringList(n, "\(sp).\(key)").map(\.0)
+                    if values.isEmpty { continue }
+                    extra.append((tag, values.joined(separator: ":")))
+                }
+                if !extra.isEmpty {
+                    let existing = Set(record.split(separator: ";").compactMap { $0.split(separator: "=").first.map { $0.trimmingCharacters(in: .whitespaces) } })
+                    if let dup = extra.first(where: { existing.contains($0.0) }) {
+                        error(at, "\(sp): the key already has a \(dup.0)= tag; give it in one place"); continue
+                    }
+                    // Insert the tags before p= (p= stays last, as keys are usually written).
+                    let pIndex = record.range(of: "p=", options: .backwards)!.lowerBound
+                    record = String(record[..<pIndex]) + extra.map { "\($0.0)=\($0.1); " }.joined() + String(record[pIndex...])
+                    do { _ = try DKIMKeyParser.parse(record, allowRevoked: keyOptional) } catch let k as DKIMKeyError {
+                        error(m[["hash_algorithms", "service_types", "flags"].first { m[$0] != nil }!]?.value, "\(sp): \(k.reason)"); continue
+                    }
+                }
+                if record.contains("h=") && record.contains("sha1") {
+                    warn(at, "\(sp): h= lists sha1, which verifiers must not accept (RFC 8301 §3.1)")
+                }
+                var plan = DKIMSelectorPlan(selector: sel.lowercased(), record: record, key: info, location: loc(e))
+                plan.lifecycle = lifecycle
+                out.append(plan)
             } catch let k as DKIMKeyError {
                 error(at, "\(sp): DKIM key does not parse: \(k.reason)")
             } catch { self.error(at, "\(sp): \(error)") }
         }
         return out
+    }
+
+    static let dkimKeys = ["selector", "public_key", "public_key_file", "cname", "revoked", "state", "until", "remove_after",
+                           "flags", "hash_algorithms", "service_types"]
+
+    /// `state`, `until`, `remove_after` of a selector (see ``DKIMLifecycle``).
+    mutating func readDKIMLifecycle(_ m: [String: (key: Node, value: Node)], _ sp: String, revoked: Bool) -> DKIMLifecycle? {
+        let states = ["active", "retiring", "revoked", "removed"]
+        var state = revoked ? "revoked" : "active"
+        if let n = m["state"]?.value, let s = string(n, "\(sp).state") {
+            guard states.contains(s) else {
+                let hint = Suggest.closest(to: s, in: states).map { " (did you mean '\($0)'?)" } ?? ""
+                error(n, "\(sp).state must be one of \(states.joined(separator: ", ")), found '\(s)'\(hint)"); return nil
+            }
+            if revoked && s != "revoked" { error(m["revoked"]?.key, "\(sp): revoked: true contradicts state: \(s)"); return nil }
+            state = s
+        }
+        func date(_ key: String) -> PlanDate?? {
+            guard let n = m[key]?.value else { return .some(nil) }
+            guard let s = string(n, "\(sp).\(key)") else { return nil }
+            guard let d = PlanDate(s) else { error(n, "\(sp).\(key) must be a date YYYY-MM-DD (UTC), found '\(s)'"); return nil }
+            return .some(d)
+        }
+        guard let until = date("until"), let removeAfter = date("remove_after") else { return nil }
+        switch state {
+        case "retiring":
+            guard let until else { error(m["state"]?.value, "\(sp): state: retiring needs until: YYYY-MM-DD, the last day the key is published"); return nil }
+            if let r = removeAfter, r < until {
+                error(m["remove_after"]?.value, "\(sp).remove_after (\(r)) is before until (\(until)); the key is revoked after until and removed after remove_after"); return nil
+            }
+            return .retiring(until: until, removeAfter: removeAfter)
+        case "revoked":
+            if m["until"] != nil { error(m["until"]?.key, "\(sp).until applies to state: retiring only"); return nil }
+            return .revoked(removeAfter: removeAfter)
+        default:
+            for k in ["until", "remove_after"] where m[k] != nil {
+                error(m[k]?.key, "\(sp).\(k) applies to state: retiring (or revoked, for remove_after), not \(state)"); return nil
+            }
+            return state == "removed" ? .removed : .active
+        }
+    }
+
+    /// A DNS name that may hold underscore labels (CNAME targets such as
+    /// `selector1-example-com._domainkey.example.onmicrosoft.com`).
+    mutating func hostnameOrUnderscore(_ node: Node, _ path: String) -> DomainName? {
+        guard let s = string(node, path) else { return nil }
+        do {
+            let n = try DomainName(s)
+            guard n.labels.count >= 2 else { error(node, "\(path): '\(s)' is not a fully qualified name"); return nil }
+            return n
+        } catch { self.error(node, "\(path): \(error)"); return nil }
+    }
+
+    /// `server.dane`: certificate_file | public_key_file, and next_public_key_file.
+    mutating func readDANE(_ node: Node) -> DANEPlan? {
+        let p = "server.dane"
+        guard let m = mapping(node, p, allowed: ["certificate_file", "public_key_file", "next_public_key_file"]) else { return nil }
+        func digest(_ key: String) -> String? {
+            guard let n = m[key]?.value, let path = string(n, "\(p).\(key)") else { return nil }
+            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+            do {
+                let text = try String(contentsOf: url, encoding: .utf8)
+                return DANE.sha256Hex(try DANE.subjectPublicKeyInfo(pem: text))
+            } catch let e as DANEKeyError {
+                error(n, "\(p).\(key): \(path): \(e.reason)")
+            } catch { self.error(n, "\(p).\(key): cannot read \(path) (\(PlanLoader.reason(error)))") }
+            return nil
+        }
+        if m["certificate_file"] != nil && m["public_key_file"] != nil {
+            error(node, "\(p): give certificate_file or public_key_file, not both"); return nil
+        }
+        if m["certificate_file"] == nil && m["public_key_file"] == nil {
+            error(node, "\(p): give certificate_file or public_key_file (the key the SMTP server presents)"); return nil
+        }
+        guard let current = digest(m["certificate_file"] != nil ? "certificate_file" : "public_key_file") else { return nil }
+        let next = m["next_public_key_file"] != nil ? digest("next_public_key_file") : nil
+        if m["next_public_key_file"] != nil && next == nil { return nil }
+        if next == current { warn(m["next_public_key_file"]?.value, "\(p).next_public_key_file is the same key as the current one; nothing rolls over") }
+        return DANEPlan(current: current, next: next == current ? nil : next, location: loc(node))
+    }
+
+    static let autoconfigServices: [(key: String, label: String, port: UInt16)] = [
+        ("submissions", "_submissions._tcp", 465), ("imaps", "_imaps._tcp", 993),
+        ("submission", "_submission._tcp", 587), ("pop3s", "_pop3s._tcp", 995),
+    ]
+
+    /// `autoconfig`: SRV per service (a host, `true` for the mail host, `false` for "not offered")
+    /// and `cnames` (autoconfig, autodiscover).
+    mutating func readAutoconfig(_ node: Node, _ dn: String, server: ServerPlan?) -> AutoconfigPlan? {
+        let p = "\(dn).autoconfig"
+        guard let m = mapping(node, p, allowed: Self.autoconfigServices.map(\.key) + ["cnames"]) else { return nil }
+        var services: [AutoconfigPlan.Service] = []
+        for s in Self.autoconfigServices {
+            guard let n = m[s.key]?.value else { continue }
+            if case .scalar(let sc) = n, sc.string == "false" {
+                services.append(.init(label: s.label, port: s.port, target: nil)); continue
+            }
+            if case .scalar(let sc) = n, sc.string == "true" {
+                guard let host = server?.hostname else { continue }
+                services.append(.init(label: s.label, port: s.port, target: host)); continue
+            }
+            guard let host = hostname(n, "\(p).\(s.key)") else { continue }
+            services.append(.init(label: s.label, port: s.port, target: host))
+        }
+        var cnames: [String] = []
+        if let n = m["cnames"]?.value {
+            for (c, cn) in stringList(n, "\(p).cnames") {
+                guard ["autoconfig", "autodiscover"].contains(c) else {
+                    error(cn, "\(p).cnames: '\(c)' must be autoconfig or autodiscover"); continue
+                }
+                if !cnames.contains(c) { cnames.append(c) }
+            }
+        }
+        if services.isEmpty && cnames.isEmpty { error(node, "\(p): give at least one of \(Self.autoconfigServices.map(\.key).joined(separator: ", ")), cnames"); return nil }
+        return AutoconfigPlan(services: services, cnames: cnames, location: loc(node))
+    }
+
+    /// `caa`: issue, issuewild, iodef (RFC 8659 §4).
+    mutating func readCAA(_ node: Node, _ dn: String) -> CAAPolicy? {
+        let p = "\(dn).caa"
+        guard let m = mapping(node, p, allowed: ["issue", "issuewild", "iodef"], required: ["issue"]) else { return nil }
+        func issuers(_ key: String) -> [String]? {
+            guard let n = m[key]?.value else { return nil }
+            if case .sequence(let seq) = n, seq.isEmpty { return [] }
+            var out: [String] = []
+            for (v, vn) in stringList(n, "\(p).\(key)") {
+                // issuer-domain-name [";" parameters] (RFC 8659 §4.2)
+                let domainPart = v.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmingCharacters(in: .whitespaces)
+                guard let d = try? DomainName(domainPart), d.isValidHostname, d.labels.count >= 2 else {
+                    error(vn, "\(p).\(key): '\(v)' must be a CA's domain such as letsencrypt.org, optionally followed by '; parameters'"); continue
+                }
+                out.append(v)
+            }
+            return out
+        }
+        let issue = issuers("issue") ?? []
+        let wild = issuers("issuewild")
+        let iodef = m["iodef"].map { reportURIs($0.value, "\(p).iodef", schemes: ["mailto", "https"]) } ?? []
+        return CAAPolicy(issue: issue, issuewild: wild, iodef: iodef, location: loc(node))
     }
 
     mutating func reportURIs(_ node: Node, _ path: String, schemes: [String]) -> [String] {
@@ -460,6 +701,11 @@ struct PlanReader {
                 if parts.count != 2 || (try? DomainName(String(parts[1])))?.isValidHostname != true {
                     error(sn, "\(path): '\(s)' is not a mailto: URI with a valid address"); continue
                 }
+            } else if scheme == "https" {
+                let host = rest.hasPrefix("//") ? rest.dropFirst(2).prefix { $0 != "/" && $0 != ":" && $0 != "?" } : ""
+                if host.isEmpty || (try? DomainName(String(host)))?.isValidHostname != true {
+                    error(sn, "\(path): '\(s)' is not an https:// URI with a valid host"); continue
+                }
             } else if rest.count < 3 { error(sn, "\(path): '\(s)' is not a valid \(scheme) URI"); continue }
             if s.contains(",") || s.contains(";") || s.contains(" ") { error(sn, "\(path): '\(s)' must not contain ',', ';' or spaces"); continue }
             out.append(s)
@@ -469,7 +715,7 @@ struct PlanReader {
 
     mutating func readDMARC(_ node: Node, _ dn: String) -> DMARCPolicy? {
         let p = "\(dn).dmarc"
-        guard let m = mapping(node, p, allowed: ["policy", "sp", "rua", "ruf", "adkim", "aspf", "pct", "fo"], required: ["policy"]) else { return nil }
+        guard let m = mapping(node, p, allowed: ["policy", "sp", "np", "rua", "ruf", "adkim", "aspf", "pct", "fo", "rf", "ri"], required: ["policy"]) else { return nil }
         func choice(_ key: String, _ valid: [String]) -> String? {
             guard let n = m[key]?.value, let s = string(n, "\(p).\(key)") else { return nil }
             guard valid.contains(s) else { error(n, "\(p).\(key) must be one of \(valid.joined(separator: ", ")), found '\(s)'"); return nil }
@@ -484,10 +730,23 @@ struct PlanReader {
             if s.split(separator: ":", omittingEmptySubsequences: false).allSatisfy({ ["0", "1", "d", "s"].contains($0) }) { fo = s }
             else { error(n, "\(p).fo must be 0, 1, d or s, or several joined by ':' (RFC 7489 §6.3), found '\(s)'") }
         }
+        let np = choice("np", ["none", "quarantine", "reject"])
+        let rf = choice("rf", ["afrf"])
+        let ri = m["ri"].flatMap { int($0.value, "\(p).ri", in: 1...4_294_967_295) }
+        for key in ["pct", "rf", "ri"] where m[key] != nil {
+            warn(m[key]?.key, "\(p).\(key): the \(key)= tag is deprecated by DMARCbis (draft-ietf-dmarc-dmarcbis) and ignored by many receivers")
+        }
         let rua = m["rua"].map { reportURIs($0.value, "\(p).rua", schemes: ["mailto"]) } ?? []
         let ruf = m["ruf"].map { reportURIs($0.value, "\(p).ruf", schemes: ["mailto"]) } ?? []
+        if m["fo"] != nil && ruf.isEmpty {
+            warn(m["fo"]?.key, "\(p).fo: failure reporting options have no effect without ruf")
+        }
         guard let policy else { return nil }
-        return DMARCPolicy(policy: policy, subdomainPolicy: sp, rua: rua, ruf: ruf, adkim: adkim, aspf: aspf, pct: pct, fo: fo)
+        var out = DMARCPolicy(policy: policy, subdomainPolicy: sp, rua: rua, ruf: ruf, adkim: adkim, aspf: aspf, pct: pct, fo: fo)
+        out.nonexistentPolicy = np
+        out.rf = rf
+        out.ri = ri
+        return out
     }
 
     mutating func readTLSRPT(_ node: Node, _ dn: String) -> TLSRPTPolicy? {
@@ -499,14 +758,23 @@ struct PlanReader {
 
     mutating func readMTASTS(_ node: Node, _ dn: String) -> MTASTSPolicy? {
         let p = "\(dn).mta_sts"
-        guard let m = mapping(node, p, allowed: ["mode", "max_age"], required: ["mode"]) else { return nil }
+        guard let m = mapping(node, p, allowed: ["mode", "max_age", "policy_file"], required: ["mode"]) else { return nil }
         var mode: String? = nil
         if let n = m["mode"]?.value, let s = string(n, "\(p).mode") {
             if ["enforce", "testing", "none"].contains(s) { mode = s } else { error(n, "\(p).mode must be enforce, testing or none, found '\(s)'") }
         }
         var maxAge = 604800
         if let n = m["max_age"]?.value, let v = int(n, "\(p).max_age", in: 0...31_557_600) { maxAge = v }
-        return mode.map { MTASTSPolicy(mode: $0, maxAge: maxAge) }
+        var file: String? = nil
+        if let n = m["policy_file"]?.value, let path = string(n, "\(p).policy_file") {
+            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+            var isDir: ObjCBool = false
+            let dir = url.deletingLastPathComponent().path
+            if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+                error(n, "\(p).policy_file: the directory \(dir) does not exist")
+            } else { file = url.standardizedFileURL.path }
+        }
+        return mode.map { var s = MTASTSPolicy(mode: $0, maxAge: maxAge); s.policyFile = file; return s }
     }
 
     static let explicitTypes: [RRType] = [.a, .aaaa, .txt, .cname, .srv, .caa, .tlsa]

@@ -35,6 +35,47 @@ public enum PlanRenderer {
         return out
     }
 
+    /// The whole plan: DNS changes as ``text(_:style:)``, then policy files to write, the
+    /// stage of each DKIM selector in rotation, and the summary. A plan without policy files
+    /// and without rotation renders exactly as ``text(_:style:)``.
+    /// - Returns: the full text, ending in a newline.
+    public static func text(_ result: PlanResult, style: Style = Style(enabled: false)) -> String {
+        let changesets = result.changesets
+        if result.files.isEmpty && result.rotation.isEmpty { return text(changesets, style: style) }
+        let rotation = result.rotation.isEmpty ? "" :
+            "\nDKIM selectors in rotation:\n" + result.rotation.map { "  \($0.line)\n" }.joined()
+        if !result.hasChanges {
+            return "No changes. The live DNS matches the plan.\n" + rotation
+        }
+        var out = "mailplan will perform the following actions:\n"
+        for cs in changesets where !cs.changes.isEmpty {
+            out += "\n" + style.bold("  # zone \(cs.zone.fqdn) (provider \(cs.provider), \(cs.providerType))") + "\n"
+            for c in cs.changes { out += render(c, style: style) }
+        }
+        for f in result.files {
+            out += "\n" + style.bold("  # file \(f.path) (\(f.purpose))") + "\n"
+            let after = f.after.split(whereSeparator: \.isNewline).map(String.init)
+            switch f.action {
+            case .create:
+                out += style.green("  + \(f.path)") + "\n"
+                for l in after { out += style.green("      + \(l)") + "\n" }
+            case .update:
+                let before = (f.before ?? "").split(whereSeparator: \.isNewline).map(String.init)
+                out += style.yellow("  ~ \(f.path)") + "\n"
+                for l in before where after.contains(l) { out += "        \(l)\n" }
+                for l in before where !after.contains(l) { out += style.red("      - \(l)") + "\n" }
+                for l in after where !before.contains(l) { out += style.green("      + \(l)") + "\n" }
+            }
+        }
+        out += rotation
+        var line = summaryLine(result.summary)
+        if !result.files.isEmpty {
+            line = String(line.dropLast()) + ", \(result.files.count) policy file\(result.files.count == 1 ? "" : "s") to write."
+        }
+        out += "\n" + style.bold(line) + "\n"
+        return out
+    }
+
     static func render(_ c: Change, style: Style) -> String {
         var out = ""
         switch c.action {
@@ -80,6 +121,10 @@ public struct PlanDocument: Codable, Sendable {
     public var zones: [ZoneChangeset]
     public var warnings: [String]
     public var summary: ChangeSummary
+    /// Policy files `apply` would write; absent when none.
+    public var files: [PolicyFileChange]?
+    /// DKIM selectors in rotation and their stage; absent when none.
+    public var rotation: [RotationStatus]?
 
     public init(result: PlanResult, version: String) {
         mailplanVersion = version
@@ -87,9 +132,11 @@ public struct PlanDocument: Codable, Sendable {
         zones = result.changesets
         warnings = result.warnings.map(\.description)
         summary = result.summary
+        files = result.files.isEmpty ? nil : result.files
+        rotation = result.rotation.isEmpty ? nil : result.rotation
     }
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", mailplanVersion = "mailplan_version", planFile = "plan_file", zones, warnings, summary
+        case formatVersion = "format_version", mailplanVersion = "mailplan_version", planFile = "plan_file", zones, warnings, summary, files, rotation
     }
 
     /// Pretty-printed JSON with sorted keys, ending in a newline.

@@ -47,8 +47,8 @@ struct Apply: ParsableCommand {
         let engine = try options.loadEngine()
         let result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
         printWarnings(result.warnings)
-        print(PlanRenderer.text(result.changesets, style: options.style), terminator: "")
-        if result.summary.isEmpty { return }
+        print(PlanRenderer.text(result, style: options.style), terminator: "")
+        if !result.hasChanges { return }
         try enforceGates(result.changesets, allowed: Set(try runOptions.gates()))
         if !autoApprove {
             print("\nDo you want to perform these actions?\n  mailplan will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", terminator: "")
@@ -90,6 +90,8 @@ struct Apply: ParsableCommand {
     }
 
     func finish(_ report: ApplyReport, plan: MailPlan) throws {
+        for f in report.filesWritten { print("Wrote \(f.path) (\(f.purpose)).") }
+        if let e = report.fileError { printError("error: \(e); no DNS change was made") }
         for z in report.zones where z.error != nil {
             printError("error: \(z.error!)")
             for c in z.applied { printError("  applied:       \(actionWord(c.action)) \(c.key)") }

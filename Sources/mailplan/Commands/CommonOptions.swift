@@ -20,7 +20,8 @@ struct CommonOptions: ParsableArguments {
 
     func loadEngine() throws -> Engine {
         let plan = try PlanLoader().load(path: planFile)
-        return Engine(plan: plan, makeProvider: ProviderRegistry.make)
+        // MAILPLAN_NOW (an ISO date) overrides the clock, for reviewing a future rotation stage.
+        return Engine(plan: plan, now: try PlanClock.now(), makeProvider: ProviderRegistry.make)
     }
 }
 

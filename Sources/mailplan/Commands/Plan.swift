@@ -50,7 +50,7 @@ struct Plan: ParsableCommand {
             print(MarkdownRenderer.render(result.changesets, warnings: result.warnings.map(\.description), title: title), terminator: "")
         case .text:
             printWarnings(result.warnings)
-            print(PlanRenderer.text(result.changesets, style: options.style), terminator: "")
+            print(PlanRenderer.text(result, style: options.style), terminator: "")
         }
         if let summary {
             try appendText(MarkdownRenderer.render(result.changesets, warnings: result.warnings.map(\.description), title: title), to: summary)
@@ -63,6 +63,6 @@ struct Plan: ParsableCommand {
             let msg = "\nSaved the plan to: \(out)\nTo perform exactly these actions, run: mailplan apply \(out)\n"
             if fmt == .text { print(msg, terminator: "") } else { printError(msg) }
         }
-        if detailedExitcode && !result.summary.isEmpty { throw ExitCode(2) }
+        if detailedExitcode && result.hasChanges { throw ExitCode(2) }
     }
 }
