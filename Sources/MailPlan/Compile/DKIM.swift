@@ -29,6 +29,23 @@ public enum DKIMKeyParser {
     /// - Throws: ``DKIMKeyError`` when the key does not parse, `p=` is not base64, an RSA key is
     ///   under 1024 bits, or an Ed25519 key is not 32 bytes.
     public static func parse(_ text: String, allowRevoked: Bool = false) throws -> (record: String, info: DKIMKeyInfo) {
+        // Pure function of its input: a key shared by many domains is parsed once.
+        let cacheKey = "\(allowRevoked)\u{0}\(text)"
+        if let hit = cache.get(cacheKey) { return try hit.get() }
+        let result = Result { try parseUncached(text, allowRevoked: allowRevoked) }
+        cache.set(cacheKey, result)
+        return try result.get()
+    }
+
+    private final class ParseCache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String: Result<(record: String, info: DKIMKeyInfo), Error>] = [:]
+        func get(_ k: String) -> Result<(record: String, info: DKIMKeyInfo), Error>? { lock.lock(); defer { lock.unlock() }; return entries[k] }
+        func set(_ k: String, _ v: Result<(record: String, info: DKIMKeyInfo), Error>) { lock.lock(); entries[k] = v; lock.unlock() }
+    }
+    private static let cache = ParseCache()
+
+    static func parseUncached(_ text: String, allowRevoked: Bool) throws -> (record: String, info: DKIMKeyInfo) {
         let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if t.contains("-----BEGIN") { return try parsePEM(t) }
         if t.range(of: "p=", options: .caseInsensitive) != nil || t.range(of: "v=DKIM1", options: .caseInsensitive) != nil {

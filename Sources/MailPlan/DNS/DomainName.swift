@@ -22,7 +22,7 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// - Throws: ``DNSNameError`` when a label is empty, longer than 63 bytes, the name is
     ///   longer than 253 bytes, or a Unicode label cannot be converted.
     public init(_ text: String) throws {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingASCIIWhitespace
         if trimmed == "." { self = .root; return }
         if trimmed.isEmpty { throw DNSNameError(name: text, reason: "empty name") }
         var body = trimmed
@@ -38,7 +38,7 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// producing `mail.example.com.example.com.` (case C09); anything else is relative.
     /// - Throws: ``DNSNameError`` for an invalid name.
     public init(_ text: String, relativeTo origin: DomainName) throws {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingASCIIWhitespace
         if t.isEmpty || t == "@" { self = origin; return }
         if t.hasSuffix(".") { try self.init(t); return }
         let lowered = t.lowercased()
@@ -160,4 +160,17 @@ public struct DNSNameError: Error, CustomStringConvertible, Equatable {
     public let name: String
     public let reason: String
     public var description: String { "invalid DNS name '\(name)': \(reason)" }
+}
+
+extension String {
+    /// The text without leading and trailing ASCII whitespace (space, tab, CR, LF), computed
+    /// on UTF-8 without Foundation's bridging: this runs for every record read from a provider.
+    public var trimmingASCIIWhitespace: String {
+        let u = utf8
+        func ws(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d }
+        guard let first = u.firstIndex(where: { !ws($0) }) else { return "" }
+        guard let last = u.lastIndex(where: { !ws($0) }) else { return "" }
+        if first == u.startIndex && u.index(after: last) == u.endIndex { return self }
+        return String(self[first...last])
+    }
 }

@@ -10,7 +10,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// Parses dotted-quad text with `inet_pton`; nil when it is not exactly an IPv4 address.
     public init?(_ text: String) {
         var addr = in_addr()
-        guard inet_pton(AF_INET, text.trimmingCharacters(in: .whitespaces), &addr) == 1 else { return nil }
+        guard inet_pton(AF_INET, text.trimmingASCIIWhitespace, &addr) == 1 else { return nil }
         octets = withUnsafeBytes(of: addr.s_addr) { Array($0) }
     }
     public var description: String { octets.map(String.init).joined(separator: ".") }
@@ -28,7 +28,7 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// Parses any valid IPv6 text form with `inet_pton`; nil otherwise.
     public init?(_ text: String) {
         var addr = in6_addr()
-        guard inet_pton(AF_INET6, text.trimmingCharacters(in: .whitespaces), &addr) == 1 else { return nil }
+        guard inet_pton(AF_INET6, text.trimmingASCIIWhitespace, &addr) == 1 else { return nil }
         bytes = withUnsafeBytes(of: addr) { Array($0) }
     }
     /// RFC 5952 text, as `inet_ntop` prints it.

@@ -138,7 +138,7 @@ public enum RData: Hashable, Sendable {
             return .tlsa(usage: try uint(tokens[0], "usage"), selector: try uint(tokens[1], "selector"),
                          matchingType: try uint(tokens[2], "matching type"), data: hex)
         default:
-            return .other(type: type, presentation: text.trimmingCharacters(in: .whitespaces))
+            return .other(type: type, presentation: text.trimmingASCIIWhitespace)
         }
     }
 }
@@ -231,7 +231,7 @@ public enum TXTCodec {
     /// it is a sequence of quoted strings, otherwise the raw text as one string. Used to
     /// spot a stored string longer than 255 bytes (case C01).
     public static func strings(_ text: String) -> [String] {
-        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = text.trimmingASCIIWhitespace
         guard t.count >= 2, t.hasPrefix("\""), t.hasSuffix("\""),
               let tokens = try? PresentationToken.tokenize(t), tokens.allSatisfy(\.quoted)
         else { return [text] }
@@ -241,7 +241,7 @@ public enum TXTCodec {
     /// Decodes a TXT value as an API returns it: when it starts and ends with `"`, a sequence
     /// of quoted strings that are unescaped and joined; otherwise the raw text itself.
     public static func decode(_ text: String) -> String {
-        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = text.trimmingASCIIWhitespace
         guard t.count >= 2, t.hasPrefix("\""), t.hasSuffix("\""),
               let tokens = try? PresentationToken.tokenize(t), tokens.allSatisfy(\.quoted)
         else { return text }

@@ -4,8 +4,10 @@ import Logging
 
 /// The HTTP transport: the only code in mailplan that touches libcurl.
 ///
-/// - Connections are kept alive: each client keeps a small pool of libcurl easy handles,
-///   and each handle keeps its connections open between requests.
+/// - Connections are kept alive: idle libcurl easy handles are pooled process-wide (every
+///   option is set anew per request, so any client can use any handle), and each handle keeps
+///   its connections open between requests. Adapters built once per zone therefore still
+///   reuse the connections of earlier zones on the same server.
 /// - Thread-safe: a request takes an idle handle from the pool (or makes one) and returns it.
 /// - TLS is always verified (``HTTPClientOptions/caFile`` replaces the trusted CAs); plain
 ///   `http://` is refused except to loopback, unless ``HTTPClientOptions/allowInsecureHTTP``.
@@ -20,9 +22,8 @@ public final class HTTPClient: @unchecked Sendable {
     private let logger: Logger
     private let sleep: @Sendable (TimeInterval) -> Void
     private let jitter: @Sendable () -> Double
-    private let lock = NSLock()
-    private var idle: [UnsafeMutableRawPointer] = []
-    private static let maxIdleHandles = 4
+    /// Idle easy handles shared by every client in the process.
+    private static let pool = HandlePool()
 
     private static let globalInit: Void = {
         _ = curl_global_init(3) // CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32 (= CURL_GLOBAL_ALL); the macro does not import
@@ -40,8 +41,6 @@ public final class HTTPClient: @unchecked Sendable {
         _ = Self.globalInit
         self.options = options; self.logger = logger; self.sleep = sleep; self.jitter = jitter
     }
-
-    deinit { for h in idle { curl_easy_cleanup(h) } }
 
     /// True when `host` is a loopback name or address (127.0.0.0/8, ::1, localhost).
     public static func isLoopback(host: String) -> Bool {
@@ -120,16 +119,19 @@ public final class HTTPClient: @unchecked Sendable {
         var headers = HTTPHeaders()
     }
 
-    private func checkout() -> UnsafeMutableRawPointer? {
-        lock.lock()
-        let h = idle.popLast()
-        lock.unlock()
-        return h ?? curl_easy_init()
-    }
+    private func checkout() -> UnsafeMutableRawPointer? { Self.pool.take() ?? curl_easy_init() }
+    private func checkin(_ h: UnsafeMutableRawPointer) { Self.pool.put(h) }
 
-    private func checkin(_ h: UnsafeMutableRawPointer) {
-        lock.lock()
-        if idle.count < Self.maxIdleHandles { idle.append(h); lock.unlock() } else { lock.unlock(); curl_easy_cleanup(h) }
+    /// The process-wide pool of idle easy handles (at most 16 kept; more are cleaned up).
+    private final class HandlePool: @unchecked Sendable {
+        private let lock = NSLock()
+        private var idle: [UnsafeMutableRawPointer] = []
+        private let maxIdle = 16
+        func take() -> UnsafeMutableRawPointer? { lock.lock(); defer { lock.unlock() }; return idle.popLast() }
+        func put(_ h: UnsafeMutableRawPointer) {
+            lock.lock()
+            if idle.count < maxIdle { idle.append(h); lock.unlock() } else { lock.unlock(); curl_easy_cleanup(h) }
+        }
     }
 
     private func perform(_ request: HTTPRequest) -> Outcome {
