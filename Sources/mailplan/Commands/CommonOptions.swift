@@ -20,20 +20,9 @@ struct CommonOptions: ParsableArguments {
 
     func loadEngine() throws -> Engine {
         let plan = try PlanLoader().load(path: planFile)
-        // The YAML node tree is garbage now; hand its pages back (glibc keeps freed memory
-        // otherwise, which is most of the peak RSS on a plan with many domains).
-        #if canImport(Glibc)
-        _ = glibcMallocTrim(0)
-        #endif
         // MAILPLAN_NOW (an ISO date) overrides the clock, for reviewing a future rotation stage.
         return Engine(plan: plan, now: try PlanClock.now(), makeProvider: ProviderRegistry.make)
     }
 }
 
 func printWarnings(_ w: [Diagnostic]) { for d in w { printError(d.description) } }
-
-#if canImport(Glibc)
-/// glibc's `malloc_trim` (malloc.h, which the Glibc module does not import): returns freed
-/// heap pages to the system.
-@_silgen_name("malloc_trim") func glibcMallocTrim(_ pad: Int) -> Int32
-#endif
