@@ -383,3 +383,121 @@ final class ReverseDNSTests: XCTestCase {
         XCTAssertEqual(try engine.provider("hz").typeName, "hetzner")
     }
 }
+
+/// The real `mailplan` binary with a zone file for the forward records and the Linode fake
+/// for the PTRs; the fake's forward lookup reads the zone file, so it refuses a PTR until
+/// the binary has written the A/AAAA.
+final class ReverseCLITests: XCTestCase {
+    func testZoneFileAndLinodePlanApplyPlan() throws {
+        let fake = try LinodeFake(); defer { fake.stop() }
+        fake.addAddress("192.0.2.25"); fake.addAddress("2001:db8::25")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-reverse-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zonePath = dir.appendingPathComponent("example.com.zone")
+        try "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 3600\n@ IN NS ns1.example.com.\nns1 IN A 192.0.2.53\n"
+            .write(to: zonePath, atomically: true, encoding: .utf8)
+        let config = ProviderConfig(name: "local", type: "zonefile", location: nil,
+                                    settings: ["path": PlanValue(text: zonePath.path, location: nil)], baseDirectory: dir)
+        let refused = EventLog()
+        fake.setForward { name, ip in
+            let addr = IPAddress(ip)!
+            guard let zoneFile = try? ZoneFileProvider(config: config) else { return false }
+            let ok = (try? zoneFile.readZone(try DomainName("example.com")))?
+                .first { $0.key == RRsetKey(try! DomainName(name), addr.forwardType) }?.rdata.contains(where: addr.matches) ?? false
+            if !ok { refused.add("\(name) \(ip)") }
+            return ok
+        }
+        let yaml = """
+        version: 1
+        server:
+          hostname: mail.example.com
+          ipv4: 192.0.2.25
+          ipv6: 2001:db8::25
+          reverse: {provider: linode}
+        providers:
+          local: {type: zonefile, path: \(zonePath.path)}
+          linode: {type: linode, token: "${LINODE_TOKEN}", api_url: "\(fake.url)"}
+        domains:
+          - name: example.com
+            provider: local
+
+        """
+        let env = ["LINODE_TOKEN": fake.token]
+        let first = try CloudPlan.run(["plan", "--detailed-exitcode"], yaml: yaml, env: env)
+        XCTAssertEqual(first.status, 2, first.stderr)
+        XCTAssertEqual(first.stdout, """
+        mailplan will perform the following actions:
+
+          # zone example.com. (provider local, zonefile)
+          + example.com. MX ttl 3600
+              + 10 mail.example.com.
+          + mail.example.com. A ttl 3600
+              + 192.0.2.25
+          + mail.example.com. AAAA ttl 3600
+              + 2001:db8::25
+
+          # reverse DNS (provider linode, linode)
+          ~ 25.2.0.192.in-addr.arpa. PTR 192-0-2-25.ip.linodeusercontent.com. -> mail.example.com.
+              # 192.0.2.25: set after mail.example.com. A is served (the provider checks forward DNS)
+          + 5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. PTR mail.example.com.
+              # 2001:db8::25: set after mail.example.com. AAAA is served (the provider checks forward DNS)
+
+        Plan: 3 to add, 0 to change, 0 to destroy, 2 PTR records to set.
+
+        """)
+        XCTAssertEqual(fake.writeLines, [])
+        let apply = try CloudPlan.run(["apply", "--auto-approve"], yaml: yaml, env: env)
+        XCTAssertEqual(apply.status, 0, apply.stderr)
+        XCTAssertTrue(apply.stdout.hasSuffix("""
+        Set PTR 25.2.0.192.in-addr.arpa. -> mail.example.com. (192.0.2.25 at provider 'linode' (linode)).
+        Set PTR 5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. -> mail.example.com. (2001:db8::25 at provider 'linode' (linode)).
+        Verified FCrDNS: 192.0.2.25 -> mail.example.com. -> 192.0.2.25.
+        Verified FCrDNS: 2001:db8::25 -> mail.example.com. -> 2001:db8::25.
+        Apply complete! Records: 3 added, 0 changed, 0 destroyed. PTR records: 2 set.
+
+        """), apply.stdout)
+        XCTAssertEqual(refused.lines, [], "the fake never saw a PTR before its forward record")
+        XCTAssertEqual(fake.writeLines, ["PUT /v4/networking/ips/192.0.2.25", "PUT /v4/networking/ips/2001%3Adb8%3A%3A25"])
+        XCTAssertEqual(fake.requests.filter { $0.method == "PUT" }.map(\.text), ["{\"rdns\":\"mail.example.com\"}", "{\"rdns\":\"mail.example.com\"}"])
+        let again = try CloudPlan.run(["plan", "--detailed-exitcode"], yaml: yaml, env: env)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(again.stdout, "No changes. The live DNS matches the plan.\n")
+        for r in [first, apply, again] { XCTAssertFalse((r.stdout + r.stderr).contains(fake.token), "the token leaked") }
+    }
+
+    func testForwardRefusedByTheProviderExitsOneWithTheReport() throws {
+        let fake = try LinodeFake(); defer { fake.stop() }
+        fake.addAddress("192.0.2.25")
+        fake.setForward { _, _ in false }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-reverse-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zonePath = dir.appendingPathComponent("example.com.zone")
+        try "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 3600\n@ IN NS ns1.example.com.\n"
+            .write(to: zonePath, atomically: true, encoding: .utf8)
+        let yaml = """
+        version: 1
+        server:
+          hostname: mail.example.com
+          ipv4: 192.0.2.25
+          reverse: {provider: linode}
+        providers:
+          local: {type: zonefile, path: \(zonePath.path)}
+          linode: {type: linode, token: "${LINODE_TOKEN}", api_url: "\(fake.url)"}
+        domains:
+          - name: example.com
+            provider: local
+
+        """
+        let r = try CloudPlan.run(["apply", "--auto-approve"], yaml: yaml, env: ["LINODE_TOKEN": fake.token])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr.split(separator: "\n").map(String.init), [
+            "example.com.: applying 2 changes at local (zonefile)",
+            "25.2.0.192.in-addr.arpa.: setting PTR mail.example.com. at provider 'linode' (linode)",
+            "error: provider linode (linode): setting the PTR of 192.0.2.25 to mail.example.com.: PUT \(fake.url)/networking/ips/192.0.2.25 returned HTTP 400: \"rdns: Domain mail.example.com does not resolve to 192.0.2.25\"; body sent: {\"rdns\":\"mail.example.com\"}",
+            "  failed:        PTR 25.2.0.192.in-addr.arpa. -> mail.example.com. (192.0.2.25)",
+        ])
+        XCTAssertTrue(r.stdout.hasSuffix("Apply failed. Applied: 2 added, 0 changed, 0 destroyed, 0 PTR records set; run 'mailplan plan' to see what is left.\n"), r.stdout)
+    }
+}
