@@ -26,6 +26,10 @@ public enum ProviderRegistry {
     /// - Throws: ``DiagnosticsError`` for an unknown type (with a did-you-mean) or invalid settings.
     public static func make(_ config: ProviderConfig) throws -> any DNSProvider {
         guard let f = factories[config.type] else {
+            if ReverseProviderRegistry.factories[config.type] != nil {
+                throw DiagnosticsError(Diagnostic(at: config.location,
+                    "providers.\(config.name): type '\(config.type)' sets PTR records only: name it in server.reverse.provider, not as a domain's provider"))
+            }
             throw DiagnosticsError(Diagnostic(at: config.location,
                 "providers.\(config.name): unknown provider type '\(config.type)'; \(Suggest.hint(config.type, typeNames).replacingOccurrences(of: "valid keys", with: "valid types"))"))
         }

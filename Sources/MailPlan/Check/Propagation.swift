@@ -183,7 +183,8 @@ public enum ServedDrift {
                 }
             }
         }
-        if live.canResolve {
+        // With server.reverse the plan itself shows and sets the PTRs.
+        if live.canResolve && plan.server.reverse == nil {
             for f in Checker(plan: plan, live: live).fcrdns() where f.isProblem {
                 out.append(Diagnostic(.warning, at: plan.server.location, (f.severity == .error ? "act on this: " : "") + f.message))
             }
@@ -195,6 +196,8 @@ public enum ServedDrift {
 extension PlanResult {
     /// The same result with more warnings.
     public func adding(warnings extra: [Diagnostic]) -> PlanResult {
-        PlanResult(planFile: planFile, zones: zones, warnings: warnings + extra)
+        var r = PlanResult(planFile: planFile, zones: zones, warnings: warnings + extra)
+        r.files = files; r.rotation = rotation; r.reverse = reverse; r.reverseConfigured = reverseConfigured
+        return r
     }
 }

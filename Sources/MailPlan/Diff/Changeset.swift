@@ -94,6 +94,8 @@ public struct ZoneChangeset: Sendable, Hashable, Codable {
 /// Counts used in the summary line `Plan: N to add, N to change, N to destroy.`
 public struct ChangeSummary: Sendable, Hashable, Codable {
     public var add = 0, change = 0, destroy = 0
+    /// PTRs to set (`--json` only, present when the plan has `server.reverse`).
+    public var ptr: Int? = nil
     public init(_ changes: [Change]) {
         for c in changes {
             switch c.action { case .create: add += 1; case .update: change += 1; case .delete: destroy += 1 }

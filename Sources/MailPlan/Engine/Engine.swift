@@ -20,8 +20,12 @@ public struct PlanResult: Sendable {
     public var rotation: [RotationStatus] = []
     public var changesets: [ZoneChangeset] { zones.map(\.changeset) }
     public var summary: ChangeSummary { ChangeSummary(zones.flatMap(\.changeset.changes)) }
-    /// True when apply would change anything: an RRset or a policy file.
-    public var hasChanges: Bool { !summary.isEmpty || !files.isEmpty }
+    /// PTRs the reverse provider (`server.reverse`) would set; empty when in sync or not configured.
+    public var reverse: [PTRChange] = []
+    /// True when the plan has `server.reverse` (the PTRs were read).
+    public var reverseConfigured = false
+    /// True when apply would change anything: an RRset, a policy file or a PTR.
+    public var hasChanges: Bool { !summary.isEmpty || !files.isEmpty || !reverse.isEmpty }
 }
 
 /// What an apply did, zone by zone.
@@ -38,7 +42,11 @@ public struct ApplyReport: Sendable {
     public var filesWritten: [PolicyFileChange] = []
     /// Why writing a policy file failed (then no DNS change was attempted).
     public var fileError: String? = nil
-    public var succeeded: Bool { fileError == nil && zones.allSatisfy { $0.error == nil && $0.failed.isEmpty && $0.notAttempted.isEmpty } }
+    /// The reverse step (PTRs), when the plan had PTRs to set.
+    public var reverse: ReverseApplyReport? = nil
+    public var succeeded: Bool {
+        fileError == nil && zones.allSatisfy { $0.error == nil && $0.failed.isEmpty && $0.notAttempted.isEmpty } && (reverse?.succeeded ?? true)
+    }
     public var appliedSummary: ChangeSummary { ChangeSummary(zones.flatMap(\.applied)) }
 }
 
@@ -49,6 +57,13 @@ public final class Engine {
     /// The instant the plan is evaluated at (DKIM rotation stages).
     public let now: Date
     let makeProvider: (ProviderConfig) throws -> any DNSProvider
+    /// Builds the reverse adapter of `server.reverse` (the Providers reverse registry).
+    let makeReverseProvider: ((ProviderConfig) throws -> any ReverseDNSProvider)?
+    var reverseCache: (any ReverseDNSProvider)? = nil
+    /// The clock of the reverse step's waits (forward DNS served, PTR served); injectable for tests.
+    public var waitClock: any WaitClock = SystemWaitClock()
+    /// Seconds between two polls of the reverse step's waits.
+    public var waitInterval: Double = 2
     private var cache: [String: any DNSProvider] = [:]
     /// One adapter instance per zone, so zones can be read concurrently without asking
     /// adapters to be thread-safe.
@@ -60,10 +75,14 @@ public final class Engine {
     ///   - now: the instant to evaluate date-dependent parts at (the CLI passes the real time,
     ///     or `MAILPLAN_NOW`, see ``PlanClock``).
     ///   - makeProvider: builds an adapter from its configuration (the Providers registry).
-    public init(plan: MailPlan, now: Date = Date(), makeProvider: @escaping (ProviderConfig) throws -> any DNSProvider) {
+    ///   - makeReverseProvider: builds the reverse adapter named by `server.reverse` (the
+    ///     Providers reverse registry); needed only for plans with `server.reverse`.
+    public init(plan: MailPlan, now: Date = Date(), makeProvider: @escaping (ProviderConfig) throws -> any DNSProvider,
+                makeReverseProvider: ((ProviderConfig) throws -> any ReverseDNSProvider)? = nil) {
         self.plan = plan
         self.now = now
         self.makeProvider = makeProvider
+        self.makeReverseProvider = makeReverseProvider
     }
 
     /// The adapter for a provider instance, built once.
@@ -157,6 +176,13 @@ public final class Engine {
         var problems: [Diagnostic] = []
         var warnings: [Diagnostic] = plan.warnings + compiled.warnings
         for p in plan.providers {
+            // The reverse provider is built by the reverse registry; it is also a DNS
+            // provider only when a domain uses it (a `hetzner` entry can be both).
+            if p.name == plan.server.reverse?.provider {
+                do { _ = try reverseProvider() } catch let e as DiagnosticsError { problems += e.diagnostics }
+                catch { problems.append(Diagnostic(at: p.location, "providers.\(p.name): \(error)")) }
+                if !plan.domains.contains(where: { $0.provider == p.name }) { continue }
+            }
             do { _ = try provider(p.name) } catch let e as DiagnosticsError { problems += e.diagnostics }
             catch { problems.append(Diagnostic(at: p.location, "providers.\(p.name): \(error)")) }
         }
@@ -233,6 +259,12 @@ public final class Engine {
         var result = PlanResult(planFile: plan.file, zones: out, warnings: warnings)
         result.rotation = rotation
         result.files = try policyFileChanges()
+        // PTRs belong to the server host: read them unless --target leaves out its zone.
+        if plan.server.reverse != nil, targets.isEmpty || hostZone.map({ hz in zones.contains { $0.zone == hz.zone } }) != false {
+            progress?("reading the PTR of \(serverAddresses.count) address\(serverAddresses.count == 1 ? "" : "es")")
+            result.reverse = try planReverse()
+            result.reverseConfigured = true
+        }
         return result
     }
 
@@ -284,7 +316,19 @@ public final class Engine {
     /// - Parameter progress: called with a line before each zone is written.
     /// - Returns: exactly what was applied, what failed and what was not attempted.
     public func apply(_ result: PlanResult, progress: (String) -> Void = { _ in }) -> ApplyReport {
-        apply(changesets: result.changesets, files: result.files, progress: progress)
+        var report = apply(changesets: result.changesets, files: result.files, progress: progress)
+        // PTRs last: the hosting provider checks that the forward records are served.
+        if !result.reverse.isEmpty {
+            if report.succeeded {
+                report.reverse = applyReverse(result.reverse, progress: progress)
+            } else {
+                var r = ReverseApplyReport(provider: result.reverse[0].provider, providerType: result.reverse[0].providerType)
+                r.notAttempted = result.reverse
+                r.error = "not attempted: the zone changes did not all apply"
+                report.reverse = r
+            }
+        }
+        return report
     }
 
     /// Applies Changesets (from a fresh plan or a saved plan) zone by zone, in order,

@@ -38,6 +38,8 @@ public struct ServerPlan: Sendable {
     public var heloSPF: Bool = false
     /// `dane:` → TLSA `_25._tcp.<hostname>` (RFC 7672).
     public var dane: DANEPlan? = nil
+    /// `reverse:` → the provider that sets the PTR of each address (``ReverseSettings``).
+    public var reverse: ReverseSettings? = nil
 }
 
 /// DANE for the mail host: TLSA `3 1 1` (DANE-EE, SubjectPublicKeyInfo, SHA-256) values at

@@ -94,6 +94,8 @@ struct PlanReader {
     }
     /// Key files read so far (for saved plans).
     var keyFiles: [PlanKeyFile] = []
+    /// The `server.reverse.provider` node, checked once providers are read.
+    var reverseNode: Node? = nil
 
     init(file: String, baseDirectory: URL, environment: [String: String]) {
         self.file = file; self.baseDirectory = baseDirectory; self.environment = environment
@@ -204,6 +206,7 @@ struct PlanReader {
         }
         let server = m["server"].flatMap { readServer($0.value) }
         let providers = m["providers"].map { readProviders($0.value) } ?? []
+        if let r = server?.reverse, let n = reverseNode { _ = checkReverseProvider(r.provider, node: n, providers: providers) }
         let domains = m["domains"].map { readDomains($0.value, providers: providers, defaultTTL: defaultTTL, server: server) } ?? []
         let dns = m["dns"].map { readDNS($0.value) } ?? .notConfigured
         let check = m["check"].map { readCheck($0.value) } ?? .defaults
@@ -215,7 +218,7 @@ struct PlanReader {
     }
 
     mutating func readServer(_ node: Node) -> ServerPlan? {
-        guard let m = mapping(node, "server", allowed: ["hostname", "ipv4", "ipv6", "helo_spf", "dane"], required: ["hostname"]) else { return nil }
+        guard let m = mapping(node, "server", allowed: ["hostname", "ipv4", "ipv6", "helo_spf", "dane", "reverse"], required: ["hostname"]) else { return nil }
         let host = m["hostname"].flatMap { hostname($0.value, "server.hostname") }
         var v4: [IPv4Address] = [], v6: [IPv6Address] = []
         if let n = m["ipv4"]?.value {
@@ -231,10 +234,13 @@ struct PlanReader {
         if m["ipv4"] == nil && m["ipv6"] == nil { error(node, "server: give at least one address in ipv4 or ipv6") }
         let helo = m["helo_spf"].flatMap { bool($0.value, "server.helo_spf") } ?? false
         let dane = m["dane"].flatMap { readDANE($0.value) }
+        let reverse = m["reverse"].flatMap { readReverse($0.value) }
         guard let host else { return nil }
         var server = ServerPlan(hostname: host, ipv4: v4, ipv6: v6, location: loc(node))
         server.heloSPF = helo
         server.dane = dane
+        server.reverse = reverse?.0
+        reverseNode = reverse?.1
         return server
     }
 

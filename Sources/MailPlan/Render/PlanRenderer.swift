@@ -41,7 +41,7 @@ public enum PlanRenderer {
     /// - Returns: the full text, ending in a newline.
     public static func text(_ result: PlanResult, style: Style = Style(enabled: false)) -> String {
         let changesets = result.changesets
-        if result.files.isEmpty && result.rotation.isEmpty { return text(changesets, style: style) }
+        if result.files.isEmpty && result.rotation.isEmpty && result.reverse.isEmpty { return text(changesets, style: style) }
         let rotation = result.rotation.isEmpty ? "" :
             "\nDKIM selectors in rotation:\n" + result.rotation.map { "  \($0.line)\n" }.joined()
         if !result.hasChanges {
@@ -52,6 +52,7 @@ public enum PlanRenderer {
             out += "\n" + style.bold("  # zone \(cs.zone.fqdn) (provider \(cs.provider), \(cs.providerType))") + "\n"
             for c in cs.changes { out += render(c, style: style) }
         }
+        out += reverseSection(result.reverse, style: style)
         for f in result.files {
             out += "\n" + style.bold("  # file \(f.path) (\(f.purpose))") + "\n"
             let after = f.after.split(whereSeparator: \.isNewline).map(String.init)
@@ -72,7 +73,32 @@ public enum PlanRenderer {
         if !result.files.isEmpty {
             line = String(line.dropLast()) + ", \(result.files.count) policy file\(result.files.count == 1 ? "" : "s") to write."
         }
+        if !result.reverse.isEmpty {
+            line = String(line.dropLast()) + ", \(result.reverse.count) PTR record\(result.reverse.count == 1 ? "" : "s") to set."
+        }
         out += "\n" + style.bold(line) + "\n"
+        return out
+    }
+
+    /// The PTRs to set, grouped per reverse provider:
+    /// `  ~ 25.2.0.192.in-addr.arpa. PTR old.example.net. -> mail.example.com.` (`+` when none is set).
+    static func reverseSection(_ changes: [PTRChange], style: Style) -> String {
+        var out = ""
+        var groups: [(String, String, [PTRChange])] = []
+        for c in changes {
+            if let i = groups.firstIndex(where: { $0.0 == c.provider }) { groups[i].2.append(c) } else { groups.append((c.provider, c.providerType, [c])) }
+        }
+        for (name, type, list) in groups {
+            out += "\n" + style.bold("  # reverse DNS (provider \(name), \(type))") + "\n"
+            for c in list {
+                if let b = c.before {
+                    out += style.yellow("  ~ \(c.name.fqdn) PTR \(b.fqdn) -> \(c.after.fqdn)") + "\n"
+                } else {
+                    out += style.green("  + \(c.name.fqdn) PTR \(c.after.fqdn)") + "\n"
+                }
+                out += style.dim("      # \(c.ip): set after \(c.after.fqdn) \(c.ip.forwardType) is served (the provider checks forward DNS)") + "\n"
+            }
+        }
         return out
     }
 
@@ -125,6 +151,8 @@ public struct PlanDocument: Codable, Sendable {
     public var files: [PolicyFileChange]?
     /// DKIM selectors in rotation and their stage; absent when none.
     public var rotation: [RotationStatus]?
+    /// PTRs to set through `server.reverse`; absent when the plan has no `server.reverse`.
+    public var reverse: [PTRChange]?
 
     public init(result: PlanResult, version: String) {
         mailplanVersion = version
@@ -134,9 +162,13 @@ public struct PlanDocument: Codable, Sendable {
         summary = result.summary
         files = result.files.isEmpty ? nil : result.files
         rotation = result.rotation.isEmpty ? nil : result.rotation
+        if result.reverseConfigured {
+            reverse = result.reverse
+            summary.ptr = result.reverse.count
+        }
     }
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", mailplanVersion = "mailplan_version", planFile = "plan_file", zones, warnings, summary, files, rotation
+        case formatVersion = "format_version", mailplanVersion = "mailplan_version", planFile = "plan_file", zones, warnings, summary, files, rotation, reverse
     }
 
     /// Pretty-printed JSON with sorted keys, ending in a newline.

@@ -74,13 +74,16 @@ struct Apply: ParsableCommand {
             printError(e.description)
             throw ExitCode(1)
         }
-        let engine = Engine(plan: plan, makeProvider: ProviderRegistry.make)
+        let engine = Engine(plan: plan, makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
         let reasons = try engine.staleness(of: saved, parallelism: runOptions.parallelism, progress: runOptions.progress)
         if !reasons.isEmpty {
             printError("error: stale plan: \(options.planFile) no longer matches what it was made from:")
             for r in reasons { printError("  - \(r)") }
             printError("Make a new plan: mailplan plan \(saved.planFile) --out \(options.planFile)")
             throw ExitCode(1)
+        }
+        if plan.server.reverse != nil {
+            printError("note: a saved plan does not carry PTR changes (server.reverse); run 'mailplan apply \(saved.planFile)' to set PTRs")
         }
         print(PlanRenderer.text(saved.changesets, style: options.style), terminator: "")
         if saved.summary.isEmpty { return }
@@ -98,12 +101,23 @@ struct Apply: ParsableCommand {
             for c in z.failed { printError("  failed:        \(actionWord(c.action)) \(c.key)") }
             for c in z.notAttempted { printError("  not attempted: \(actionWord(c.action)) \(c.key)") }
         }
+        if let r = report.reverse {
+            // PTRs (server.reverse): set after the zones, once forward DNS is served.
+            for l in r.lines { print(l) }
+            if let e = r.error {
+                for l in e.split(separator: "\n") { printError("error: \(l)") }
+                for c in r.applied { printError("  applied:       PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
+                for c in r.failed { printError("  failed:        PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
+                for c in r.notAttempted { printError("  not attempted: PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
+            }
+        }
         let s = report.appliedSummary
+        let ptr = report.reverse.map { " PTR records: \($0.applied.count) set." } ?? ""
         if report.succeeded {
-            print("Apply complete! Records: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed.")
+            print("Apply complete! Records: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed.\(ptr)")
             try waitForServedRecords(plan, report)
         } else {
-            print("Apply failed. Applied: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed; run 'mailplan plan' to see what is left.")
+            print("Apply failed. Applied: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed\(report.reverse.map { ", \($0.applied.count) PTR record\($0.applied.count == 1 ? "" : "s") set" } ?? ""); run 'mailplan plan' to see what is left.")
             throw ExitCode(1)
         }
     }

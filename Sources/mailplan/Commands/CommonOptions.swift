@@ -21,7 +21,7 @@ struct CommonOptions: ParsableArguments {
     func loadEngine() throws -> Engine {
         let plan = try PlanLoader().load(path: planFile)
         // MAILPLAN_NOW (an ISO date) overrides the clock, for reviewing a future rotation stage.
-        return Engine(plan: plan, now: try PlanClock.now(), makeProvider: ProviderRegistry.make)
+        return Engine(plan: plan, now: try PlanClock.now(), makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
     }
 }
 

@@ -45,7 +45,7 @@ struct Import: ParsableCommand {
         if let out, FileManager.default.fileExists(atPath: out), !force {
             throw ValidationError("\(out) exists; pass --force to overwrite it")
         }
-        let engine = Engine(plan: base, makeProvider: ProviderRegistry.make)
+        let engine = Engine(plan: base, makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
         let live = try engine.readLive([(z, provider)])[0]
         let text = try String(contentsOfFile: plan, encoding: .utf8)
         let block = try Importer.providerBlock(planText: text, file: plan, name: provider)
