@@ -433,8 +433,8 @@ struct PlanReader {
             if case .modifier(let n, _) = t { return n == "redirect" }
             return false
         } ?? false }
-        if lookupTerms.count > SPFLookupBudget.maxLookups {
-            error(m["senders"]?.value, "\(dn).spf.senders: \(lookupTerms.count) terms need a DNS lookup (\(lookupTerms.joined(separator: ", "))), more than the \(SPFLookupBudget.maxLookups) allowed before any include is followed (RFC 7208 §4.6.4)")
+        if lookupTerms.count > SPFEvaluation.maxLookups {
+            error(m["senders"]?.value, "\(dn).spf.senders: \(lookupTerms.count) terms need a DNS lookup (\(lookupTerms.joined(separator: ", "))), more than the \(SPFEvaluation.maxLookups) allowed before any include is followed (RFC 7208 §4.6.4)")
         }
         let hasRedirect = terms.contains { $0.lowercased().hasPrefix("redirect=") }
         var all: String? = hasRedirect ? nil : "-all"
@@ -825,48 +825,19 @@ extension Node {
     var scalar: Node.Scalar? { if case .scalar(let s) = self { return s }; return nil }
 }
 
-/// Syntax checks for SPF terms (RFC 7208 §4.6.1, §5, §6).
+/// Syntax checks for SPF terms in `spf.senders` (RFC 7208 §4.6.1, §5, §6), by the one SPF
+/// parser, ``SPFRecord/parseTerm(_:)``.
 public enum SPFTerm {
     /// nil when `term` is a valid SPF mechanism or modifier for `senders`; otherwise why not.
     public static func problem(_ term: String) -> String? {
-        var t = term
-        if let q = t.first, "+-~?".contains(q) { t.removeFirst() }
-        let lower = t.lowercased()
-        func domainSpec(_ s: Substring, _ what: String) -> String? {
-            let spec = s.split(separator: "/").first.map(String.init) ?? ""
-            if spec.isEmpty { return "'\(term)': \(what) needs a domain" }
-            if spec.contains("%{") { return nil }  // macro (RFC 7208 §7)
-            guard let n = try? DomainName(spec), n.labels.count >= 2 else { return "'\(term)': '\(spec)' is not a domain name" }
-            return nil
-        }
-        func cidr(_ s: Substring?, max: Int) -> String? {
-            guard let s else { return nil }
-            guard let n = Int(s), (0...max).contains(n) else { return "'\(term)': prefix length must be 0 to \(max)" }
-            return nil
-        }
-        if lower == "all" || lower.hasSuffix("all") && lower.count == 3 { return "'\(term)': set the all term with spf.all, not in senders" }
-        if lower == "mx" || lower == "a" { return nil }
-        if lower.hasPrefix("mx/") || lower.hasPrefix("a/") {
-            return cidr(lower.split(separator: "/").dropFirst().first, max: 32)
-        }
-        if lower == "ptr" || lower.hasPrefix("ptr:") { return nil }
-        for (prefix, what) in [("mx:", "mx"), ("a:", "a"), ("include:", "include"), ("exists:", "exists")] where lower.hasPrefix(prefix) {
-            return domainSpec(t.dropFirst(prefix.count), what)
-        }
-        for (prefix, what) in [("redirect=", "redirect"), ("exp=", "exp")] where lower.hasPrefix(prefix) {
-            if term.first.map({ "+-~?".contains($0) }) == true { return "'\(term)': a modifier takes no qualifier" }
-            return domainSpec(t.dropFirst(prefix.count), what)
-        }
-        if lower.hasPrefix("ip4:") {
-            let parts = t.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count <= 2, IPv4Address(String(parts[0])) != nil else { return "'\(term)': not an IPv4 address or network (ip4:192.0.2.0/24)" }
-            return cidr(parts.count == 2 ? parts[1] : nil, max: 32)
-        }
-        if lower.hasPrefix("ip6:") {
-            let parts = t.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count <= 2, IPv6Address(String(parts[0])) != nil else { return "'\(term)': not an IPv6 address or network (ip6:2001:db8::/32)" }
-            return cidr(parts.count == 2 ? parts[1] : nil, max: 128)
-        }
-        return "'\(term)' is not an SPF mechanism (valid: mx, a, a:host, ip4:, ip6:, include:, exists:, ptr, redirect=, exp=)"
+        var t = Substring(term)
+        if let q = t.first, "+-~?".contains(q) { t = t.dropFirst() }
+        if t.lowercased() == "all" { return "'\(term)': set the all term with spf.all, not in senders" }
+        do { _ = try SPFRecord.parseTerm(term); return nil } catch let e as SPFParseError {
+            if e.reason.hasPrefix("not an SPF mechanism") {
+                return "'\(term)' is not an SPF mechanism (valid: mx, a, a:host, ip4:, ip6:, include:, exists:, ptr, redirect=, exp=)"
+            }
+            return e.description
+        } catch { return "'\(term)': \(error)" }
     }
 }
