@@ -127,6 +127,7 @@ final class SPFTests: XCTestCase {
         XCTAssertEqual(report.lookupCount, 9)
         XCTAssertEqual(report.voidLookups.map(\.path), [
             "example.com → include:gone1.example.net", "example.com → include:gone2.example.net", "example.com → include:gone3.example.net",
+            "example.com → a",  // example.com has no A/AAAA here: a void lookup too
         ])
         XCTAssertEqual(report.problems, [
             "example.com → include:gone1.example.net: gone1.example.net has no SPF record (a permerror, RFC 7208 §5.2)",
@@ -135,7 +136,7 @@ final class SPFTests: XCTestCase {
             "example.com → include:loop.example.net → include:example.com: loops back to example.com",
             "example.com → include:nospf.example.net: nospf.example.net has no SPF record (a permerror, RFC 7208 §5.2)",
             "example.com → include:two.example.net: two.example.net has 2 SPF records (a permerror, RFC 7208 §5.2)",
-            "3 void lookups, more than the 2 allowed (RFC 7208 §4.6.4): example.com → include:gone1.example.net; example.com → include:gone2.example.net; example.com → include:gone3.example.net",
+            "4 void lookups, more than the 2 allowed (RFC 7208 §4.6.4): example.com → include:gone1.example.net; example.com → include:gone2.example.net; example.com → include:gone3.example.net; example.com → a",
         ])
     }
 

@@ -412,11 +412,29 @@ struct PlanReader {
     }
 
     mutating func readSPF(_ node: Node, _ dn: String, domain: DomainName, server: ServerPlan?) -> SPFPolicy? {
-        guard let m = mapping(node, "\(dn).spf", allowed: ["senders", "all"]) else { return nil }
+        guard let m = mapping(node, "\(dn).spf", allowed: ["senders", "all", "senders_expected"]) else { return nil }
         var terms: [String] = []
+        var flatten: [String] = []
         if let s = m["senders"]?.value {
-            guard case .sequence = s else { error(s, "\(dn).spf.senders must be a list such as [mx, \"include:_spf.example.net\"]"); return nil }
-            for (t, tn) in stringList(s, "\(dn).spf.senders") {
+            guard case .sequence(let seq) = s else { error(s, "\(dn).spf.senders must be a list such as [mx, \"include:_spf.example.net\"]"); return nil }
+            // An entry is a term, or {include: domain, flatten: true} to publish the include's
+            // current ip4/ip6 set instead of the include (resolved at plan time).
+            var items: [(String, Node)] = []
+            for (i, e) in seq.enumerated() {
+                if case .mapping = e {
+                    guard let em = mapping(e, "\(dn).spf.senders[\(i)]", allowed: ["include", "flatten"], required: ["include"]),
+                          let inc = em["include"].flatMap({ string($0.value, "\(dn).spf.senders[].include") }) else { continue }
+                    let term = "include:" + inc
+                    if em["flatten"].flatMap({ bool($0.value, "\(dn).spf.senders[].flatten") }) == true, SPFTerm.problem(term) == nil {
+                        if inc.contains("%") { error(em["include"]?.value, "\(dn).spf.senders: '\(term)' uses a macro and cannot be flattened") }
+                        else if let n = try? DomainName(inc) { flatten.append(n.withoutTrailingDot) }
+                    }
+                    items.append((term, e))
+                } else {
+                    if let t = string(e, "\(dn).spf.senders[\(i)]") { items.append((t, e)) }
+                }
+            }
+            for (t, tn) in items {
                 if let problem = SPFTerm.problem(t) { error(tn, "\(dn).spf.senders: \(problem)") } else {
                     if terms.contains(t) { warn(tn, "\(dn).spf.senders: '\(t)' is listed twice") } else { terms.append(t) }
                     if case .directive(_, let mech, _)? = try? SPFRecord.parseTerm(t), let net = SPFRecord.canonicalNetwork(mech) {
@@ -444,8 +462,15 @@ struct PlanReader {
             else if ["-all", "~all", "?all"].contains(s) { all = s }
             else { error(a, "\(dn).spf.all must be -all, ~all or ?all, found '\(s)'") }
         }
-        let policy = SPFPolicy(terms: terms, all: all)
-        if policy.record.utf8.count > 450 {
+        var policy = SPFPolicy(terms: terms, all: all)
+        policy.flatten = flatten
+        if let n = m["senders_expected"]?.value {
+            for (t, tn) in stringList(n, "\(dn).spf.senders_expected") {
+                if let a = SPFAddress(t) { policy.sendersExpected.append(a) }
+                else { error(tn, "\(dn).spf.senders_expected: '\(t)' is not an IPv4 or IPv6 address") }
+            }
+        }
+        if policy.record.utf8.count > 450 && flatten.isEmpty {
             warn(node, "\(dn).spf: the record is \(policy.record.utf8.count) bytes; keep SPF records under 450 bytes so the answer fits one UDP datagram (RFC 7208 §3.4)")
         }
         return policy
