@@ -44,8 +44,9 @@ public struct Checker {
     public func run() -> [Finding] {
         var out = fcrdns() + dnsbl()
         out.append(Finding(.info, "dnsbl", "resolvers", "blocklist operators may refuse queries that come through large public resolvers; such answers are reported as not checked, never as listed"))
+        let stsPolicy = MTASTSCheck(settings: plan.check.mtaSTS)
         for d in plan.domains {
-            out += mx(d) + spf(d) + dkim(d) + dmarc(d) + mtaSTS(d)
+            out += mx(d) + spf(d) + dkim(d) + dmarc(d) + mtaSTS(d) + stsPolicy.findings(d)
         }
         var zones: [DomainName] = []
         for d in plan.domains where !zones.contains(d.zone) { zones.append(d.zone) }

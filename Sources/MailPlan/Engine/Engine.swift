@@ -247,6 +247,16 @@ public final class Engine {
             out = audited
             warnings += w
         }
+        // MTA-STS enforce is refused while the served policy does not cover the planned MX
+        // (only when the plan sets check.mta_sts: the opt-in to fetch policies at plan time).
+        if let fetch = plan.check.mtaSTS {
+            let sts = MTASTSCheck(settings: fetch)
+            let refused = plan.domains.filter { $0.mtaSTS?.mode == "enforce" }.flatMap { d in
+                sts.findings(d).filter { $0.severity == .error && !$0.message.hasPrefix("served policy differs") }
+                    .map { Diagnostic(at: d.location, "domains[\(d.name.withoutTrailingDot)].mta_sts: \($0.message)") }
+            }
+            if !refused.isEmpty { throw DiagnosticsError(refused) }
+        }
         var result = PlanResult(planFile: plan.file, zones: out, warnings: warnings)
         result.rotation = rotation
         result.files = try policyFileChanges()
