@@ -500,25 +500,20 @@ public final class SPFLookupCache: @unchecked Sendable {
     private let base: SPFDNSLookup
     private let lock = NSLock()
     private var answers: [String: Result<[RData], any Error>] = [:]
-    /// Names answered from here instead of DNS (the planned TXT of names the plan manages).
-    private let overlay: [DomainName: [RData]]
+    /// - Parameter base: the real lookup (``SPFEvaluator/live(_:)``).
+    public init(_ base: @escaping SPFDNSLookup) { self.base = base }
 
-    /// - Parameters:
-    ///   - base: the real lookup (``SPFEvaluator/live(_:)``).
-    ///   - overlay: TXT rdata to answer for these names instead of asking DNS.
-    public init(_ base: @escaping SPFDNSLookup, overlay: [DomainName: [RData]] = [:]) { self.base = base; self.overlay = overlay }
-
-    /// A cache over the same answers whose TXT lookups for `overlay` names answer from it.
-    public func with(overlay: [DomainName: [RData]]) -> SPFDNSLookup {
+    /// The same cached answers, except that the RRsets in `overlay` (the planned records of
+    /// names the plan manages) answer from there instead of DNS.
+    public func with(overlay: [RRsetKey: [RData]]) -> SPFDNSLookup {
         { name, type in
-            if type == .txt, let o = overlay[name] { return o }
+            if let o = overlay[RRsetKey(name, type)] { return o }
             return try self.lookup(name, type)
         }
     }
 
     /// Looks `name` `type` up once per run.
     public func lookup(_ name: DomainName, _ type: RRType) throws -> [RData] {
-        if type == .txt, let o = overlay[name] { return o }
         let key = "\(name.fqdn) \(type)"
         lock.lock()
         if let r = answers[key] { lock.unlock(); return try r.get() }
