@@ -133,7 +133,7 @@ final class ExampleZoneFileCLITests: XCTestCase {
         XCTAssertEqual(r.stdout, "")
         XCTAssertEqual(r.stderr, """
         \(bad.path):7:33: error: providers.cf.token: environment variable MAILPLAN_TEST_UNSET_TOKEN is not set (export MAILPLAN_TEST_UNSET_TOKEN=… before running mailplan)
-        \(bad.path):11:11: error: domains[example.com].spf: unknown key 'sender'; did you mean 'senders'? (valid keys: senders, all)
+        \(bad.path):11:11: error: domains[example.com].spf: unknown key 'sender'; did you mean 'senders'? (valid keys: senders, all, senders_expected)
 
         """)
     }

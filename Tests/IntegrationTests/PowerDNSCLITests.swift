@@ -45,6 +45,7 @@ final class PowerDNSCLITests: XCTestCase {
         let sts = loaded.domains.map { Compiler.mtaSTSRecord($0.mtaSTS!, mx: $0.mx) }
         XCTAssertEqual(first.stdout, expectedPlan(dkim: key, mtaSTS: sts))
         XCTAssertEqual(first.stderr, """
+        \(planFile):33:5: warning: domains[example.com].spf: example.com → include:_spf.example.net: lookup failed: _spf.example.net. TXT answered REFUSED from \(pdns.dns) (temperror)
         \(planFile):9:3: warning: PTR of 192.0.2.25 not checked: 25.2.0.192.in-addr.arpa. answered REFUSED from \(pdns.dns)
         \(planFile):9:3: warning: PTR of 2001:db8::25 not checked: 5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. answered REFUSED from \(pdns.dns)
 
@@ -114,6 +115,7 @@ final class PowerDNSCLITests: XCTestCase {
                 "google-site-verification=abc123XYZ"
               + "v=spf1 mx include:_spf.example.net -all"
               # only the v=spf1 value is managed; the other 2 TXT values are kept
+              # SPF DNS lookups none → 2 (limit 10), void none → 0 (limit 2): mx 1, include:_spf.example.net 1, -all 0 = 2
 
           # zone example.org. (provider pdns, powerdns)
           + example.org. MX ttl 3600
@@ -131,6 +133,7 @@ final class PowerDNSCLITests: XCTestCase {
               - "v=spf1 a -all"
               + "v=spf1 mx -all"
               # only the v=spf1 value is managed; the other 1 TXT value is kept
+              # SPF DNS lookups 1 → 1 (limit 10), void 1 → 0 (limit 2): mx 1, -all 0 = 1
 
         Plan: 13 to add, 2 to change, 0 to destroy.
 

@@ -79,7 +79,7 @@ final class SPFTests: XCTestCase {
         for (text, error) in [
             ("v=spf2 mx", "an SPF record starts with v=spf1 (RFC 7208 §4.5)"),
             ("v=spf1 ip4:192.0.2.0/33", "'ip4:192.0.2.0/33': prefix length must be 0 to 32"),
-            ("v=spf1 include:", "'include:': needs a domain"),
+            ("v=spf1 include:", "'include:': include needs a domain"),
             ("v=spf1 redirect=a.example redirect=b.example", "'redirect=b.example': redirect= may appear only once (RFC 7208 §6)"),
             ("v=spf1 -redirect=a.example", "'-redirect=a.example': a modifier takes no qualifier"),
             ("v=spf1 mx:bad..name", "'mx:bad..name': 'bad..name' is not a domain name"),
@@ -89,9 +89,9 @@ final class SPFTests: XCTestCase {
         }
     }
 
-    /// An in-memory DNS: name → TXT values (absent = void).
-    func lookup(_ zone: [String: [String]]) -> (DomainName) throws -> [String] {
-        { name in zone[name.withoutTrailingDot] ?? [] }
+    /// An in-memory DNS: name → TXT values (absent = void); no other types.
+    func lookup(_ zone: [String: [String]]) -> SPFDNSLookup {
+        { name, type in type == .txt ? (zone[name.withoutTrailingDot] ?? []).map { RData.txt($0) } : [] }
     }
 
     /// A chain of includes that costs 11 lookups: the 11th is named with the chain to it.
@@ -103,16 +103,16 @@ final class SPFTests: XCTestCase {
             zone[n] = [i + 1 < names.count ? "v=spf1 include:\(names[i + 1]) -all" : "v=spf1 mx -all", "unrelated=1"]
         }
         let record = try SPFRecord.parse("v=spf1 ip4:192.0.2.25 include:a.spf.example.net -all")
-        let report = SPFLookupBudget.evaluate(record, domain: dn("example.com"), txt: lookup(zone))
-        XCTAssertEqual(report.total, 11)
+        let report = SPFEvaluator(lookup: lookup(zone)).evaluate(record, at: dn("example.com"))
+        XCTAssertEqual(report.lookupCount, 11)
         XCTAssertEqual(report.perTerm.map { "\($0.term)=\($0.lookups)" }, ["ip4:192.0.2.25=0", "include:a.spf.example.net=11", "-all=0"])
         XCTAssertEqual(report.problems, [
             "11 DNS lookups, more than the 10 allowed (RFC 7208 §4.6.4); lookup 11 is example.com → include:a.spf.example.net → include:b.spf.example.net → include:c.spf.example.net → include:d.spf.example.net → include:e.spf.example.net → include:f.spf.example.net → include:g.spf.example.net → include:h.spf.example.net → include:i.spf.example.net → include:j.spf.example.net → mx",
         ])
         // Ten is allowed.
         zone["j.spf.example.net"] = ["v=spf1 ip4:203.0.113.0/24 -all"]
-        let ok = SPFLookupBudget.evaluate(record, domain: dn("example.com"), txt: lookup(zone))
-        XCTAssertEqual(ok.total, 10)
+        let ok = SPFEvaluator(lookup: lookup(zone)).evaluate(record, at: dn("example.com"))
+        XCTAssertEqual(ok.lookupCount, 10)
         XCTAssertEqual(ok.problems, [])
     }
 
@@ -123,10 +123,11 @@ final class SPFTests: XCTestCase {
             "two.example.net": ["v=spf1 -all", "v=spf1 mx -all"],
         ]
         let record = try SPFRecord.parse("v=spf1 include:gone1.example.net include:gone2.example.net include:gone3.example.net include:loop.example.net include:nospf.example.net include:two.example.net a exists:%{i}.e.example.net -all")
-        let report = SPFLookupBudget.evaluate(record, domain: dn("example.com"), txt: lookup(zone))
-        XCTAssertEqual(report.total, 9)
-        XCTAssertEqual(report.voidLookups.map(\.description), [
+        let report = SPFEvaluator(lookup: lookup(zone)).evaluate(record, at: dn("example.com"))
+        XCTAssertEqual(report.lookupCount, 9)
+        XCTAssertEqual(report.voidLookups.map(\.path), [
             "example.com → include:gone1.example.net", "example.com → include:gone2.example.net", "example.com → include:gone3.example.net",
+            "example.com → a",  // example.com has no A/AAAA here: a void lookup too
         ])
         XCTAssertEqual(report.problems, [
             "example.com → include:gone1.example.net: gone1.example.net has no SPF record (a permerror, RFC 7208 §5.2)",
@@ -135,7 +136,7 @@ final class SPFTests: XCTestCase {
             "example.com → include:loop.example.net → include:example.com: loops back to example.com",
             "example.com → include:nospf.example.net: nospf.example.net has no SPF record (a permerror, RFC 7208 §5.2)",
             "example.com → include:two.example.net: two.example.net has 2 SPF records (a permerror, RFC 7208 §5.2)",
-            "3 void lookups, more than the 2 allowed (RFC 7208 §4.6.4): example.com → include:gone1.example.net; example.com → include:gone2.example.net; example.com → include:gone3.example.net",
+            "4 void lookups, more than the 2 allowed (RFC 7208 §4.6.4): example.com → include:gone1.example.net; example.com → include:gone2.example.net; example.com → include:gone3.example.net; example.com → a",
         ])
     }
 

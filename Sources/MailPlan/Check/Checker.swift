@@ -44,8 +44,9 @@ public struct Checker {
     public func run() -> [Finding] {
         var out = fcrdns() + dnsbl()
         out.append(Finding(.info, "dnsbl", "resolvers", "blocklist operators may refuse queries that come through large public resolvers; such answers are reported as not checked, never as listed"))
+        let stsPolicy = MTASTSCheck(settings: plan.check.mtaSTS)
         for d in plan.domains {
-            out += mx(d) + spf(d) + dkim(d) + dmarc(d) + mtaSTS(d)
+            out += mx(d) + spf(d) + dkim(d) + dmarc(d) + mtaSTS(d) + stsPolicy.findings(d)
         }
         var zones: [DomainName] = []
         for d in plan.domains where !zones.contains(d.zone) { zones.append(d.zone) }
@@ -182,9 +183,9 @@ public struct Checker {
         let subject = d.name.withoutTrailingDot
         guard d.spf != nil else { return [] }
         do {
-            let e = try SPFEvaluator(lookup: live.lookup).evaluate(d.name)
+            let e = try SPFEvaluator(lookup: SPFEvaluator.live(live)).evaluate(d.name)
             guard let record = e.record else {
-                return [Finding(.error, "spf", subject, "no SPF record served at \(d.name.fqdn)" + (e.problems.isEmpty ? "" : ": " + e.problems.joined(separator: "; ")), expected: d.spf?.record, actual: nil)]
+                return [Finding(.error, "spf", subject, "no SPF record served at \(d.name.fqdn)" + (e.errors.isEmpty ? "" : ": " + e.errors.joined(separator: "; ")), expected: d.spf?.record, actual: nil)]
             }
             var out: [Finding] = []
             let per = e.lookups.map(\.description).joined(separator: ", ")
@@ -195,7 +196,7 @@ public struct Checker {
                 out.append(Finding(.error, "spf", subject, "\(e.voidCount) void lookups (limit \(SPFEvaluation.maxVoidLookups)): " + e.lookups.filter(\.void).map(\.description).joined(separator: ", "),
                                    expected: "<= \(SPFEvaluation.maxVoidLookups)", actual: String(e.voidCount)))
             }
-            for p in e.problems { out.append(Finding(.error, "spf", subject, p)) }
+            for p in e.errors { out.append(Finding(.error, "spf", subject, p)) }
             if let planned = d.spf?.record, planned != record {
                 out.append(Finding(.error, "spf", subject, "served SPF differs from the plan", expected: planned, actual: record))
             }

@@ -69,6 +69,9 @@ public final class Engine {
     /// adapters to be thread-safe.
     private var zoneCache: [DomainName: any DNSProvider] = [:]
     private var rotation: [RotationStatus] = []
+    /// The DNS lookup SPF planning uses (flattening, lookup budget, `senders_expected`);
+    /// nil: ``SPFEvaluator/live(_:)`` over the plan's `dns:` settings.
+    public var spfLookup: SPFDNSLookup? = nil
 
     /// - Parameters:
     ///   - plan: a loaded plan.
@@ -232,8 +235,17 @@ public final class Engine {
     public func makePlan(parallelism: Int = 8, targets: [String] = [],
                          progress: (@Sendable (String) -> Void)? = nil) throws -> PlanResult {
         let (allZones, offlineWarnings) = try validate()
-        let zones = try select(allZones, targets: targets)
+        var zones = try select(allZones, targets: targets)
         var warnings = offlineWarnings
+        // SPF flattening, lookup budget and sender coverage need live DNS: only with dns.resolvers.
+        let spf = plan.dns.resolvers.isEmpty ? nil : SPFPlanning(plan: plan, lookup: spfLookup ?? SPFEvaluator.live(LiveDNS(settings: plan.dns)))
+        if spf == nil {
+            let needs = plan.domains.filter { !($0.spf?.flatten.isEmpty ?? true) || !($0.spf?.sendersExpected.isEmpty ?? true) }
+            if !needs.isEmpty {
+                throw DiagnosticsError(needs.map { Diagnostic(at: $0.location, "domains[\($0.name.withoutTrailingDot)].spf: flatten and senders_expected resolve includes at plan time; add dns: {resolvers: [...]} to the plan file") })
+            }
+        }
+        if let spf { zones = try spf.flatten(zones) }
         var out: [ZonePlan] = []
         var problems: [Diagnostic] = []
         let lives = try readLive(zones.map { ($0.zone, $0.provider) }, parallelism: parallelism, progress: progress)
@@ -256,6 +268,21 @@ public final class Engine {
             }
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
+        if let spf {
+            let (audited, w) = try spf.audit(out)
+            out = audited
+            warnings += w
+        }
+        // MTA-STS enforce is refused while the served policy does not cover the planned MX
+        // (only when the plan sets check.mta_sts: the opt-in to fetch policies at plan time).
+        if let fetch = plan.check.mtaSTS {
+            let sts = MTASTSCheck(settings: fetch)
+            let refused = plan.domains.filter { $0.mtaSTS?.mode == "enforce" }.flatMap { d in
+                sts.findings(d).filter { $0.severity == .error && !$0.message.hasPrefix("served policy differs") }
+                    .map { Diagnostic(at: d.location, "domains[\(d.name.withoutTrailingDot)].mta_sts: \($0.message)") }
+            }
+            if !refused.isEmpty { throw DiagnosticsError(refused) }
+        }
         var result = PlanResult(planFile: plan.file, zones: out, warnings: warnings)
         result.rotation = rotation
         result.files = try policyFileChanges()

@@ -142,7 +142,8 @@ public final class HTTPClient: @unchecked Sendable {
 
         var errbuf = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var slist: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(slist) }
+        var connectTo: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(slist); curl_slist_free_all(connectTo) }
         let sink = Sink()
         let sinkPtr = Unmanaged.passUnretained(sink).toOpaque()
 
@@ -155,6 +156,10 @@ public final class HTTPClient: @unchecked Sendable {
             _ = mp_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
             _ = mp_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
             if let ca = options.caFile { _ = mp_curl_setopt_string(h, CURLOPT_CAINFO, ca) }
+            if !options.connectTo.isEmpty {
+                for c in options.connectTo { connectTo = curl_slist_append(connectTo, c) }
+                _ = mp_curl_setopt_slist(h, CURLOPT_CONNECT_TO, connectTo)
+            }
             _ = mp_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
             _ = mp_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int((request.timeout ?? options.totalTimeout) * 1000))
             _ = mp_curl_setopt_string(h, CURLOPT_USERAGENT, options.userAgent)
@@ -204,6 +209,7 @@ public final class HTTPClient: @unchecked Sendable {
             _ = mp_curl_setopt_pointer(h, CURLOPT_HEADERDATA, sinkPtr)
             let rc = withExtendedLifetime(sink) { curl_easy_perform(h) }
             _ = mp_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, nil)
+            if connectTo != nil { _ = mp_curl_setopt_slist(h, CURLOPT_CONNECT_TO, nil) }  // the handle is reused
             return rc
         }
 

@@ -68,6 +68,10 @@ public struct HTTPClientOptions: Sendable {
     public var allowInsecureHTTP: Bool
     public var retry: RetryPolicy
     public var userAgent: String
+    /// Connect elsewhere than DNS says, keeping the URL's host for TLS (SNI, certificate
+    /// name) and the Host header: `"mta-sts.example.com:443:127.0.0.1:8443"` entries
+    /// (libcurl `CURLOPT_CONNECT_TO`). For tests and split-horizon setups.
+    public var connectTo: [String] = []
 
     public init(connectTimeout: TimeInterval = 10, totalTimeout: TimeInterval = 60, caFile: String? = nil,
                 allowInsecureHTTP: Bool = false, retry: RetryPolicy = RetryPolicy(), userAgent: String = "mailplan") {

@@ -45,6 +45,8 @@ public struct CheckSettings: Sendable {
     public var ipLists: [DomainName]
     /// Domain blocklists (`check.dnsbl.domain`), queried as `<domain>.<list>` A.
     public var domainLists: [DomainName]
+    /// `check.mta_sts`: how the MTA-STS policy is fetched; nil: the defaults (system CAs, DNS).
+    public var mtaSTS: MTASTSFetchSettings? = nil
     public init(ipLists: [DomainName], domainLists: [DomainName]) { self.ipLists = ipLists; self.domainLists = domainLists }
 
     /// The default lists: Spamhaus ZEN and SpamCop for addresses, Spamhaus DBL for domains.
@@ -97,10 +99,36 @@ extension PlanReader {
         return settings
     }
 
-    /// Reads `check: {dnsbl: {ip: [...], domain: [...]}}`.
+    /// Reads `check: {mta_sts: {ca_file: path, resolve: {host: "address:port"}}}`.
+    mutating func readMTASTSFetch(_ node: Node) -> MTASTSFetchSettings? {
+        guard let m = mapping(node, "check.mta_sts", allowed: ["ca_file", "resolve"]) else { return nil }
+        var s = MTASTSFetchSettings()
+        if let n = m["ca_file"]?.value, let path = string(n, "check.mta_sts.ca_file") {
+            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+            if FileManager.default.fileExists(atPath: url.path) { s.caFile = url.path }
+            else { error(n, "check.mta_sts.ca_file: \(url.path) does not exist") }
+        }
+        if let n = m["resolve"]?.value {
+            guard case .mapping(let rm) = n else {
+                error(n, "check.mta_sts.resolve must map a host to \"address:port\" ({mta-sts.example.com: \"127.0.0.1:8443\"}), found \(Self.kind(n))"); return s
+            }
+            for (k, v) in rm {
+                guard let host = hostname(k, "check.mta_sts.resolve"), let target = string(v, "check.mta_sts.resolve.\(k.scalar?.string ?? "")") else { continue }
+                guard let colon = target.lastIndex(of: ":"), let port = UInt16(target[target.index(after: colon)...]),
+                      SPFAddress(String(target[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil else {
+                    error(v, "check.mta_sts.resolve.\(host.withoutTrailingDot): '\(target)' must be an IP address and port (\"127.0.0.1:8443\")"); continue
+                }
+                s.resolve[host] = (String(target[..<colon]), port)
+            }
+        }
+        return s
+    }
+
+    /// Reads `check: {dnsbl: {ip: [...], domain: [...]}, mta_sts: {...}}`.
     mutating func readCheck(_ node: Node) -> CheckSettings {
         var settings = CheckSettings.defaults
-        guard let m = mapping(node, "check", allowed: ["dnsbl"]) else { return settings }
+        guard let m = mapping(node, "check", allowed: ["dnsbl", "mta_sts"]) else { return settings }
+        if let n = m["mta_sts"]?.value { settings.mtaSTS = readMTASTSFetch(n) }
         guard let b = m["dnsbl"]?.value, let bm = mapping(b, "check.dnsbl", allowed: ["ip", "domain"]) else { return settings }
         func lists(_ key: String) -> [DomainName]? {
             guard let n = bm[key]?.value else { return nil }

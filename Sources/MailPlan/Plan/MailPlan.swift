@@ -83,6 +83,13 @@ public struct SPFPolicy: Sendable, Hashable {
     public let all: String?
     /// The TXT value: `v=spf1 <terms> <all>`.
     public var record: String { (["v=spf1"] + terms + (all.map { [$0] } ?? [])).joined(separator: " ") }
+    /// Include targets (`_spf.example.net`, no trailing dot) whose current ip4/ip6 set is
+    /// published instead of the include (`senders: [{include: …, flatten: true}]`), resolved
+    /// at plan time; needs `dns.resolvers`.
+    public var flatten: [String] = []
+    /// `senders_expected`: addresses that must get `pass` from the planned record
+    /// (checked at plan time with `check_host()`, RFC 7208 §4; needs `dns.resolvers`).
+    public var sendersExpected: [SPFAddress] = []
 }
 
 /// A DKIM public key published under `<selector>._domainkey.<domain>` (RFC 6376 §3.6).

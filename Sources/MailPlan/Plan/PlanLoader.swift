@@ -429,11 +429,29 @@ struct PlanReader {
     }
 
     mutating func readSPF(_ node: Node, _ dn: String, domain: DomainName, server: ServerPlan?) -> SPFPolicy? {
-        guard let m = mapping(node, "\(dn).spf", allowed: ["senders", "all"]) else { return nil }
+        guard let m = mapping(node, "\(dn).spf", allowed: ["senders", "all", "senders_expected"]) else { return nil }
         var terms: [String] = []
+        var flatten: [String] = []
         if let s = m["senders"]?.value {
-            guard case .sequence = s else { error(s, "\(dn).spf.senders must be a list such as [mx, \"include:_spf.example.net\"]"); return nil }
-            for (t, tn) in stringList(s, "\(dn).spf.senders") {
+            guard case .sequence(let seq) = s else { error(s, "\(dn).spf.senders must be a list such as [mx, \"include:_spf.example.net\"]"); return nil }
+            // An entry is a term, or {include: domain, flatten: true} to publish the include's
+            // current ip4/ip6 set instead of the include (resolved at plan time).
+            var items: [(String, Node)] = []
+            for (i, e) in seq.enumerated() {
+                if case .mapping = e {
+                    guard let em = mapping(e, "\(dn).spf.senders[\(i)]", allowed: ["include", "flatten"], required: ["include"]),
+                          let inc = em["include"].flatMap({ string($0.value, "\(dn).spf.senders[].include") }) else { continue }
+                    let term = "include:" + inc
+                    if em["flatten"].flatMap({ bool($0.value, "\(dn).spf.senders[].flatten") }) == true, SPFTerm.problem(term) == nil {
+                        if inc.contains("%") { error(em["include"]?.value, "\(dn).spf.senders: '\(term)' uses a macro and cannot be flattened") }
+                        else if let n = try? DomainName(inc) { flatten.append(n.withoutTrailingDot) }
+                    }
+                    items.append((term, e))
+                } else {
+                    if let t = string(e, "\(dn).spf.senders[\(i)]") { items.append((t, e)) }
+                }
+            }
+            for (t, tn) in items {
                 if let problem = SPFTerm.problem(t) { error(tn, "\(dn).spf.senders: \(problem)") } else {
                     if terms.contains(t) { warn(tn, "\(dn).spf.senders: '\(t)' is listed twice") } else { terms.append(t) }
                     if case .directive(_, let mech, _)? = try? SPFRecord.parseTerm(t), let net = SPFRecord.canonicalNetwork(mech) {
@@ -450,8 +468,8 @@ struct PlanReader {
             if case .modifier(let n, _) = t { return n == "redirect" }
             return false
         } ?? false }
-        if lookupTerms.count > SPFLookupBudget.maxLookups {
-            error(m["senders"]?.value, "\(dn).spf.senders: \(lookupTerms.count) terms need a DNS lookup (\(lookupTerms.joined(separator: ", "))), more than the \(SPFLookupBudget.maxLookups) allowed before any include is followed (RFC 7208 §4.6.4)")
+        if lookupTerms.count > SPFEvaluation.maxLookups {
+            error(m["senders"]?.value, "\(dn).spf.senders: \(lookupTerms.count) terms need a DNS lookup (\(lookupTerms.joined(separator: ", "))), more than the \(SPFEvaluation.maxLookups) allowed before any include is followed (RFC 7208 §4.6.4)")
         }
         let hasRedirect = terms.contains { $0.lowercased().hasPrefix("redirect=") }
         var all: String? = hasRedirect ? nil : "-all"
@@ -461,8 +479,15 @@ struct PlanReader {
             else if ["-all", "~all", "?all"].contains(s) { all = s }
             else { error(a, "\(dn).spf.all must be -all, ~all or ?all, found '\(s)'") }
         }
-        let policy = SPFPolicy(terms: terms, all: all)
-        if policy.record.utf8.count > 450 {
+        var policy = SPFPolicy(terms: terms, all: all)
+        policy.flatten = flatten
+        if let n = m["senders_expected"]?.value {
+            for (t, tn) in stringList(n, "\(dn).spf.senders_expected") {
+                if let a = SPFAddress(t) { policy.sendersExpected.append(a) }
+                else { error(tn, "\(dn).spf.senders_expected: '\(t)' is not an IPv4 or IPv6 address") }
+            }
+        }
+        if policy.record.utf8.count > 450 && flatten.isEmpty {
             warn(node, "\(dn).spf: the record is \(policy.record.utf8.count) bytes; keep SPF records under 450 bytes so the answer fits one UDP datagram (RFC 7208 §3.4)")
         }
         return policy
@@ -842,48 +867,19 @@ extension Node {
     var scalar: Node.Scalar? { if case .scalar(let s) = self { return s }; return nil }
 }
 
-/// Syntax checks for SPF terms (RFC 7208 §4.6.1, §5, §6).
+/// Syntax checks for SPF terms in `spf.senders` (RFC 7208 §4.6.1, §5, §6), by the one SPF
+/// parser, ``SPFRecord/parseTerm(_:)``.
 public enum SPFTerm {
     /// nil when `term` is a valid SPF mechanism or modifier for `senders`; otherwise why not.
     public static func problem(_ term: String) -> String? {
-        var t = term
-        if let q = t.first, "+-~?".contains(q) { t.removeFirst() }
-        let lower = t.lowercased()
-        func domainSpec(_ s: Substring, _ what: String) -> String? {
-            let spec = s.split(separator: "/").first.map(String.init) ?? ""
-            if spec.isEmpty { return "'\(term)': \(what) needs a domain" }
-            if spec.contains("%{") { return nil }  // macro (RFC 7208 §7)
-            guard let n = try? DomainName(spec), n.labels.count >= 2 else { return "'\(term)': '\(spec)' is not a domain name" }
-            return nil
-        }
-        func cidr(_ s: Substring?, max: Int) -> String? {
-            guard let s else { return nil }
-            guard let n = Int(s), (0...max).contains(n) else { return "'\(term)': prefix length must be 0 to \(max)" }
-            return nil
-        }
-        if lower == "all" || lower.hasSuffix("all") && lower.count == 3 { return "'\(term)': set the all term with spf.all, not in senders" }
-        if lower == "mx" || lower == "a" { return nil }
-        if lower.hasPrefix("mx/") || lower.hasPrefix("a/") {
-            return cidr(lower.split(separator: "/").dropFirst().first, max: 32)
-        }
-        if lower == "ptr" || lower.hasPrefix("ptr:") { return nil }
-        for (prefix, what) in [("mx:", "mx"), ("a:", "a"), ("include:", "include"), ("exists:", "exists")] where lower.hasPrefix(prefix) {
-            return domainSpec(t.dropFirst(prefix.count), what)
-        }
-        for (prefix, what) in [("redirect=", "redirect"), ("exp=", "exp")] where lower.hasPrefix(prefix) {
-            if term.first.map({ "+-~?".contains($0) }) == true { return "'\(term)': a modifier takes no qualifier" }
-            return domainSpec(t.dropFirst(prefix.count), what)
-        }
-        if lower.hasPrefix("ip4:") {
-            let parts = t.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count <= 2, IPv4Address(String(parts[0])) != nil else { return "'\(term)': not an IPv4 address or network (ip4:192.0.2.0/24)" }
-            return cidr(parts.count == 2 ? parts[1] : nil, max: 32)
-        }
-        if lower.hasPrefix("ip6:") {
-            let parts = t.dropFirst(4).split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count <= 2, IPv6Address(String(parts[0])) != nil else { return "'\(term)': not an IPv6 address or network (ip6:2001:db8::/32)" }
-            return cidr(parts.count == 2 ? parts[1] : nil, max: 128)
-        }
-        return "'\(term)' is not an SPF mechanism (valid: mx, a, a:host, ip4:, ip6:, include:, exists:, ptr, redirect=, exp=)"
+        var t = Substring(term)
+        if let q = t.first, "+-~?".contains(q) { t = t.dropFirst() }
+        if t.lowercased() == "all" { return "'\(term)': set the all term with spf.all, not in senders" }
+        do { _ = try SPFRecord.parseTerm(term); return nil } catch let e as SPFParseError {
+            if e.reason.hasPrefix("not an SPF mechanism") {
+                return "'\(term)' is not an SPF mechanism (valid: mx, a, a:host, ip4:, ip6:, include:, exists:, ptr, redirect=, exp=)"
+            }
+            return e.description
+        } catch { return "'\(term)': \(error)" }
     }
 }

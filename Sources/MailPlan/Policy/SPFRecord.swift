@@ -169,7 +169,10 @@ public struct SPFRecord: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func checkDomainSpec(_ spec: String, _ word: String) throws {
-        if spec.isEmpty { throw SPFParseError(term: word, reason: "needs a domain") }
+        if spec.isEmpty {
+            let what = word.drop { "+-~?".contains($0) }.prefix { $0.isLetter }.lowercased()
+            throw SPFParseError(term: word, reason: "\(what.isEmpty ? "the term" : what) needs a domain")
+        }
         if spec.contains("%") { return }  // macro-string (RFC 7208 §7): expanded at evaluation time
         guard let n = try? DomainName(spec), n.labels.count >= 2 else {
             throw SPFParseError(term: word, reason: "'\(spec)' is not a domain name")
@@ -204,117 +207,5 @@ extension IPv6Address {
         guard b.count == 16 else { return nil }
         let groups = stride(from: 0, to: 16, by: 2).map { String(UInt16(b[$0]) << 8 | UInt16(b[$0 + 1]), radix: 16) }
         return IPv6Address(groups.joined(separator: ":"))
-    }
-}
-
-/// One DNS lookup counted against the SPF limit, with the chain of records that led to it.
-public struct SPFBudgetLookup: Sendable, Hashable, CustomStringConvertible {
-    /// The term that causes the lookup (`include:_spf.example.net`, `mx`, `redirect=…`).
-    public let term: String
-    /// The records walked to reach it, outermost first: the domain, then each include/redirect.
-    public let chain: [String]
-    /// `example.com → include:a.example → include:b.example → mx`
-    public var description: String { (chain + [term]).joined(separator: " → ") }
-}
-
-/// The lookup budget of one SPF record (RFC 7208 §4.6.4).
-public struct SPFLookupReport: Sendable, Hashable {
-    /// Every counted lookup, in evaluation order.
-    public var lookups: [SPFBudgetLookup] = []
-    /// Lookups that returned nothing (NXDOMAIN or no TXT at the name).
-    public var voidLookups: [SPFBudgetLookup] = []
-    /// Permanent errors found on the way (include target without SPF, loops, bad records).
-    public var errors: [String] = []
-    /// Per top-level term, the lookups it costs including everything it includes.
-    public var perTerm: [(term: String, lookups: Int)] = []
-    public var total: Int { lookups.count }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.lookups == b.lookups && a.voidLookups == b.voidLookups && a.errors == b.errors
-            && a.perTerm.map(\.term) == b.perTerm.map(\.term) && a.perTerm.map(\.lookups) == b.perTerm.map(\.lookups)
-    }
-    public func hash(into h: inout Hasher) { h.combine(lookups); h.combine(voidLookups); h.combine(errors) }
-
-    /// The problems that make the record a permerror: more than 10 lookups (naming the chain
-    /// of the 11th), more than 2 void lookups, and the errors met while walking.
-    public var problems: [String] {
-        var out = errors
-        if lookups.count > SPFLookupBudget.maxLookups {
-            out.append("\(lookups.count) DNS lookups, more than the \(SPFLookupBudget.maxLookups) allowed (RFC 7208 §4.6.4); lookup 11 is \(lookups[SPFLookupBudget.maxLookups])")
-        }
-        if voidLookups.count > SPFLookupBudget.maxVoidLookups {
-            out.append("\(voidLookups.count) void lookups, more than the \(SPFLookupBudget.maxVoidLookups) allowed (RFC 7208 §4.6.4): \(voidLookups.map(\.description).joined(separator: "; "))")
-        }
-        return out
-    }
-}
-
-/// Counts the DNS lookups an SPF record costs, following `include:` and `redirect=` through
-/// an injected TXT lookup, so it runs the same over live DNS (the resolver layer), a test map,
-/// or a cache shared by one run.
-public enum SPFLookupBudget {
-    public static let maxLookups = 10
-    public static let maxVoidLookups = 2
-
-    /// - Parameters:
-    ///   - record: the record to evaluate (the planned one).
-    ///   - domain: the name it is published at.
-    ///   - txt: the TXT values at a name; an empty list is a void lookup (NXDOMAIN or no TXT).
-    ///     Errors it throws are reported as ``SPFLookupReport/errors`` (a temperror), not rethrown.
-    /// - Returns: every lookup with its chain, void lookups, errors and per-term totals.
-    ///   Terms whose domain holds a macro are counted but not followed.
-    public static func evaluate(_ record: SPFRecord, domain: DomainName, txt: (DomainName) throws -> [String]) -> SPFLookupReport {
-        var report = SPFLookupReport()
-        var visiting: [DomainName] = [domain]
-
-        func walk(_ rec: SPFRecord, chain: [String]) {
-            for term in rec.terms {
-                let before = report.lookups.count
-                switch term {
-                case .directive(_, let m, let text):
-                    guard m.needsLookup else { break }
-                    report.lookups.append(SPFBudgetLookup(term: text, chain: chain))
-                    if case .include(let spec) = m { follow(spec, text, chain: chain, mustHaveSPF: true) }
-                case .modifier(let n, let v) where n == "redirect":
-                    // redirect= is used only when no mechanism matched; it is still counted (§4.6.4).
-                    report.lookups.append(SPFBudgetLookup(term: term.description, chain: chain))
-                    follow(v, term.description, chain: chain, mustHaveSPF: true)
-                case .modifier: break
-                }
-                if chain.count == 1 { report.perTerm.append((term.description, report.lookups.count - before)) }
-            }
-        }
-
-        func follow(_ spec: String, _ text: String, chain: [String], mustHaveSPF: Bool) {
-            guard !spec.contains("%"), let name = try? DomainName(spec) else { return }
-            if visiting.contains(name) {
-                report.errors.append("\((chain + [text]).joined(separator: " → ")): loops back to \(name.withoutTrailingDot)")
-                return
-            }
-            let values: [String]
-            do { values = try txt(name) } catch {
-                report.errors.append("\((chain + [text]).joined(separator: " → ")): lookup failed: \(error)")
-                return
-            }
-            let spfs = values.filter(SPF.isSPF)
-            if values.isEmpty { report.voidLookups.append(SPFBudgetLookup(term: text, chain: chain)) }
-            guard spfs.count == 1 else {
-                if mustHaveSPF {
-                    report.errors.append("\((chain + [text]).joined(separator: " → ")): \(name.withoutTrailingDot) has \(spfs.isEmpty ? "no SPF record" : "\(spfs.count) SPF records") (a permerror, RFC 7208 §5.2)")
-                }
-                return
-            }
-            let inner: SPFRecord
-            do { inner = try SPFRecord.parse(spfs[0]) } catch {
-                report.errors.append("\((chain + [text]).joined(separator: " → ")): \(error)")
-                return
-            }
-            visiting.append(name)
-            walk(inner, chain: chain + [text])
-            visiting.removeLast()
-        }
-
-        walk(record, chain: [domain.withoutTrailingDot])
-        return report
     }
 }
