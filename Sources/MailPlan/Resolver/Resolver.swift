@@ -174,13 +174,13 @@ public struct Resolver: Sendable {
             let tries = options.attempts == 1 ? "1 attempt" : "\(options.attempts) attempts"
             let limit = "\(Self.seconds(options.timeout)) s per attempt, \(tries)"
             if tcp {
-                throw fail("the UDP answer was truncated and the query over TCP got no answer (\(Self.errorText(status)); \(limit))")
+                throw fail("the UDP answer was truncated and the query over TCP got no answer (\(LDNSText.errorText(status)); \(limit))")
             }
             switch status {
             case LDNS_STATUS_NETWORK_ERR, LDNS_STATUS_RES_NO_NS:
                 throw fail("no answer within \(limit) (server unreachable or not answering)")
             default:
-                throw fail("\(Self.errorText(status)) (\(limit))")
+                throw fail("\(LDNSText.errorText(status)) (\(limit))")
             }
         }
         defer { ldns_pkt_free(pkt) }
@@ -215,11 +215,9 @@ public struct Resolver: Sendable {
     /// Converts one ldns RR to a ``ServedRecord``; TXT strings are read from the raw rdata
     /// bytes (length-prefixed), so nothing is lost to escaping.
     static func decode(_ rr: UnsafeMutablePointer<ldns_rr>) throws -> ServedRecord {
-        let ownerText = ldns_rr_owner(rr).flatMap { take(ldns_rdf2str($0)) } ?? ""
-        guard let owner = try? DomainName(ownerText) else { throw RecordDecodeFailure(message: "owner '\(ownerText)' is not a valid name") }
-        guard let typeText = take(ldns_rr_type2str(ldns_rr_get_type(rr))) else { throw RecordDecodeFailure(message: "\(ownerText): unprintable type") }
-        let type = RRType(typeText)
-        if type == .txt {
+        if ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT {
+            let ownerText = ldns_rr_owner(rr).flatMap { LDNSText.take(ldns_rdf2str($0)) } ?? ""
+            guard let owner = try? DomainName(ownerText) else { throw RecordDecodeFailure(message: "owner '\(ownerText)' is not a valid name") }
             var strings: [String] = []
             for i in 0..<ldns_rr_rd_count(rr) {
                 guard let rdf = ldns_rr_rdf(rr, i), let data = ldns_rdf_data(rdf) else { continue }
@@ -230,29 +228,16 @@ public struct Resolver: Sendable {
             }
             return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .txt(strings.joined()), txtStrings: strings)
         }
-        var fields: [String] = []
-        for i in 0..<ldns_rr_rd_count(rr) {
-            guard let rdf = ldns_rr_rdf(rr, i), let s = take(ldns_rdf2str(rdf)) else { throw RecordDecodeFailure(message: "\(ownerText) \(type): unprintable rdata") }
-            fields.append(s)
-        }
-        let text = fields.joined(separator: " ")
+        let p: (owner: String, type: RRType, rdata: String)
+        do { p = try LDNSText.presentation(of: rr) } catch { throw RecordDecodeFailure(message: "\(error)") }
+        guard let owner = try? DomainName(p.owner) else { throw RecordDecodeFailure(message: "owner '\(p.owner)' is not a valid name") }
         do {
-            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: try RData.parse(type: type, text), txtStrings: [])
+            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: try RData.parse(type: p.type, p.rdata), txtStrings: [])
         } catch {
-            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .other(type: type, presentation: text), txtStrings: [])
+            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .other(type: p.type, presentation: p.rdata), txtStrings: [])
         }
     }
 
-    static func errorText(_ status: ldns_status) -> String {
-        guard let p = ldns_get_errorstr_by_id(status) else { return "ldns status \(status.rawValue)" }
-        return String(cString: p)
-    }
-
-    static func take(_ p: UnsafeMutablePointer<CChar>?) -> String? {
-        guard let p else { return nil }
-        defer { free(p) }
-        return String(cString: p)
-    }
 }
 
 /// Why one served record could not be decoded.

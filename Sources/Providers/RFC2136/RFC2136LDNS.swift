@@ -68,7 +68,7 @@ enum RFC2136LDNS {
         defer { ldns_rdf_deep_free(zrdf) }
         let st = ldns_axfr_start(res, zrdf, LDNS_RR_CLASS_IN)
         guard st == LDNS_STATUS_OK else {
-            throw st == LDNS_STATUS_CRYPTO_TSIG_BOGUS ? Failure.bogusTSIG : Failure.network(ZoneFileLDNS.errorText(st))
+            throw st == LDNS_STATUS_CRYPTO_TSIG_BOGUS ? Failure.bogusTSIG : Failure.network(LDNSText.errorText(st))
         }
         var out: [(ZoneRecord, String)] = []
         var soaSeen = false
@@ -78,7 +78,7 @@ enum RFC2136LDNS {
                 if soaSeen { continue }
                 soaSeen = true
             }
-            let line = (ZoneFileLDNS.take(ldns_rr2str(rr)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = (LDNSText.take(ldns_rr2str(rr)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             do { out.append((try ZoneFileLDNS.record(from: rr, origin: zone), line)) } catch let e as ZoneFileLDNS.ParseFailure {
                 if case .record(let m) = e { throw Failure.record(m) }
                 throw Failure.record("\(e)")
@@ -100,7 +100,7 @@ enum RFC2136LDNS {
         let st = ldns_rr_new_frm_str(&rr, line, 0, nil, nil)
         guard st == LDNS_STATUS_OK, let rr else {
             if let rr { ldns_rr_free(rr) }
-            throw Failure.record("ldns cannot build '\(line)': \(ZoneFileLDNS.errorText(st))")
+            throw Failure.record("ldns cannot build '\(line)': \(LDNSText.errorText(st))")
         }
         if let cls { ldns_rr_set_class(rr, cls) }
         if let ttl { ldns_rr_set_ttl(rr, ttl) }
@@ -159,7 +159,7 @@ enum RFC2136LDNS {
         defer { ldns_pkt_free(pkt) }
         ldns_pkt_set_rd(pkt, false)   // ldns_pkt_query_new sets RD; an UPDATE has all flags 0
         let st = ldns_update_pkt_tsig_add(pkt, res)
-        guard st == LDNS_STATUS_OK else { throw Failure.record("cannot sign the update with TSIG: \(ZoneFileLDNS.errorText(st))") }
+        guard st == LDNS_STATUS_OK else { throw Failure.record("cannot sign the update with TSIG: \(LDNSText.errorText(st))") }
         var answer: UnsafeMutablePointer<ldns_pkt>? = nil
         let sent = ldns_resolver_send_pkt(&answer, res, pkt)
         defer { if let answer { ldns_pkt_free(answer) } }
@@ -167,6 +167,6 @@ enum RFC2136LDNS {
             throw Failure.rcode(code: Int(ldns_pkt_get_rcode(answer).rawValue), tsigError: tsigError(answer))
         }
         if sent == LDNS_STATUS_CRYPTO_TSIG_BOGUS { throw Failure.bogusTSIG }
-        guard sent == LDNS_STATUS_OK, answer != nil else { throw Failure.network(ZoneFileLDNS.errorText(sent)) }
+        guard sent == LDNS_STATUS_OK, answer != nil else { throw Failure.network(LDNSText.errorText(sent)) }
     }
 }

@@ -47,7 +47,7 @@ enum ZoneFileLDNS {
         }
         guard status == LDNS_STATUS_OK, let zone else {
             if let zone { ldns_zone_deep_free(zone) }
-            throw ParseFailure.syntax(line: Int(line), message: errorText(status))
+            throw ParseFailure.syntax(line: Int(line), message: LDNSText.errorText(status))
         }
         defer { ldns_zone_deep_free(zone) }
 
@@ -66,27 +66,19 @@ enum ZoneFileLDNS {
     /// `ldns_rr_type2str`, rdata as the rdfs' presentation joined by spaces and parsed with
     /// ``RData/parse(type:_:origin:)``.
     static func record(from rr: UnsafeMutablePointer<ldns_rr>, origin: DomainName) throws -> ZoneRecord {
-        let ownerText = ldns_rr_owner(rr).flatMap { take(ldns_rdf2str($0)) } ?? ""
-        guard let typeText = take(ldns_rr_type2str(ldns_rr_get_type(rr))) else {
-            throw ParseFailure.record("record at \(ownerText) has a type ldns cannot print")
-        }
-        let type = RRType(typeText)
         if ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN {
-            let cls = take(ldns_rr_class2str(ldns_rr_get_class(rr))) ?? "?"
-            throw ParseFailure.record("\(ownerText) \(type): class \(cls) is not supported (only IN)")
+            let owner = ldns_rr_owner(rr).flatMap { LDNSText.take(ldns_rdf2str($0)) } ?? ""
+            let cls = LDNSText.take(ldns_rr_class2str(ldns_rr_get_class(rr))) ?? "?"
+            let type = LDNSText.take(ldns_rr_type2str(ldns_rr_get_type(rr))) ?? "?"
+            throw ParseFailure.record("\(owner) \(type): class \(cls) is not supported (only IN)")
         }
-        var fields: [String] = []
-        for i in 0..<ldns_rr_rd_count(rr) {
-            guard let rdf = ldns_rr_rdf(rr, i), let s = take(ldns_rdf2str(rdf)) else {
-                throw ParseFailure.record("\(ownerText) \(type): ldns cannot print rdata field \(i + 1)")
-            }
-            fields.append(s)
-        }
+        let p: (owner: String, type: RRType, rdata: String)
+        do { p = try LDNSText.presentation(of: rr) } catch { throw ParseFailure.record("\(error)") }
+        let (ownerText, type, rdataText) = p
         let name: DomainName
         do { name = try DomainName(ownerText, relativeTo: origin) } catch {
             throw ParseFailure.record("owner \(ownerText): \(error)")
         }
-        let rdataText = fields.joined(separator: " ")
         do {
             return (name, ldns_rr_ttl(rr), try RData.parse(type: type, rdataText, origin: origin))
         } catch {
@@ -103,23 +95,11 @@ enum ZoneFileLDNS {
         let status = ldns_rr_new_frm_str(&rr, line, 0, nil, nil)
         guard status == LDNS_STATUS_OK, let rr else {
             if let rr { ldns_rr_free(rr) }
-            throw ParseFailure.record(errorText(status))
+            throw ParseFailure.record(LDNSText.errorText(status))
         }
         defer { ldns_rr_free(rr) }
-        guard let printed = take(ldns_rr2str(rr)) else { throw ParseFailure.record("ldns cannot print the record") }
+        guard let printed = LDNSText.take(ldns_rr2str(rr)) else { throw ParseFailure.record("ldns cannot print the record") }
         return printed.trimmingCharacters(in: .newlines)
     }
 
-    /// ldns's text for a status code (`ldns_get_errorstr_by_id`).
-    static func errorText(_ status: ldns_status) -> String {
-        guard let p = ldns_get_errorstr_by_id(status) else { return "ldns status \(status.rawValue)" }
-        return String(cString: p)
-    }
-
-    /// Copies a malloc'd C string from ldns into a Swift `String` and frees it.
-    static func take(_ p: UnsafeMutablePointer<CChar>?) -> String? {
-        guard let p else { return nil }
-        defer { free(p) }
-        return String(cString: p)
-    }
 }
