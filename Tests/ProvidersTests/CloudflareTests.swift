@@ -350,7 +350,7 @@ final class CloudflareTests: XCTestCase {
         fake.addZone("example.org")
         let p = CloudflareProvider(name: "cf", token: Secret(value: token, variable: "CLOUDFLARE_API_TOKEN"), baseURL: fake.url, client: testClient(SleepRecorder()))
         XCTAssertThrowsError(try p.readZone(try DomainName("example.org"))) { e in
-            XCTAssertEqual("\(e)", "provider cf: rejected the token from ${CLOUDFLARE_API_TOKEN} (check scope: the token needs Zone:Read and DNS:Edit for example.org); HTTP 403: 10000 Authentication error")
+            XCTAssertEqual("\(e)", "provider cf: cloudflare rejected the token in ${CLOUDFLARE_API_TOKEN} (HTTP 403; check scope: the token needs Zone:Read and DNS:Edit for example.org): 10000 Authentication error")
             XCTAssertFalse("\(e)".contains(token))
         }
         XCTAssertEqual(fake.requests[0].headers["authorization"], "Bearer \(token)")
@@ -468,6 +468,6 @@ final class CloudflareTests: XCTestCase {
             """, env: env)
         }
         XCTAssertEqual(errors("    token: literal-token"), ["test.yaml:6:12: error: providers.cf: 'token' is a secret: write it as ${ENV_VAR} and set the variable, never the value itself"])
-        XCTAssertEqual(errors("    token: ${CLOUDFLARE_API_TOKEN}\n    batchsize: 5"), ["test.yaml:7:16: error: providers.cf: unknown setting 'batchsize' for type cloudflare; did you mean 'batch_size'? (valid keys: account_id, api_url, batch_size, proxied_names, timeout, token)"])
+        XCTAssertEqual(errors("    token: ${CLOUDFLARE_API_TOKEN}\n    batchsize: 5"), ["test.yaml:7:16: error: providers.cf: unknown setting 'batchsize' for type cloudflare; did you mean 'batch_size'? (valid keys: account_id, api_url, batch_size, ca_file, insecure, proxied_names, timeout, token)"])
     }
 }

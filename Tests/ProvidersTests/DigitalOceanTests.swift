@@ -205,7 +205,7 @@ final class DigitalOceanTests: XCTestCase {
         let fake = try digitalOceanFake("dop_v1_other")
         let p = provider(fake)
         XCTAssertThrowsError(try p.readZone(try DomainName("example.org"))) { e in
-            XCTAssertEqual("\(e)", "provider do: rejected the token from ${DIGITALOCEAN_TOKEN} (check scope: the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for example.org); HTTP 401: unauthorized: Unable to authenticate you")
+            XCTAssertEqual("\(e)", "provider do: digitalocean rejected the token in ${DIGITALOCEAN_TOKEN} (HTTP 401; check scope: the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for example.org): unauthorized: Unable to authenticate you")
             XCTAssertFalse("\(e)".contains(token))
         }
         let fake2 = try digitalOceanFake(token)

@@ -111,11 +111,11 @@ final class HetznerCloudTests: XCTestCase {
         // Writes send quoted ≤255-byte chunks.
         XCTAssertEqual(HetznerCloudConvert.values(RRset(name: n("x.example.com"), type: .txt, ttl: 60, rdata: [.txt(k410)])), [CloudPlan.twoChunks(k410)])
         let exactly255 = String(repeating: "b", count: 255)
-        XCTAssertEqual(RRsetAPI.quotedTXT(exactly255), "\"\(exactly255)\"")
-        XCTAssertEqual(RRsetAPI.quotedTXT(exactly255 + "c"), "\"\(exactly255)\" \"c\"")
+        XCTAssertEqual(RESTAPI.quotedTXT(exactly255), "\"\(exactly255)\"")
+        XCTAssertEqual(RESTAPI.quotedTXT(exactly255 + "c"), "\"\(exactly255)\" \"c\"")
         // Escapes count toward a string's 255 characters, so no quoted string is ever longer.
         let quotes = String(repeating: "\"", count: 130)
-        XCTAssertEqual(RRsetAPI.quotedTXT(quotes), "\"" + String(repeating: "\\\"", count: 127) + "\" \"" + String(repeating: "\\\"", count: 3) + "\"")
+        XCTAssertEqual(RESTAPI.quotedTXT(quotes), "\"" + String(repeating: "\\\"", count: 127) + "\" \"" + String(repeating: "\\\"", count: 3) + "\"")
     }
 
     func testC09ApexSpellings() throws {

@@ -43,7 +43,7 @@ public final class CloudflareProvider: DNSProvider {
 
     public static let defaultURL = "https://api.cloudflare.com/client/v4"
     /// The setting names this adapter accepts.
-    public static let settingNames = ["token", "account_id", "proxied_names", "api_url", "batch_size", "timeout"]
+    public static let settingNames = RESTAPI.commonSettings + ["account_id", "proxied_names", "batch_size"]
 
     /// The API base URL (`…/client/v4`).
     public let baseURL: String
@@ -63,12 +63,7 @@ public final class CloudflareProvider: DNSProvider {
     /// - Throws: ``DiagnosticsError`` naming file:line:column for missing or invalid settings.
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let token = try config.secret("token")!
-        let url = try config.string("api_url") ?? Self.defaultURL
-        guard let u = URL(string: url), let s = u.scheme?.lowercased(), s == "https" || s == "http", u.host != nil else {
-            throw DiagnosticsError(Diagnostic(at: config.settings["api_url"]?.location,
-                "providers.\(config.name): 'api_url' must be an https:// URL such as \(Self.defaultURL), got '\(url)'"))
-        }
+        let settings = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
         var proxied: Set<DomainName> = []
         if let text = try config.string("proxied_names") {
             for part in text.split(whereSeparator: { $0 == "," || $0 == " " }) {
@@ -78,10 +73,9 @@ public final class CloudflareProvider: DNSProvider {
                 }
             }
         }
-        let timeout = try config.int("timeout", in: 1...3600) ?? 60
-        self.init(name: config.name, token: token, baseURL: url, accountID: try config.string("account_id"),
+        self.init(name: config.name, token: settings.token, baseURL: settings.baseURL.absoluteString, accountID: try config.string("account_id"),
                   proxiedNames: proxied, batchSize: try config.int("batch_size", in: 1...3500) ?? 200,
-                  client: HTTPClient(options: HTTPClientOptions(totalTimeout: TimeInterval(timeout))))
+                  client: HTTPClient(options: settings.options))
     }
 
     /// Builds the adapter directly.
@@ -138,8 +132,9 @@ public final class CloudflareProvider: DNSProvider {
     }
 
     private func tokenRejected(_ resp: HTTPResponse, zone: DomainName) -> String {
-        let detail = CloudflareConvert.errorText(resp.body).map { ": \($0)" } ?? ""
-        return "rejected the token from ${\(token.variable)} (check scope: the token needs Zone:Read and DNS:Edit for \(zone.withoutTrailingDot)); HTTP \(resp.status)\(detail)"
+        RESTAPI.tokenRejected(type: typeName, status: resp.status, token: token,
+                              scope: "the token needs Zone:Read and DNS:Edit for \(zone.withoutTrailingDot)")
+            + (CloudflareConvert.errorText(resp.body).map { ": \($0)" } ?? "")
     }
 
     /// Sends a GET and decodes its envelope, with every failure as a ``ProviderError``.

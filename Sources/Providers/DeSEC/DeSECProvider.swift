@@ -25,7 +25,7 @@ public final class DeSECProvider: DNSProvider {
     public let capabilities: ProviderCapabilities
 
     public static let defaultURL = "https://desec.io/api/v1"
-    public static let settingNames = RRsetAPI.commonSettings + ["minimum_ttl"]
+    public static let settingNames = RESTAPI.commonSettings + ["minimum_ttl"]
     static let maxTTL: UInt32 = 86_400
     static let scope = "a deSEC token that may manage this domain (perm_manage_tokens is not needed; check allowed_subnets and the token's domain policy)"
 
@@ -41,7 +41,7 @@ public final class DeSECProvider: DNSProvider {
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let s = try RRsetAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token,
                   minimumTTL: UInt32(try config.int("minimum_ttl", in: 1...86_400) ?? 3600), client: HTTPClient(options: s.options))
     }
@@ -55,13 +55,13 @@ public final class DeSECProvider: DNSProvider {
     ///   - client: the transport.
     public init(name: String, baseURL: URL, token: Secret, minimumTTL: UInt32 = 3600, client: HTTPClient = HTTPClient()) {
         self.instanceName = name
-        self.baseURL = RRsetAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
+        self.baseURL = RESTAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
         self.token = token; self.minimumTTL = min(minimumTTL, Self.maxTTL); self.client = client
         capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: self.minimumTTL...Self.maxTTL,
                                             granularity: .rrset, atomicApply: true)
     }
 
-    func domainPath(_ zone: DomainName) -> String { "/domains/" + RRsetAPI.segment(zone.withoutTrailingDot) + "/" }
+    func domainPath(_ zone: DomainName) -> String { "/domains/" + RESTAPI.segment(zone.withoutTrailingDot) + "/" }
 
     private func request(_ method: HTTPMethod, _ url: URL, body: Data? = nil, idempotent: Bool? = nil) -> HTTPRequest {
         var h: HTTPHeaders = ["Authorization": "Token " + token.value, "Accept": "application/json"]
@@ -72,7 +72,7 @@ public final class DeSECProvider: DNSProvider {
 
     private func tokenMessage(_ status: Int, _ body: Data) -> String {
         let detail = (try? JSONSerialization.jsonObject(with: body)).map(DeSECConvert.errorText).map { " \"\($0)\"" } ?? ""
-        return RRsetAPI.tokenRejected(type: typeName, status: status, token: token, scope: Self.scope) + detail
+        return RESTAPI.tokenRejected(type: typeName, status: status, token: token, scope: Self.scope) + detail
     }
 
     // MARK: - read
@@ -98,7 +98,7 @@ public final class DeSECProvider: DNSProvider {
         }
         guard dresp.status == 200 else { throw fail("\(HTTPError(request: dreq, response: dresp))") }
         let domain: DeSECConvert.APIDomain
-        do { domain = try RRsetAPI.decode(DeSECConvert.APIDomain.self, dresp.body) } catch {
+        do { domain = try RESTAPI.decode(DeSECConvert.APIDomain.self, dresp.body) } catch {
             throw fail("GET \(dreq.displayURL) returned HTTP 200 with a body that is not a domain: \(error)")
         }
         if let m = domain.minimum_ttl { lock.lock(); domainMinimum[zone] = m; lock.unlock() }
@@ -106,23 +106,23 @@ public final class DeSECProvider: DNSProvider {
         let first = url(domainPath(zone) + "rrsets/")
         var (req, resp) = try get(first)
         var listed: [DeSECConvert.APIRRset] = []
-        if resp.status == 400, let start = RRsetAPI.links(resp.headers["Link"])["first"] {
+        if resp.status == 400, let start = RESTAPI.links(resp.headers["Link"])["first"] {
             // More than 500 RRsets: the unpaginated request is refused; follow the cursors.
             var next: String? = start
             var seen = Set<String>()
             var pageSize: Int? = nil
             while let n = next {
-                guard let u = URL(string: n), RRsetAPI.sameOrigin(u, as: baseURL) else {
+                guard let u = URL(string: n), RESTAPI.sameOrigin(u, as: baseURL) else {
                     throw fail("the pagination link '\(n)' does not point at \(baseURL.absoluteString); not following it with the token")
                 }
                 guard seen.insert(n).inserted else { throw fail("the pagination links loop at \(u.absoluteString)") }
                 (req, resp) = try get(u)
                 guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
                 let page: [DeSECConvert.APIRRset]
-                do { page = try RRsetAPI.decode([DeSECConvert.APIRRset].self, resp.body) } catch {
+                do { page = try RESTAPI.decode([DeSECConvert.APIRRset].self, resp.body) } catch {
                     throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
                 }
-                next = RRsetAPI.links(resp.headers["Link"])["next"]
+                next = RESTAPI.links(resp.headers["Link"])["next"]
                 // Every page but the last is full; a short or empty one before the end means
                 // the listing is incomplete.
                 if let size = pageSize, next != nil, page.count != size {
@@ -134,7 +134,7 @@ public final class DeSECProvider: DNSProvider {
             }
         } else {
             guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
-            do { listed = try RRsetAPI.decode([DeSECConvert.APIRRset].self, resp.body) } catch {
+            do { listed = try RESTAPI.decode([DeSECConvert.APIRRset].self, resp.body) } catch {
                 throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
             }
         }
@@ -163,7 +163,7 @@ public final class DeSECProvider: DNSProvider {
         }
         let items: [DeSECConvert.BulkItem]
         let body: Data
-        do { items = try DeSECConvert.bulkItems(changeset); body = try RRsetAPI.encode(items) } catch {
+        do { items = try DeSECConvert.bulkItems(changeset); body = try RESTAPI.encode(items) } catch {
             throw fail(changes, "cannot build the bulk request: \(error); nothing was applied")
         }
         // Setting RRsets to given contents is idempotent, so the PATCH may be repeated after

@@ -34,7 +34,7 @@ public final class DigitalOceanProvider: DNSProvider {
         granularity: .record, atomicApply: false, maxTXTLength: 504)
 
     public static let defaultURL = "https://api.digitalocean.com/v2"
-    public static let settingNames = ["token", "api_url", "timeout"]
+    public static let settingNames = RESTAPI.commonSettings
 
     /// The API base URL (`…/v2`).
     public let baseURL: String
@@ -46,15 +46,8 @@ public final class DigitalOceanProvider: DNSProvider {
     /// - Throws: ``DiagnosticsError`` naming file:line:column for missing or invalid settings.
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let token = try config.secret("token")!
-        let url = try config.string("api_url") ?? Self.defaultURL
-        guard let u = URL(string: url), let s = u.scheme?.lowercased(), s == "https" || s == "http", u.host != nil else {
-            throw DiagnosticsError(Diagnostic(at: config.settings["api_url"]?.location,
-                "providers.\(config.name): 'api_url' must be an https:// URL such as \(Self.defaultURL), got '\(url)'"))
-        }
-        let timeout = try config.int("timeout", in: 1...3600) ?? 60
-        self.init(name: config.name, token: token, baseURL: url,
-                  client: HTTPClient(options: HTTPClientOptions(totalTimeout: TimeInterval(timeout))))
+        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        self.init(name: config.name, token: s.token, baseURL: s.baseURL.absoluteString, client: HTTPClient(options: s.options))
     }
 
     /// Builds the adapter directly.
@@ -105,8 +98,9 @@ public final class DigitalOceanProvider: DNSProvider {
     }
 
     private func tokenRejected(_ resp: HTTPResponse, zone: DomainName) -> String {
-        let detail = DigitalOceanConvert.errorText(resp.body).map { ": \($0)" } ?? ""
-        return "rejected the token from ${\(token.variable)} (check scope: the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for \(zone.withoutTrailingDot)); HTTP \(resp.status)\(detail)"
+        RESTAPI.tokenRejected(type: typeName, status: resp.status, token: token,
+                              scope: "the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for \(zone.withoutTrailingDot)")
+            + (DigitalOceanConvert.errorText(resp.body).map { ": \($0)" } ?? "")
     }
 
     private func get(_ path: String, query: [(String, String)] = [], zone: DomainName, what: String) throws -> (HTTPRequest, HTTPResponse) {

@@ -28,7 +28,7 @@ public enum GandiConvert {
     /// The `rrset_name` of `owner` in `zone`: `@` for the apex.
     /// - Throws: when `owner` is outside the zone.
     public static func name(_ owner: DomainName, zone: DomainName) throws -> String {
-        guard owner.isSubdomain(of: zone) else { throw RRsetAPI.ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
+        guard owner.isSubdomain(of: zone) else { throw RESTAPI.ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
         return owner.relative(to: zone, apex: "@")
     }
 
@@ -36,10 +36,10 @@ public enum GandiConvert {
     /// - Throws: a message naming the RRset when a value does not parse.
     public static func rrset(_ api: APIRRset, zone: DomainName) throws -> RRset {
         let type = RRType(api.rrset_type)
-        let name = try RRsetAPI.owner(api.rrset_name, zone: zone)
+        let name = try RESTAPI.owner(api.rrset_name, zone: zone)
         let rdata = try api.rrset_values.map { v -> RData in
-            do { return try RRsetAPI.rdata(type, v, zone: zone) } catch {
-                throw RRsetAPI.ConvertError("RRset \(name.fqdn) \(type): \(error)")
+            do { return try RESTAPI.rdata(type, v, zone: zone) } catch {
+                throw RESTAPI.ConvertError("RRset \(name.fqdn) \(type): \(error)")
             }
         }
         return RRset(name: name, type: type, ttl: api.rrset_ttl ?? defaultTTL, rdata: rdata)
@@ -47,7 +47,7 @@ public enum GandiConvert {
 
     /// The PUT body for `rrset`.
     public static func putBody(_ rrset: RRset) -> PutBody {
-        PutBody(rrset_ttl: rrset.ttl, rrset_values: rrset.rdata.map(RRsetAPI.value))
+        PutBody(rrset_ttl: rrset.ttl, rrset_values: rrset.rdata.map(RESTAPI.value))
     }
 
     /// The message of a Gandi error body: `{code,message,object,cause}` or

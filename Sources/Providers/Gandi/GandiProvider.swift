@@ -29,7 +29,7 @@ public final class GandiProvider: DNSProvider {
         supportedTypes: Set(RRType.modelled), ttlRange: 300...2_592_000, granularity: .rrset, atomicApply: false)
 
     public static let defaultURL = "https://api.gandi.net/v5/livedns"
-    public static let settingNames = RRsetAPI.commonSettings + ["sharing_id", "page_size"]
+    public static let settingNames = RESTAPI.commonSettings + ["sharing_id", "page_size"]
     // The exact permission name is [U] (providers.md §12).
     static let scope = "a Gandi personal access token with the \"Manage domain name technical configurations\" (LiveDNS) permission for this domain"
 
@@ -44,7 +44,7 @@ public final class GandiProvider: DNSProvider {
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let s = try RRsetAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token, sharingID: try config.string("sharing_id"),
                   pageSize: try config.int("page_size", in: 1...1000) ?? 100, client: HTTPClient(options: s.options))
     }
@@ -62,24 +62,24 @@ public final class GandiProvider: DNSProvider {
                 client: HTTPClient = HTTPClient(),
                 sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }) {
         self.instanceName = name
-        self.baseURL = RRsetAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
+        self.baseURL = RESTAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
         self.token = token; self.sharingID = sharingID; self.pageSize = max(1, pageSize)
         self.client = client; self.sleep = sleep
     }
 
-    func domainPath(_ zone: DomainName) -> String { "/domains/" + RRsetAPI.segment(zone.withoutTrailingDot) }
+    func domainPath(_ zone: DomainName) -> String { "/domains/" + RESTAPI.segment(zone.withoutTrailingDot) }
 
     /// The URL for `path` with `query` items and `sharing_id` when set.
     func url(_ path: String, _ query: [(String, String)] = []) -> URL {
         var q = query
         if let sharingID { q.append(("sharing_id", sharingID)) }
-        let qs = q.map { "\($0.0)=\(RRsetAPI.segment($0.1, keepAt: false))" }.joined(separator: "&")
+        let qs = q.map { "\($0.0)=\(RESTAPI.segment($0.1, keepAt: false))" }.joined(separator: "&")
         return URL(string: baseURL.absoluteString + path + (qs.isEmpty ? "" : "?" + qs))!
     }
 
     func rrsetPath(_ zone: DomainName, _ name: DomainName, _ type: RRType) throws -> String {
         // `@` is written %40, as Gandi's own rrset_href does.
-        domainPath(zone) + "/records/" + RRsetAPI.segment(try GandiConvert.name(name, zone: zone), keepAt: false) + "/" + type.rawValue
+        domainPath(zone) + "/records/" + RESTAPI.segment(try GandiConvert.name(name, zone: zone), keepAt: false) + "/" + type.rawValue
     }
 
     private func request(_ method: HTTPMethod, _ url: URL, body: Data? = nil) -> HTTPRequest {
@@ -89,7 +89,7 @@ public final class GandiProvider: DNSProvider {
     }
 
     private func tokenMessage(_ status: Int, _ body: Data) -> String {
-        RRsetAPI.tokenRejected(type: typeName, status: status, token: token, scope: Self.scope)
+        RESTAPI.tokenRejected(type: typeName, status: status, token: token, scope: Self.scope)
             + (GandiConvert.errorText(body).map { ": \"\($0)\"" } ?? "")
     }
 
@@ -104,7 +104,7 @@ public final class GandiProvider: DNSProvider {
         func get(_ u: URL) throws -> (HTTPRequest, HTTPResponse) {
             let req = request(.get, u)
             do {
-                let resp = try RRsetAPI.send(client, req, sleep: sleep)
+                let resp = try RESTAPI.send(client, req, sleep: sleep)
                 if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status, resp.body)) }
                 return (req, resp)
             } catch let e as HTTPError { throw fail("\(e)") }
@@ -122,7 +122,7 @@ public final class GandiProvider: DNSProvider {
             let (req, resp) = try get(url(domainPath(zone) + "/records", [("page", "\(page)"), ("per_page", "\(pageSize)")]))
             guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
             let items: [GandiConvert.APIRRset]
-            do { items = try RRsetAPI.decode([GandiConvert.APIRRset].self, resp.body) } catch {
+            do { items = try RESTAPI.decode([GandiConvert.APIRRset].self, resp.body) } catch {
                 throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
             }
             if let t = resp.headers["Total-Count"] {
@@ -131,7 +131,7 @@ public final class GandiProvider: DNSProvider {
                 total = n
             }
             listed += items
-            let hasNext = RRsetAPI.links(resp.headers["Link"])["next"] != nil
+            let hasNext = RESTAPI.links(resp.headers["Link"])["next"] != nil
             let more: Bool
             if let total {
                 if listed.count > total { throw fail("the pages held \(listed.count) RRsets but Total-Count is \(total)") }
@@ -161,20 +161,20 @@ public final class GandiProvider: DNSProvider {
         for (i, c) in changes.enumerated() {
             func fail(_ reason: String) -> ApplyError {
                 ApplyError(provider: instanceName, zone: zone, applied: Array(changes.prefix(i)), failed: [c],
-                           notAttempted: RRsetAPI.rest(changes, after: i), reason: reason)
+                           notAttempted: RESTAPI.rest(changes, after: i), reason: reason)
             }
             let req: HTTPRequest
             do {
                 let u = url(try rrsetPath(zone, c.name, c.type))
                 if c.action != .delete, let after = c.after, !after.rdata.isEmpty {
-                    req = request(.put, u, body: try RRsetAPI.encode(GandiConvert.putBody(after)))
+                    req = request(.put, u, body: try RESTAPI.encode(GandiConvert.putBody(after)))
                 } else {
                     req = request(.delete, u)
                 }
             } catch { throw fail("\(c.key): \(error)") }
             let what = req.method == .put ? (c.action == .create ? "create" : "update") : "delete"
             let resp: HTTPResponse
-            do { resp = try RRsetAPI.send(client, req, sleep: sleep) } catch let e as HTTPError {
+            do { resp = try RESTAPI.send(client, req, sleep: sleep) } catch let e as HTTPError {
                 throw fail("\(c.key): \(what) failed: \(e)" + (e.outcomeUnknown ? "; it may or may not have been applied: run plan again" : ""))
             }
             switch resp.status {

@@ -52,25 +52,25 @@ public enum HetznerCloudConvert {
     /// - Throws: when `owner` is outside the zone.
     public static func apiName(_ owner: DomainName, zone: DomainName) throws -> String {
         guard owner.isSubdomain(of: zone) else {
-            throw RRsetAPI.ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)")
+            throw RESTAPI.ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)")
         }
         return owner.relative(to: zone, apex: "@")
     }
 
     /// The values to write for an RRset: TXT as quoted ≤255-character strings, names absolute.
-    public static func values(_ rrset: RRset) -> [String] { rrset.rdata.map(RRsetAPI.value) }
+    public static func values(_ rrset: RRset) -> [String] { rrset.rdata.map(RESTAPI.value) }
 
     /// One listed RRset as an ``RRset``; `ttl: null` becomes `zoneTTL`.
     /// - Throws: a message naming the RRset when a value does not parse or no TTL is known.
     public static func rrset(_ api: APIRRset, zone: DomainName, zoneTTL: UInt32?) throws -> RRset {
         let type = RRType(api.type)
-        let name = try RRsetAPI.owner(api.name, zone: zone)
+        let name = try RESTAPI.owner(api.name, zone: zone)
         guard let ttl = api.ttl ?? zoneTTL else {
-            throw RRsetAPI.ConvertError("RRset \(name.fqdn) \(type) has ttl null and the zone has no default TTL")
+            throw RESTAPI.ConvertError("RRset \(name.fqdn) \(type) has ttl null and the zone has no default TTL")
         }
         let rdata = try api.records.map { r -> RData in
-            do { return try RRsetAPI.rdata(type, r.value, zone: zone) } catch {
-                throw RRsetAPI.ConvertError("RRset \(name.fqdn) \(type): \(error)")
+            do { return try RESTAPI.rdata(type, r.value, zone: zone) } catch {
+                throw RESTAPI.ConvertError("RRset \(name.fqdn) \(type): \(error)")
             }
         }
         return RRset(name: name, type: type, ttl: ttl, rdata: rdata)

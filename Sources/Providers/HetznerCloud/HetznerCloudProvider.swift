@@ -31,7 +31,7 @@ public final class HetznerCloudProvider: DNSProvider {
 
     public static let defaultURL = "https://api.hetzner.cloud/v1"
     /// The setting names this adapter accepts.
-    public static let settingNames = RRsetAPI.commonSettings + ["page_size", "action_timeout"]
+    public static let settingNames = RESTAPI.commonSettings + ["page_size", "action_timeout"]
     static let scope = "a Hetzner Cloud project API token with Read & Write permission (tokens of the legacy DNS Console are not valid here)"
 
     public let baseURL: URL
@@ -47,7 +47,7 @@ public final class HetznerCloudProvider: DNSProvider {
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let s = try RRsetAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token,
                   pageSize: try config.int("page_size", in: 1...100) ?? 100,
                   actionTimeout: TimeInterval(try config.int("action_timeout", in: 1...3600) ?? 120),
@@ -67,19 +67,19 @@ public final class HetznerCloudProvider: DNSProvider {
                 client: HTTPClient = HTTPClient(),
                 sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }) {
         self.instanceName = name
-        self.baseURL = RRsetAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
+        self.baseURL = RESTAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
         self.token = token; self.pageSize = max(1, min(100, pageSize)); self.actionTimeout = actionTimeout
         self.client = client; self.sleep = sleep
     }
 
     // MARK: - requests
 
-    func zonePath(_ zone: DomainName) -> String { "/zones/" + RRsetAPI.segment(zone.withoutTrailingDot) }
+    func zonePath(_ zone: DomainName) -> String { "/zones/" + RESTAPI.segment(zone.withoutTrailingDot) }
 
     func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }
 
     func rrsetPath(_ zone: DomainName, _ name: DomainName, _ type: RRType) throws -> String {
-        zonePath(zone) + "/rrsets/" + RRsetAPI.segment(try HetznerCloudConvert.apiName(name, zone: zone)) + "/" + type.rawValue
+        zonePath(zone) + "/rrsets/" + RESTAPI.segment(try HetznerCloudConvert.apiName(name, zone: zone)) + "/" + type.rawValue
     }
 
     private func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, idempotent: Bool? = nil) -> HTTPRequest {
@@ -91,10 +91,10 @@ public final class HetznerCloudProvider: DNSProvider {
                            extraRetryStatuses: [423])
     }
 
-    private func send(_ req: HTTPRequest) throws -> HTTPResponse { try RRsetAPI.send(client, req, sleep: sleep) }
+    private func send(_ req: HTTPRequest) throws -> HTTPResponse { try RESTAPI.send(client, req, sleep: sleep) }
 
     private func tokenMessage(_ status: Int) -> String {
-        RRsetAPI.tokenRejected(type: typeName, status: status, token: token, scope: Self.scope)
+        RESTAPI.tokenRejected(type: typeName, status: status, token: token, scope: Self.scope)
     }
 
     // MARK: - read
@@ -116,7 +116,7 @@ public final class HetznerCloudProvider: DNSProvider {
         default: throw fail("\(HTTPError(request: zreq, response: zresp))")
         }
         let z: HetznerCloudConvert.APIZone
-        do { z = try RRsetAPI.decode(HetznerCloudConvert.ZoneEnvelope.self, zresp.body).zone } catch {
+        do { z = try RESTAPI.decode(HetznerCloudConvert.ZoneEnvelope.self, zresp.body).zone } catch {
             throw fail("GET \(zreq.displayURL) returned HTTP 200 with a body that is not a zone: \(error)")
         }
         if let mode = z.mode, mode != "primary" {
@@ -133,7 +133,7 @@ public final class HetznerCloudProvider: DNSProvider {
             if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status)) }
             guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
             let env: HetznerCloudConvert.ListEnvelope
-            do { env = try RRsetAPI.decode(HetznerCloudConvert.ListEnvelope.self, resp.body) } catch {
+            do { env = try RESTAPI.decode(HetznerCloudConvert.ListEnvelope.self, resp.body) } catch {
                 throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
             }
             guard let p = env.meta?.pagination else { throw fail("GET \(req.displayURL) returned no meta.pagination; cannot tell whether the listing is complete") }
@@ -180,10 +180,10 @@ public final class HetznerCloudProvider: DNSProvider {
             } catch let e as StepError {
                 let half = done.isEmpty ? "" : " (the \(done.joined(separator: ", ")) call for this RRset had already been applied)"
                 throw ApplyError(provider: instanceName, zone: zone, applied: Array(changes.prefix(i)), failed: [c],
-                                 notAttempted: RRsetAPI.rest(changes, after: i), reason: e.message + half)
+                                 notAttempted: RESTAPI.rest(changes, after: i), reason: e.message + half)
             } catch {
                 throw ApplyError(provider: instanceName, zone: zone, applied: Array(changes.prefix(i)), failed: [c],
-                                 notAttempted: RRsetAPI.rest(changes, after: i), reason: "\(c.key): \(error)")
+                                 notAttempted: RESTAPI.rest(changes, after: i), reason: "\(c.key): \(error)")
             }
         }
     }
@@ -207,11 +207,11 @@ public final class HetznerCloudProvider: DNSProvider {
         case .delete:
             return [Call(method: .delete, path: path, body: nil, idempotent: true, what: "delete")]
         case .create, .update:
-            guard let after = c.after else { throw RRsetAPI.ConvertError("\(c.action) of \(c.key) has no records to write") }
+            guard let after = c.after else { throw RESTAPI.ConvertError("\(c.action) of \(c.key) has no records to write") }
             if after.rdata.isEmpty { return [Call(method: .delete, path: path, body: nil, idempotent: true, what: "delete")] }
             let records = HetznerCloudConvert.values(after).map { HetznerCloudConvert.WriteRecord(value: $0) }
             if c.action == .create || c.before == nil {
-                let body = try RRsetAPI.encode(HetznerCloudConvert.CreateBody(
+                let body = try RESTAPI.encode(HetznerCloudConvert.CreateBody(
                     name: try HetznerCloudConvert.apiName(c.name, zone: zone), type: c.type.rawValue, ttl: after.ttl, records: records))
                 return [Call(method: .post, path: zonePath(zone) + "/rrsets", body: body, idempotent: false, what: "create")]
             }
@@ -219,11 +219,11 @@ public final class HetznerCloudProvider: DNSProvider {
             let before = c.before!
             if Set(before.rdata) != Set(after.rdata) {
                 out.append(Call(method: .post, path: path + "/actions/set_records",
-                                body: try RRsetAPI.encode(HetznerCloudConvert.RecordsBody(records: records)), idempotent: true, what: "set_records"))
+                                body: try RESTAPI.encode(HetznerCloudConvert.RecordsBody(records: records)), idempotent: true, what: "set_records"))
             }
             if before.ttl != after.ttl {
                 out.append(Call(method: .post, path: path + "/actions/change_ttl",
-                                body: try RRsetAPI.encode(HetznerCloudConvert.TTLBody(ttl: after.ttl)), idempotent: true, what: "change_ttl"))
+                                body: try RESTAPI.encode(HetznerCloudConvert.TTLBody(ttl: after.ttl)), idempotent: true, what: "change_ttl"))
             }
             return out
         }

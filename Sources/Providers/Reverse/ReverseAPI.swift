@@ -29,12 +29,12 @@ struct ReverseAPI {
     /// - Parameter what: the call in words, e.g. `reading the PTR of 192.0.2.25`.
     func send(_ req: HTTPRequest, what: String) throws -> HTTPResponse {
         let resp: HTTPResponse
-        do { resp = try RRsetAPI.send(client, req, sleep: sleep) } catch let e as HTTPError {
+        do { resp = try RESTAPI.send(client, req, sleep: sleep) } catch let e as HTTPError {
             let unknown = e.outcomeUnknown && req.method != .get ? "; it may or may not have been applied: run plan again" : ""
             throw fail("\(what) failed: \(e)\(unknown)")
         }
         if resp.status == 401 || resp.status == 403 {
-            throw fail("\(what): " + RRsetAPI.tokenRejected(type: typeName, status: resp.status, token: token, scope: scope))
+            throw fail("\(what): " + RESTAPI.tokenRejected(type: typeName, status: resp.status, token: token, scope: scope))
         }
         return resp
     }
@@ -48,13 +48,13 @@ struct ReverseAPI {
 
     /// Decodes a 2xx body or throws naming the call.
     func decode<T: Decodable>(_ type: T.Type, _ resp: HTTPResponse, _ req: HTTPRequest, what: String) throws -> T {
-        do { return try RRsetAPI.decode(T.self, resp.body) } catch {
+        do { return try RESTAPI.decode(T.self, resp.body) } catch {
             throw fail("\(what): \(req.method) \(req.displayURL) returned HTTP \(resp.status) with a body that does not decode: \(error)")
         }
     }
 
     /// The JSON body, keys sorted so requests are stable.
-    static func body<T: Encodable>(_ value: T) throws -> Data { try RRsetAPI.encode(value) }
+    static func body<T: Encodable>(_ value: T) throws -> Data { try RESTAPI.encode(value) }
 
     /// A host name as the hosting APIs take it: no trailing dot.
     static func apiName(_ n: DomainName) -> String { n.withoutTrailingDot }

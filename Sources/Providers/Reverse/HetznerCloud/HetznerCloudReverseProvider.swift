@@ -24,7 +24,7 @@ public final class HetznerCloudReverseProvider: ReverseDNSProvider {
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: HetznerCloudProvider.settingNames)
-        let s = try RRsetAPI.settings(config, defaultURL: HetznerCloudProvider.defaultURL)
+        let s = try RESTAPI.settings(config, defaultURL: HetznerCloudProvider.defaultURL)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token,
                   actionTimeout: TimeInterval(try config.int("action_timeout", in: 1...3600) ?? 120),
                   client: HTTPClient(options: s.options))
@@ -41,7 +41,7 @@ public final class HetznerCloudReverseProvider: ReverseDNSProvider {
                 sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }) {
         instanceName = name
         self.actionTimeout = actionTimeout
-        api = ReverseAPI(instanceName: name, typeName: "hetzner", baseURL: RRsetAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL,
+        api = ReverseAPI(instanceName: name, typeName: "hetzner", baseURL: RESTAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL,
                          token: token, client: client, sleep: sleep,
                          scope: "a Hetzner Cloud project API token with Read & Write permission for the project holding the server")
     }

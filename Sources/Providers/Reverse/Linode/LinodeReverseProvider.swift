@@ -19,14 +19,14 @@ public final class LinodeReverseProvider: ReverseDNSProvider {
     public let instanceName: String
     public let typeName = "linode"
     public static let defaultURL = "https://api.linode.com/v4"
-    public static let settingNames = RRsetAPI.commonSettings
+    public static let settingNames = RESTAPI.commonSettings
     let api: ReverseAPI
 
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let s = try RRsetAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token, client: HTTPClient(options: s.options))
     }
 
@@ -38,7 +38,7 @@ public final class LinodeReverseProvider: ReverseDNSProvider {
     public init(name: String, baseURL: URL, token: Secret, client: HTTPClient = HTTPClient(),
                 sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }) {
         instanceName = name
-        api = ReverseAPI(instanceName: name, typeName: "linode", baseURL: RRsetAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL,
+        api = ReverseAPI(instanceName: name, typeName: "linode", baseURL: RESTAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL,
                          token: token, client: client, sleep: sleep, scope: "a Linode personal access token with IPs: Read/Write")
     }
 
@@ -51,7 +51,7 @@ public final class LinodeReverseProvider: ReverseDNSProvider {
         return l.errors.map { ($0.field.map { "\($0): " } ?? "") + ($0.reason ?? "") }.joined(separator: "; ")
     }
 
-    func path(_ ip: IPAddress) -> String { "/networking/ips/" + RRsetAPI.segment(ip.description, keepAt: false) }
+    func path(_ ip: IPAddress) -> String { "/networking/ips/" + RESTAPI.segment(ip.description, keepAt: false) }
 
     /// `GET /networking/ips/{address}` → `rdns` (null: none).
     /// - Throws: ``ProviderError``; a 404 says the address is not this account's.

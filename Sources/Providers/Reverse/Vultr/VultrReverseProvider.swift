@@ -24,7 +24,7 @@ public final class VultrReverseProvider: ReverseDNSProvider {
     public let instanceName: String
     public let typeName = "vultr"
     public static let defaultURL = "https://api.vultr.com/v2"
-    public static let settingNames = RRsetAPI.commonSettings + ["instance_id"]
+    public static let settingNames = RESTAPI.commonSettings + ["instance_id"]
     /// The instance, when the plan names it.
     public let instanceID: String?
     let api: ReverseAPI
@@ -33,7 +33,7 @@ public final class VultrReverseProvider: ReverseDNSProvider {
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let s = try RRsetAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token, instanceID: try config.string("instance_id"),
                   client: HTTPClient(options: s.options))
     }
@@ -48,7 +48,7 @@ public final class VultrReverseProvider: ReverseDNSProvider {
                 sleep: @escaping @Sendable (TimeInterval) -> Void = { Thread.sleep(forTimeInterval: $0) }) {
         instanceName = name
         self.instanceID = instanceID
-        api = ReverseAPI(instanceName: name, typeName: "vultr", baseURL: RRsetAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL,
+        api = ReverseAPI(instanceName: name, typeName: "vultr", baseURL: RESTAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL,
                          token: token, client: client, sleep: sleep, scope: "a Vultr API key allowed from this machine's address (Account → API)")
     }
 
@@ -71,7 +71,7 @@ public final class VultrReverseProvider: ReverseDNSProvider {
         let what = "finding the instance of \(ip)"
         var cursor = ""
         for _ in 0..<1000 {
-            let req = api.request(.get, "/instances?per_page=100" + (cursor.isEmpty ? "" : "&cursor=" + RRsetAPI.segment(cursor)))
+            let req = api.request(.get, "/instances?per_page=100" + (cursor.isEmpty ? "" : "&cursor=" + RESTAPI.segment(cursor)))
             let resp = try api.send(req, what: what)
             guard resp.status == 200 else { throw api.refused(req, resp, what: what, detail: Self.errorText(resp.body)) }
             let list = try api.decode(InstanceList.self, resp, req, what: what)
@@ -95,13 +95,13 @@ public final class VultrReverseProvider: ReverseDNSProvider {
         let what = "reading the PTR of \(ip)"
         switch ip {
         case .v4(let a):
-            let req = api.request(.get, "/instances/\(RRsetAPI.segment(id))/ipv4")
+            let req = api.request(.get, "/instances/\(RESTAPI.segment(id))/ipv4")
             let resp = try api.send(req, what: what)
             guard resp.status == 200 else { throw api.refused(req, resp, what: what, detail: Self.errorText(resp.body)) }
             let list = try api.decode(IPv4List.self, resp, req, what: what)
             return ReverseAPI.ptrName(list.ipv4s.first { IPv4Address($0.ip) == a }?.reverse)
         case .v6(let a):
-            let req = api.request(.get, "/instances/\(RRsetAPI.segment(id))/ipv6/reverse")
+            let req = api.request(.get, "/instances/\(RESTAPI.segment(id))/ipv6/reverse")
             let resp = try api.send(req, what: what)
             guard resp.status == 200 else { throw api.refused(req, resp, what: what, detail: Self.errorText(resp.body)) }
             let list = try api.decode(IPv6ReverseList.self, resp, req, what: what)
@@ -116,7 +116,7 @@ public final class VultrReverseProvider: ReverseDNSProvider {
         let what = "setting the PTR of \(ip) to \(name.fqdn)"
         let family = { if case .v4 = ip { return "ipv4" }; return "ipv6" }()
         let body = try ReverseAPI.body(ReverseBody(ip: ip.description, reverse: ReverseAPI.apiName(name)))
-        let req = api.request(.post, "/instances/\(RRsetAPI.segment(id))/\(family)/reverse", body: body, idempotent: true)
+        let req = api.request(.post, "/instances/\(RESTAPI.segment(id))/\(family)/reverse", body: body, idempotent: true)
         let resp = try api.send(req, what: what)
         guard resp.isSuccess else { throw api.refused(req, resp, what: what, detail: Self.errorText(resp.body)) }
     }

@@ -1,10 +1,11 @@
 import Foundation
 import MailPlan
 
-/// Pieces shared by the RRset-level REST adapters (Hetzner Cloud, deSEC, Gandi): settings,
+/// Pieces shared by the REST adapters (Cloudflare, DigitalOcean, Hetzner Cloud, deSEC, Gandi and
+/// the reverse-DNS adapters): settings,
 /// request building, JSON, `Link` headers, TXT chunking and error texts. Each adapter keeps
 /// its own API knowledge in its own folder; only mechanics live here.
-enum RRsetAPI {
+enum RESTAPI {
     /// Settings every REST adapter accepts besides its own.
     static let commonSettings = ["token", "api_url", "timeout", "ca_file", "insecure"]
 
