@@ -18,9 +18,6 @@ public enum DriftClass: String, Sendable, Codable, Hashable, CaseIterable {
     /// (RFC 7208 §4.5), a second DMARC record (RFC 7489 §6.6.3), a DKIM name holding a value
     /// that is not `v=DKIM1` or a key split across several records.
     case mailBreaking = "mail-breaking"
-    /// The provider holds the planned records but the authoritative name servers serve
-    /// something else (reported by the DNS verification step).
-    case servedMismatch = "served-mismatch"
     /// An RRset the plan no longer wants is deleted.
     case unwanted
 
@@ -42,7 +39,6 @@ public enum DriftClass: String, Sendable, Codable, Hashable, CaseIterable {
         case .changed: "managed records differ from the plan"
         case .ttlOnly: "only the TTL differs"
         case .mailBreaking: "live data breaks mail"
-        case .servedMismatch: "the name servers serve something else than the provider holds"
         case .unwanted: "no longer in the plan"
         }
     }

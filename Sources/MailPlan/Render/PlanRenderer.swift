@@ -126,7 +126,7 @@ public enum PlanRenderer {
         for n in c.notes { out += style.dim("      # \(n)") + "\n" }
         // The common classes (missing, changed, unwanted) are plain from the marker; the
         // others get a line so drift reports can tell them apart.
-        if [.ttlOnly, .mailBreaking, .servedMismatch].contains(c.driftClass) {
+        if [.ttlOnly, .mailBreaking].contains(c.driftClass) {
             out += style.dim("      # class \(c.driftClass.rawValue): \(c.driftClass.explanation)") + "\n"
         }
         for g in c.gates { out += style.yellow("      # apply needs --allow=\(g.rawValue): \(g.explanation)") + "\n" }

@@ -11,7 +11,9 @@ struct Plan: ParsableCommand {
         abstract: "Show what apply would change: read the live records and diff them against the plan.",
         discussion: """
         Each change has a class: missing, changed (managed records changed outside mailplan), \
-        ttl-only, mail-breaking, served-mismatch or unwanted (the JSON 'class' field).
+        ttl-only, mail-breaking or unwanted (the JSON 'class' field). With a dns: block, name \
+        servers that serve something else than the provider holds are reported as "served \
+        drift" warnings: nothing to apply, so they do not change the exit code.
 
         Examples:
           mailplan plan plans/example.yaml
