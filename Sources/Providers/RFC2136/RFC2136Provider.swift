@@ -239,7 +239,7 @@ public final class RFC2136Provider: DNSProvider {
         queried[zone] = managed
         let n = managed.count
         warnings[zone] = [Diagnostic(.warning, at: nil,
-            "provider \(instanceName): zone transfer of \(zone.fqdn) refused by \(server) (\(why)); read the \(n) managed RRset\(n == 1 ? "" : "s") by query instead: unmanaged records are not seen")]
+            "provider \(instanceName): zone transfer of \(zone.fqdn) refused by \(server) (\(why)); read the \(n) RRset\(n == 1 ? "" : "s") the plan manages or checks by query instead: unmanaged records are not seen")]
         return read.rrsets
     }
 
