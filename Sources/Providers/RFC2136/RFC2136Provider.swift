@@ -17,6 +17,8 @@ import MailPlan
 ///     timeout: 10                        # optional: seconds per exchange
 /// ```
 /// Reading is an AXFR over TCP signed with the key (BIND needs `allow-transfer { key …; }`).
+/// Where the primary refuses the transfer, the RRsets the plan manages are read by query
+/// instead (``readZone(_:managed:)``, ``RFC2136Query``), with a warning in the plan.
 /// Writing is **one** UPDATE message per zone over TCP, so the server applies all of it or
 /// nothing (RFC 2136 §3): a replaced RRset is "delete RRset" + "add" in the same message, and
 /// prerequisites make the update fail rather than clobber a concurrent change: a created
