@@ -139,11 +139,13 @@ public final class Engine {
     /// reads finish in; the first failure in that order is thrown (a failed read is never an
     /// empty zone).
     /// - Parameters:
+    ///   - managed: per zone, the RRset keys the plan manages (``readKeys(_:)``), handed to
+    ///     ``DNSProvider/readZone(_:managed:)``; a zone without an entry is read whole.
     ///   - parallelism: the most zones read at the same time (at least 1).
     ///   - progress: called (from any thread) as each read starts, e.g. `reading example.com. (1/3)`.
     /// - Throws: ``ProviderError`` or ``DiagnosticsError`` from the first zone that failed.
-    public func readLive(_ zones: [(zone: DomainName, provider: String)], parallelism: Int = 8,
-                         progress: (@Sendable (String) -> Void)? = nil) throws -> [[RRset]] {
+    public func readLive(_ zones: [(zone: DomainName, provider: String)], managed: [DomainName: [RRsetKey]] = [:],
+                         parallelism: Int = 8, progress: (@Sendable (String) -> Void)? = nil) throws -> [[RRset]] {
         // Adapters are built here, serially; each zone gets its own instance.
         let adapters = try zones.map { try provider(forZone: $0.zone, instance: $0.provider) }
         let results = ReadSlots(count: zones.count)
@@ -155,17 +157,32 @@ public final class Engine {
             limit.wait()
             group.enter()
             let zone = z.zone
+            let keys = managed[zone] ?? []
             // A thread per read, not the GCD pool: reads block on I/O, and the pool is only
             // as wide as the CPU count on Linux.
             let t = Thread {
                 defer { limit.signal(); group.leave() }
                 progress?("reading \(zone.fqdn) (\(i + 1)/\(total))")
-                results.set(i, Result { try box.adapters[i].readZone(zone) })
+                results.set(i, Result { try box.adapters[i].readZone(zone, managed: keys) })
             }
             t.start()
         }
         group.wait()
         return try results.all().map { try $0.get() }
+    }
+
+    /// The RRset keys a plan needs to see in `zone`: every desired RRset (including ones the
+    /// plan deletes) and the mail host's AAAA when the plan sets its A (the "AAAA not in the
+    /// plan" warning). An adapter that cannot transfer the zone reads just these
+    /// (``DNSProvider/readZone(_:managed:)``).
+    /// - Returns: the keys in desired order, without duplicates.
+    public func readKeys(_ zone: DesiredZone) -> [RRsetKey] {
+        var keys: [RRsetKey] = []
+        var seen = Set<RRsetKey>()
+        for k in zone.rrsets.map(\.rrset.key) where seen.insert(k).inserted { keys.append(k) }
+        let host = plan.server.hostname
+        if seen.contains(RRsetKey(host, .a)), seen.insert(RRsetKey(host, .aaaa)).inserted { keys.append(RRsetKey(host, .aaaa)) }
+        return keys
     }
 
     /// Offline checks, no API call: compile, build every used adapter from its settings, and
@@ -248,9 +265,11 @@ public final class Engine {
         if let spf { zones = try spf.flatten(zones) }
         var out: [ZonePlan] = []
         var problems: [Diagnostic] = []
-        let lives = try readLive(zones.map { ($0.zone, $0.provider) }, parallelism: parallelism, progress: progress)
+        let managed = Dictionary(zones.map { ($0.zone, readKeys($0)) }, uniquingKeysWith: { a, b in a + b })
+        let lives = try readLive(zones.map { ($0.zone, $0.provider) }, managed: managed, parallelism: parallelism, progress: progress)
         for (z, live) in zip(zones, lives) {
             let prov = try provider(forZone: z.zone, instance: z.provider)
+            warnings += prov.readWarnings(z.zone)
             do {
                 let (diffed, w) = try Differ.diff(z, live: live, providerType: prov.typeName)
                 warnings += w

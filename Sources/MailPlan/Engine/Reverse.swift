@@ -122,7 +122,7 @@ extension Engine {
         }
         if let hz = hostZone {
             do {
-                let recs = try provider(forZone: hz.zone, instance: hz.provider).readZone(hz.zone)
+                let recs = try provider(forZone: hz.zone, instance: hz.provider).readZone(hz.zone, managed: [RRsetKey(host, type)])
                     .first { $0.key == RRsetKey(host, type) }?.rdata ?? []
                 return ForwardObservation(holds: recs.contains(where: ip.matches), seen: "\(show(recs)) (provider '\(hz.provider)' read-back)")
             } catch { return ForwardObservation(holds: false, seen: "provider '\(hz.provider)' read-back failed: \(error)") }

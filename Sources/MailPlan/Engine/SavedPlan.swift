@@ -179,7 +179,10 @@ extension Engine {
             let gone = zones.filter { plan.provider(named: $0.1) == nil }.map { "\($0.0.fqdn) (provider '\($0.1)')" }
             return reasons + ["provider of zone \(gone.joined(separator: ", ")) is no longer defined in the plan file"]
         }
-        let lives = try readLive(zones, parallelism: parallelism, progress: progress)
+        // The same keys as when the plan was made, so a zone read by query fingerprints alike.
+        let desired = (try? validate())?.zones ?? []
+        let managed = Dictionary(desired.map { ($0.zone, readKeys($0)) }, uniquingKeysWith: { a, b in a + b })
+        let lives = try readLive(zones, managed: managed, parallelism: parallelism, progress: progress)
         for (z, live) in zip(saved.zones, lives) {
             let fp = LiveFingerprint(live)
             guard fp.sha256 != z.fingerprint.sha256 else { continue }

@@ -67,6 +67,23 @@ public protocol DNSProvider: AnyObject {
     ///   failed or partial read must throw: it is never an empty zone.
     func readZone(_ zone: DomainName) throws -> [RRset]
 
+    /// Reads `zone` for a plan that manages the RRsets `managed` (owner name, type). An
+    /// adapter that can read the whole zone returns the same as ``readZone(_:)`` (the
+    /// default); one that sometimes cannot (an RFC 2136 primary refusing AXFR) may instead
+    /// read just these RRsets, plus a CNAME found at any of their names, and say so in
+    /// ``readWarnings(_:)``.
+    /// - Parameters:
+    ///   - zone: the zone apex.
+    ///   - managed: the keys of the desired RRsets (including ones the plan deletes) and any
+    ///     other key the engine inspects, such as the mail host's AAAA.
+    /// - Returns: every RRset read; at least every live RRset among `managed`.
+    /// - Throws: ``ProviderError``, as ``readZone(_:)``: a failed read is never absent data.
+    func readZone(_ zone: DomainName, managed: [RRsetKey]) throws -> [RRset]
+
+    /// Warnings about how the last ``readZone(_:managed:)`` of `zone` read it (e.g. "zone
+    /// transfer refused: read by query instead"), shown with the plan. Default: none.
+    func readWarnings(_ zone: DomainName) -> [Diagnostic]
+
     /// Writes one zone's Changeset.
     /// - Throws: ``ApplyError`` saying which changes were applied, which failed and which
     ///   were not attempted; an atomic provider reports nothing applied on failure.
@@ -86,6 +103,8 @@ public protocol DNSProvider: AnyObject {
 extension DNSProvider {
     public func audit(_ zone: DesiredZone) -> [Diagnostic] { [] }
     public func providerFixes(_ zone: DomainName) -> [ProviderFix] { [] }
+    public func readZone(_ zone: DomainName, managed: [RRsetKey]) throws -> [RRset] { try readZone(zone) }
+    public func readWarnings(_ zone: DomainName) -> [Diagnostic] { [] }
 }
 
 /// A provider failure, naming the provider and what it was doing. Never contains a secret.

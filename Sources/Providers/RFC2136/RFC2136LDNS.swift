@@ -28,6 +28,9 @@ enum RFC2136LDNS {
         case rcode(code: Int, tsigError: Int?)
         /// A record could not be built or converted.
         case record(String)
+        /// The transfer stopped before its closing SOA without an error rcode (the server
+        /// closed the connection, or sent nothing more).
+        case transferClosed
     }
 
     /// A TCP resolver to `ep` holding the TSIG key (ldns signs AXFR queries with it).
@@ -89,7 +92,7 @@ enum RFC2136LDNS {
                 throw Failure.rcode(code: Int(ldns_pkt_get_rcode(last).rawValue), tsigError: tsigError(last))
             }
             ldns_axfr_abort(res)
-            throw Failure.network("the zone transfer ended before the closing SOA (no answer, or the connection was closed)")
+            throw Failure.transferClosed
         }
         return out
     }

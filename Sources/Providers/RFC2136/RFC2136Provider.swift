@@ -17,6 +17,8 @@ import MailPlan
 ///     timeout: 10                        # optional: seconds per exchange
 /// ```
 /// Reading is an AXFR over TCP signed with the key (BIND needs `allow-transfer { key …; }`).
+/// Where the primary refuses the transfer, the RRsets the plan manages are read by query
+/// instead (``readZone(_:managed:)``, ``RFC2136Query``), with a warning in the plan.
 /// Writing is **one** UPDATE message per zone over TCP, so the server applies all of it or
 /// nothing (RFC 2136 §3): a replaced RRset is "delete RRset" + "add" in the same message, and
 /// prerequisites make the update fail rather than clobber a concurrent change: a created
@@ -37,6 +39,9 @@ public final class RFC2136Provider: DNSProvider {
     /// Each RRset's records exactly as last transferred (ldns presentation), per zone: the
     /// "RRset exists with exactly these values" prerequisites are built from them.
     private var lastRead: [DomainName: [RRsetKey: [String]]] = [:]
+    /// The RRset keys of each zone last read by query (transfer refused), and the warning.
+    private var queried: [DomainName: [RRsetKey]] = [:]
+    private var warnings: [DomainName: [Diagnostic]] = [:]
 
     /// The setting names this adapter accepts.
     public static let settingNames = ["server", "tsig_key_name", "tsig_algorithm", "tsig_secret", "timeout"]
@@ -133,6 +138,8 @@ public final class RFC2136Provider: DNSProvider {
             return "the primary \(server) did not accept the TSIG signature for the \(what) (Bogus TSIG signature: the reply is not signed with this key): \(keyHint)"
         case .record(let m):
             return "cannot build the \(what): \(m)"
+        case .transferClosed:
+            return "no answer from the primary \(server) over TCP within \(endpoint.timeout) s for the \(what) (the zone transfer ended before the closing SOA (no answer, or the connection was closed))"
         case .rcode(let code, let tsig):
             switch (code, tsig) {
             case (9, 16?): return "the primary \(server) rejected the TSIG signature for the \(what) (NOTAUTH, BADSIG): \(keyHint)"
@@ -154,9 +161,31 @@ public final class RFC2136Provider: DNSProvider {
     /// Reads every RRset of `zone` (SOA and NS included) by AXFR, signed with the key.
     /// - Throws: ``ProviderError`` naming the server and what to fix; never a partial zone.
     public func readZone(_ zone: DomainName) throws -> [RRset] {
+        try readZone(zone, managed: [])
+    }
+
+    /// Reads `zone` by AXFR signed with the key; when the primary refuses the transfer
+    /// (REFUSED, NOTAUTH without a TSIG error, or a transfer closed before its end) and
+    /// `managed` is not empty, reads each managed (name, type) by query at the primary instead
+    /// (``RFC2136Query``), after checking with an SOA query that it is authoritative for the
+    /// zone, and leaves a warning for ``readWarnings(_:)``. A TSIG failure (BADSIG, BADKEY,
+    /// BADTIME) never falls back: updates would fail the same way.
+    /// - Parameters:
+    ///   - zone: the zone apex.
+    ///   - managed: the RRset keys the plan manages (``Engine/readKeys(_:)``).
+    /// - Returns: the whole zone (AXFR), or the managed RRsets that exist plus any CNAME at a
+    ///   managed name (by query).
+    /// - Throws: ``ProviderError`` naming the server, and for a query the name and type;
+    ///   never a partial or guessed read (SERVFAIL, REFUSED or a timeout is an error, not an
+    ///   absent RRset).
+    public func readZone(_ zone: DomainName, managed: [RRsetKey]) throws -> [RRset] {
+        warnings[zone] = nil
+        queried[zone] = nil
         let rrs: [(record: ZoneRecord, line: String)]
         do { rrs = try RFC2136LDNS.axfr(endpoint, zone: zone) } catch let f as RFC2136LDNS.Failure {
-            throw ProviderError(provider: instanceName, explain(f, zone: zone, transfer: true))
+            let refused = explain(f, zone: zone, transfer: true)
+            guard let why = Self.refusal(f), !managed.isEmpty else { throw ProviderError(provider: instanceName, refused) }
+            return try readByQuery(zone, managed: managed, refusal: refused, why: why)
         }
         guard !rrs.isEmpty else {
             throw ProviderError(provider: instanceName, "the zone transfer of \(zone.fqdn) from \(server) returned no records")
@@ -165,6 +194,55 @@ public final class RFC2136Provider: DNSProvider {
         for r in rrs { raw[RRsetKey(r.record.name, r.record.rdata.type), default: []].append(r.line) }
         lastRead[zone] = raw
         return [RRset].grouping(rrs.map(\.record))
+    }
+
+    /// The warning left by a read that fell back to queries.
+    public func readWarnings(_ zone: DomainName) -> [Diagnostic] { warnings[zone] ?? [] }
+
+    /// The short reason shown in the warning when `f` means "transfer not allowed", or nil
+    /// when it means something else (a wrong key, no answer at all, a broken record).
+    static func refusal(_ f: RFC2136LDNS.Failure) -> String? {
+        switch f {
+        case .rcode(5, _): return "REFUSED"
+        case .rcode(9, nil), .rcode(9, 0?): return "NOTAUTH"   // how Knot answers a transfer its ACL denies
+        case .transferClosed: return "connection closed"
+        default: return nil
+        }
+    }
+
+    /// The resolver the fallback queries the primary with: no recursion, the adapter's timeout.
+    var queryResolver: Resolver {
+        Resolver(options: ResolverOptions(timeout: Double(endpoint.timeout), attempts: 2, recursionDesired: false))
+    }
+
+    /// Reads `managed` by query at the primary (see ``readZone(_:managed:)``).
+    func readByQuery(_ zone: DomainName, managed: [RRsetKey], refusal: String, why: String) throws -> [RRset] {
+        let ns = NameServer(address: endpoint.address, port: endpoint.port)
+        let resolver = queryResolver
+        // Authoritative for the zone? Otherwise the original refusal is the clearer message.
+        do {
+            let soa = try resolver.query(zone, .soa, at: ns)
+            guard soa.rcode == .noError, soa.authoritative, soa.rrset != nil else {
+                throw ProviderError(provider: instanceName, "\(refusal); reading by query is not possible either: an SOA query for \(zone.fqdn) got \(soa.rcode.rawValue)\(soa.authoritative ? "" : " without authority (AA bit clear)")")
+            }
+        } catch let e as ResolverError {
+            throw ProviderError(provider: instanceName, "\(refusal); reading by query is not possible either: \(e.reason)")
+        }
+        var outcomes: [RFC2136Query.Outcome] = []
+        for k in managed {
+            do { outcomes.append(.init(key: k, answer: .success(try resolver.query(k.name, k.type, at: ns)))) }
+            catch let e as ResolverError { outcomes.append(.init(key: k, answer: .failure(e))); break }
+        }
+        let read: (rrsets: [RRset], lines: [RRsetKey: [String]])
+        do { read = try RFC2136Query.rrsets(outcomes, server: server) } catch let e as RFC2136Query.Failure {
+            throw ProviderError(provider: instanceName, e.message)
+        }
+        lastRead[zone] = read.lines
+        queried[zone] = managed
+        let n = managed.count
+        warnings[zone] = [Diagnostic(.warning, at: nil,
+            "provider \(instanceName): zone transfer of \(zone.fqdn) refused by \(server) (\(why)); read the \(n) RRset\(n == 1 ? "" : "s") the plan manages or checks by query instead: unmanaged records are not seen")]
+        return read.rrsets
     }
 
     /// The prerequisites and updates of one UPDATE for `changeset` (RFC 2136 §2.4–2.5).
@@ -215,7 +293,9 @@ public final class RFC2136Provider: DNSProvider {
     /// - Throws: ``ApplyError`` listing the changes that did not take, as `failed`.
     func verify(_ changeset: ZoneChangeset) throws {
         let live: [RRset]
-        do { live = try readZone(changeset.zone) } catch {
+        // A zone read by query is read back by query: its managed keys and the changed ones.
+        let keys = queried[changeset.zone].map { q in q + changeset.changes.map(\.key).filter { !q.contains($0) } } ?? []
+        do { live = try readZone(changeset.zone, managed: keys) } catch {
             throw ApplyError(provider: instanceName, zone: changeset.zone, applied: [], failed: [], notAttempted: [],
                              reason: "the update was accepted (NOERROR) but reading the zone back failed: \(error); run plan again to check it")
         }

@@ -39,7 +39,7 @@ struct Check: ParsableCommand {
         let live = LiveDNS(settings: settings)
         let checker = Checker(plan: engine.plan, live: live, providerNS: { zone in
             guard let z = zones.first(where: { $0.zone == zone }) else { return nil }
-            let sets = try engine.provider(z.provider).readZone(zone)
+            let sets = try engine.provider(z.provider).readZone(zone, managed: [RRsetKey(zone, .ns)])
             let ns = sets.first { $0.key == RRsetKey(zone, .ns) }?.rdata.compactMap { r -> DomainName? in if case .ns(let n) = r { return n }; return nil }
             return ns.map(Set.init)
         })
