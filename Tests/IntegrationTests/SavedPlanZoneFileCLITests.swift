@@ -34,7 +34,7 @@ final class SavedPlanZoneFileCLITests: XCTestCase {
         XCTAssertEqual((doc["key_files"] as? [[String: String]])?.map { $0["path"]! }, ["keys/mail2026.pub"])
         let notSaved = try runMailplan(["show", plan])
         XCTAssertEqual(notSaved.status, 1)
-        XCTAssertEqual(notSaved.stderr, "error: \(plan) is not a saved plan (make one with: mailplan plan PLAN --out \(plan))\n")
+        XCTAssertEqual(notSaved.stderr, "error: \(plan) is not a saved plan (make one with: mailplan plan PLAN --out plan.json, then: mailplan show plan.json)\n")
         let target = try runMailplan(["apply", saved, "--target", "example.com"])
         XCTAssertEqual(target.status, 1)
         XCTAssertEqual(target.stderr, "error: --target cannot be used with a saved plan: it applies the zones it was made for\n")

@@ -191,3 +191,39 @@ final class PlanFileDocTests: XCTestCase {
         ])
     }
 }
+
+/// Each test is the failing input of a bug found by trying bad plan files.
+final class PlanLoaderHardeningTests: XCTestCase {
+    let head = "version: 1\nserver: {hostname: mail.example.com, ipv4: 192.0.2.25}\nproviders: {local: {type: zonefile, path: x.zone}}\n"
+
+    /// A duplicated key printed the whole document (secrets included) at 1:1.
+    func testDuplicateKeyPointsAtTheSecondOccurrence() {
+        let d = diagnostics("version: 1\nserver: {hostname: mail.example.com, ipv4: 192.0.2.25}\nproviders:\n  l:\n    type: zonefile\n    path: x\n    api_key: \"LITERAL-SECRET\"\n    path: y\ndomains: [{name: example.com}]\n")
+        XCTAssertEqual(d, ["test.yaml:8:5: error: key 'path' is given twice in one mapping (first at line 6); give each key once"])
+    }
+
+    /// ip4:0.0.0.0/0 passed where +all is refused.
+    func testSPFNetworkOfEveryAddressIsRefused() {
+        let d = diagnostics(head + "domains:\n  - name: example.com\n    spf: {senders: [\"ip4:0.0.0.0/0\", \"ip6:::/0\", \"ip4:10.0.0.0/7\", ptr]}\n")
+        XCTAssertEqual(d, [
+            "test.yaml:6:21: error: domains[example.com].spf.senders: 'ip4:0.0.0.0/0' lets every IPv4 address send as this domain, like +all; list the networks that really send",
+            "test.yaml:6:38: error: domains[example.com].spf.senders: 'ip6:::/0' lets every IPv6 address send as this domain, like +all; list the networks that really send",
+        ])
+    }
+
+    /// `ipv4: []` and `ipv6: []` passed: an MX host without any address.
+    func testEmptyAddressListsAreRefused() {
+        let d = diagnostics("version: 1\nserver: {hostname: mail.example.com, ipv4: [], ipv6: []}\nproviders: {local: {type: zonefile, path: x.zone}}\ndomains: [{name: example.com}]\n")
+        XCTAssertEqual(d, ["test.yaml:2:9: error: server: ipv4 and ipv6 are empty; give at least one address (the MX host needs an A or AAAA record)"])
+    }
+
+    /// Empty `values:` was silently ignored; a TXT over 65535 bytes passed validate and failed at apply.
+    func testRecordsValuesAreCheckedBeforeApply() {
+        let big = String(repeating: "a", count: 70_000)
+        let d = diagnostics(head + "domains:\n  - name: example.com\n    records:\n      - {name: zz, type: TXT, values: []}\n      - {name: big, type: TXT, values: [\"\(big)\"]}\n")
+        XCTAssertEqual(d, [
+            "test.yaml:7:39: error: domains[example.com].records[0].values is empty; give at least one value",
+            "test.yaml:8:9: error: domains[example.com].records[1]: a 70000-byte TXT value does not fit in one DNS record (65535 bytes of rdata)",
+        ])
+    }
+}

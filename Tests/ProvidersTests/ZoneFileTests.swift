@@ -311,3 +311,29 @@ final class ZoneFileTests: XCTestCase {
         XCTAssertEqual(ZoneFileProvider.nextSerial(after: 1700000000, now: day), 1700000001) // unixtime-like
     }
 }
+
+/// The owner of a zone file survived an apply only as mode bits; a file owned by the name
+/// server's user must stay its user's (failing input of a fixed bug).
+final class ZoneFileOwnerTests: XCTestCase {
+    func testApplyKeepsTheFileOwner() throws {
+        guard getuid() == 0 else { throw XCTSkip("changing a file's owner needs root") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zf-owner-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("example.com.zone")
+        try "$ORIGIN example.com.\n@ 3600 IN SOA ns1 hostmaster 2026010101 7200 3600 1209600 3600\n@ 3600 IN NS ns1\nns1 3600 IN A 192.0.2.53\n"
+            .write(to: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chown(path.path, 1234, 2345), 0)
+        XCTAssertEqual(chmod(path.path, 0o640), 0)
+        let config = ProviderConfig(name: "z", type: "zonefile", location: nil,
+                                    settings: ["path": PlanValue(text: path.path, location: nil)], baseDirectory: dir)
+        let p = try ZoneFileProvider(config: config)
+        let zone = try DomainName("example.com")
+        let a = RRset(name: try DomainName("mail.example.com"), type: .a, ttl: 3600, rdata: [.a(IPv4Address("192.0.2.25")!)])
+        try p.apply(ZoneChangeset(zone: zone, provider: "z", providerType: "zonefile", changes: [.create(a)]))
+        var st = stat()
+        XCTAssertEqual(stat(path.path, &st), 0)
+        XCTAssertEqual([st.st_uid, st.st_gid], [1234, 2345])
+        XCTAssertEqual(st.st_mode & 0o7777, 0o640)
+        XCTAssertTrue(try p.readZone(zone).contains(a))
+    }
+}

@@ -100,7 +100,8 @@ public struct SavedPlan: Codable, Sendable {
         let f = ISO8601DateFormatter()
         f.timeZone = TimeZone(identifier: "UTC")
         createdAt = f.string(from: now)
-        planFile = plan.file
+        // Absolute, so the saved plan applies from any working directory.
+        planFile = URL(fileURLWithPath: plan.file).standardizedFileURL.path
         planFileSHA256 = plan.sha256
         keyFiles = try SavedPlan.digests(plan.keyFiles)
         self.targets = targets
@@ -150,8 +151,9 @@ public struct SavedPlan: Codable, Sendable {
 extension Engine {
     /// Why a saved plan no longer matches the world, one line per reason; empty when it is
     /// current. Compares the mailplan version, the plan file's SHA-256 (this engine's plan
-    /// must be loaded from `saved.planFile`), every key file's SHA-256, and the fingerprint
-    /// of each saved zone's live RRsets, read again now.
+    /// must be loaded from `saved.planFile`), every key file's SHA-256, the fingerprint of
+    /// each saved zone's live RRsets, read again now, and the saved changes against the
+    /// changes planned again from the same inputs (an edited saved plan is refused).
     /// - Throws: ``ProviderError`` when a zone cannot be read (never treated as a match).
     public func staleness(of saved: SavedPlan, parallelism: Int = 8,
                           progress: (@Sendable (String) -> Void)? = nil) throws -> [String] {
@@ -179,16 +181,27 @@ extension Engine {
             let gone = zones.filter { plan.provider(named: $0.1) == nil }.map { "\($0.0.fqdn) (provider '\($0.1)')" }
             return reasons + ["provider of zone \(gone.joined(separator: ", ")) is no longer defined in the plan file"]
         }
-        // The same keys as when the plan was made, so a zone read by query fingerprints alike.
-        let desired = (try? validate())?.zones ?? []
-        let managed = Dictionary(desired.map { ($0.zone, readKeys($0)) }, uniquingKeysWith: { a, b in a + b })
-        let lives = try readLive(zones, managed: managed, parallelism: parallelism, progress: progress)
-        for (z, live) in zip(saved.zones, lives) {
-            let fp = LiveFingerprint(live)
-            guard fp.sha256 != z.fingerprint.sha256 else { continue }
-            let what = fp.differences(since: z.fingerprint)
-            reasons.append("zone \(z.changeset.zone.fqdn) at provider \(z.changeset.provider) changed since the plan was made"
-                           + (what.isEmpty ? "" : ": " + what.joined(separator: "; ")))
+        // Plan again from the plan file and the live records, exactly as `plan` did: the live
+        // fingerprints must match, and so must every saved change, so an edited saved plan
+        // (another address, an extra delete, a dropped safety gate) is refused too.
+        let fresh = try makePlan(parallelism: parallelism, targets: saved.targets, progress: progress)
+        let freshZones = Dictionary(fresh.zones.map { ($0.changeset.zone, $0) }, uniquingKeysWith: { a, _ in a })
+        var edited: [String] = []
+        for z in saved.zones {
+            guard let f = freshZones[z.changeset.zone] else {
+                reasons.append("zone \(z.changeset.zone.fqdn) is no longer planned by \(saved.planFile)"); continue
+            }
+            let fp = f.fingerprint
+            if fp.sha256 != z.fingerprint.sha256 {
+                let what = fp.differences(since: z.fingerprint)
+                reasons.append("zone \(z.changeset.zone.fqdn) at provider \(z.changeset.provider) changed since the plan was made"
+                               + (what.isEmpty ? "" : ": " + what.joined(separator: "; ")))
+            } else if f.changeset.changes != z.changeset.changes {
+                edited.append(z.changeset.zone.fqdn)
+            }
+        }
+        if reasons.isEmpty && !edited.isEmpty {
+            reasons.append("the saved changes for \(edited.joined(separator: ", ")) are not what \(saved.planFile) gives for the same live records: the saved plan was edited, or the plan depends on something else that changed (a date, live DNS)")
         }
         return reasons
     }

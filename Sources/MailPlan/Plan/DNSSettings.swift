@@ -92,7 +92,7 @@ extension PlanReader {
             }
         }
         if let n = m["timeout"]?.value {
-            if case .scalar(let s) = n, let t = Double(s.string), t > 0, t <= 60 { settings.timeout = t }
+            if case .scalar(let s) = n, let t = Double(s.string), t >= 0.1, t <= 60 { settings.timeout = t }
             else { error(n, "dns.timeout must be a number of seconds from 0.1 to 60, found \(Self.describe(n))") }
         }
         if let n = m["attempts"]?.value, let a = int(n, "dns.attempts", in: 1...10) { settings.attempts = a }

@@ -23,7 +23,7 @@ public struct PlanLoader {
         let url = URL(fileURLWithPath: path)
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw DiagnosticsError(Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error)))"))
+            throw DiagnosticsError(Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error, path: path)))"))
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "the plan file is not UTF-8 text"))
@@ -32,13 +32,29 @@ public struct PlanLoader {
         return try load(text: text, file: path, baseDirectory: url.deletingLastPathComponent().standardizedFileURL, sha256: hash)
     }
 
-    static func reason(_ error: Error) -> String {
+    /// A short reason for a failed file read or write, for messages: the POSIX text where
+    /// Foundation has one ("No such file or directory", "Is a directory"), never a
+    /// Foundation error domain and code.
+    /// - Parameter path: the file, to tell a directory or a device from a missing file.
+    public static func reason(_ error: Error, path: String? = nil) -> String {
+        if let path {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+                if isDir.boolValue { return "Is a directory" }
+                if let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
+                   type != .typeRegular && type != .typeSymbolicLink { return "not a regular file" }
+            }
+        }
         let ns = error as NSError
         if let under = ns.userInfo[NSUnderlyingErrorKey] as? NSError, under.domain == NSPOSIXErrorDomain,
            let code = POSIXErrorCode(rawValue: Int32(under.code)) {
             return String(cString: strerror(code.rawValue))
         }
-        if ns.domain == NSCocoaErrorDomain && ns.code == NSFileReadNoSuchFileError { return "No such file or directory" }
+        if ns.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(ns.code)) {
+            return String(cString: strerror(code.rawValue))
+        }
+        if ns.domain == NSCocoaErrorDomain && (ns.code == NSFileReadNoSuchFileError || ns.code == NSFileNoSuchFileError) { return "No such file or directory" }
+        if ns.domain == NSCocoaErrorDomain && (ns.code == NSFileReadNoPermissionError || ns.code == NSFileWriteNoPermissionError) { return "Permission denied" }
         return ns.localizedDescription
     }
 
@@ -48,7 +64,7 @@ public struct PlanLoader {
         // The basic resolver: mailplan reads every scalar as text and checks its type itself, so
         // Yams' regular-expression tag resolution (a third of the load time) is not needed.
         do { root = try Yams.compose(yaml: text, .basic) } catch let e as YamlError {
-            throw DiagnosticsError(Self.yamlDiagnostic(e, file: file))
+            throw DiagnosticsError(Self.yamlDiagnostic(e, file: file, text: text))
         } catch {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(error)"))
         }
@@ -63,12 +79,39 @@ public struct PlanLoader {
         return plan!
     }
 
-    static func yamlDiagnostic(_ e: YamlError, file: String) -> Diagnostic {
+    static func yamlDiagnostic(_ e: YamlError, file: String, text: String = "") -> Diagnostic {
         func at(_ m: Mark) -> SourceLocation { SourceLocation(file: file, line: m.line, column: m.column) }
         switch e {
         case .scanner(let ctx, let problem, let mark, _), .parser(let ctx, let problem, let mark, _), .composer(let ctx, let problem, let mark, _):
             let context = ctx.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
             return Diagnostic(at: at(mark), "YAML syntax error: \(problem)\(context)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Point at the second occurrence of the first duplicated key after the mapping starts;
+            // never echo the document (it may hold secrets and be megabytes long).
+            let key = duplicates.sorted().first ?? ""
+            var seen: [(Int, Int)] = []
+            for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where i + 1 >= context.mark.line {
+                let chars = Array(line)
+                let k = Array(key)
+                var j = 0
+                while j + k.count <= chars.count {
+                    let before = j == 0 ? " " : chars[j - 1]
+                    if Array(chars[j..<(j + k.count)]) == k, " \t{,\"'".contains(before) {
+                        var n = j + k.count
+                        if n < chars.count, chars[n] == "\"" || chars[n] == "'" { n += 1 }
+                        while n < chars.count, chars[n] == " " { n += 1 }
+                        if n < chars.count, chars[n] == ":" { seen.append((i + 1, j + 1)) }
+                    }
+                    j += 1
+                }
+                if seen.count >= 2 { break }
+            }
+            let names = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            if seen.count >= 2 {
+                return Diagnostic(at: SourceLocation(file: file, line: seen[1].0, column: seen[1].1),
+                                  "key \(names) is given twice in one mapping (first at line \(seen[0].0)); give each key once")
+            }
+            return Diagnostic(at: at(context.mark), "key \(names) is given twice in this mapping; give each key once")
         case .reader(let problem, _, _, _):
             return Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(problem)")
         default:
@@ -232,6 +275,9 @@ struct PlanReader {
             }
         }
         if m["ipv4"] == nil && m["ipv6"] == nil { error(node, "server: give at least one address in ipv4 or ipv6") }
+        else if v4.isEmpty && v6.isEmpty && !diagnostics.contains(where: { $0.severity == .error && $0.message.hasPrefix("server.ipv") }) {
+            error(node, "server: ipv4 and ipv6 are empty; give at least one address (the MX host needs an A or AAAA record)")
+        }
         let helo = m["helo_spf"].flatMap { bool($0.value, "server.helo_spf") } ?? false
         let dane = m["dane"].flatMap { readDANE($0.value) }
         let reverse = m["reverse"].flatMap { readReverse($0.value) }
@@ -457,6 +503,20 @@ struct PlanReader {
                     if case .directive(_, let mech, _)? = try? SPFRecord.parseTerm(t), let net = SPFRecord.canonicalNetwork(mech) {
                         warn(tn, "\(dn).spf.senders: '\(t)' has host bits set below the prefix; receivers match the network \(net)")
                     }
+                    let lower = t.lowercased()
+                    let pass = !(lower.hasPrefix("-") || lower.hasPrefix("~") || lower.hasPrefix("?"))
+                    let bare = lower.hasPrefix("+") ? String(lower.dropFirst()) : lower
+                    if pass, bare.hasPrefix("ip4:") || bare.hasPrefix("ip6:"), let len = bare.split(separator: "/").dropFirst().first.flatMap({ Int($0) }) {
+                        let v4 = bare.hasPrefix("ip4:")
+                        if len == 0 {
+                            error(tn, "\(dn).spf.senders: '\(t)' lets every \(v4 ? "IPv4" : "IPv6") address send as this domain, like +all; list the networks that really send")
+                        } else if len < (v4 ? 8 : 16) {
+                            warn(tn, "\(dn).spf.senders: '\(t)' authorizes a very large network (/\(len)); is that every address that sends for this domain?")
+                        }
+                    }
+                    if bare == "ptr" || bare.hasPrefix("ptr:") {
+                        warn(tn, "\(dn).spf.senders: '\(t)' is slow and unreliable; RFC 7208 §5.5 says it should not be used")
+                    }
                 }
             }
         } else {
@@ -543,7 +603,7 @@ struct PlanReader {
                         text = try readFile(url)
                         keyFiles.append(PlanKeyFile(path: path, url: url.standardizedFileURL))
                     } catch {
-                        self.error(f.value, "\(sp).public_key_file: cannot read \(path) (\(PlanLoader.reason(error)))")
+                        self.error(f.value, "\(sp).public_key_file: cannot read \(path) (\(PlanLoader.reason(error, path: url.path)))")
                     }
                 }
             case (nil, nil):
@@ -652,7 +712,7 @@ struct PlanReader {
                 return DANE.sha256Hex(try DANE.subjectPublicKeyInfo(pem: text))
             } catch let e as DANEKeyError {
                 error(n, "\(p).\(key): \(path): \(e.reason)")
-            } catch { self.error(n, "\(p).\(key): cannot read \(path) (\(PlanLoader.reason(error)))") }
+            } catch { self.error(n, "\(p).\(key): cannot read \(path) (\(PlanLoader.reason(error, path: url.path)))") }
             return nil
         }
         if m["certificate_file"] != nil && m["public_key_file"] != nil {
@@ -845,6 +905,7 @@ struct PlanReader {
             var rttl = ttl
             if let t = m["ttl"]?.value, let v = self.ttl(t, "\(p).ttl") { rttl = v }
             var rdata: [RData] = []
+            let problemsBefore = diagnostics.count
             if let vn = m["values"]?.value {
                 for (v, n) in stringList(vn, "\(p).values") {
                     do {
@@ -852,7 +913,14 @@ struct PlanReader {
                     } catch let r as RDataError { error(n, "\(p).values: \(r.description)") } catch { self.error(n, "\(p).values: \(error)") }
                 }
             }
-            if rdata.isEmpty { continue }
+            if rdata.isEmpty {
+                if diagnostics.count == problemsBefore { error(m["values"]?.value ?? e, "\(p).values is empty; give at least one value") }
+                continue
+            }
+            // A TXT record's rdata (character-strings with their length bytes) fits in 65535 bytes.
+            for case .txt(let v) in rdata where v.utf8.count + (v.utf8.count + 254) / 255 > 65_535 {
+                error(e, "\(p): a \(v.utf8.count)-byte TXT value does not fit in one DNS record (65535 bytes of rdata)")
+            }
             if type == .cname && rdata.count > 1 { error(e, "\(p): a CNAME RRset holds exactly one value (RFC 2181 §10.1)"); continue }
             if let prev = out.first(where: { $0.rrset.key == RRsetKey(owner, type) }) {
                 error(e, "\(p): \(owner.fqdn) \(type) is already declared at \(prev.location.map(\.description) ?? "?"); list all values in one entry"); continue

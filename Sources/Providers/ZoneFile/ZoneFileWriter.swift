@@ -29,15 +29,18 @@ enum ZoneFileWriter {
     static func replace(_ url: URL, with data: Data, expecting: Data, backup: Bool) throws {
         let target = url.resolvingSymlinksInPath()
         var st = stat()
-        let mode: mode_t = stat(target.path, &st) == 0 ? st.st_mode & 0o7777 : 0o644
+        let exists = stat(target.path, &st) == 0
+        let mode: mode_t = exists ? st.st_mode & 0o7777 : 0o644
+        // The owner too: a zone file owned by the name server's user must stay readable by it.
+        let owner: (uid_t, gid_t)? = exists ? (st.st_uid, st.st_gid) : nil
 
-        let temp = try writeTemp(data, beside: target, mode: mode)
+        let temp = try writeTemp(data, beside: target, mode: mode, owner: owner)
         var keepTemp = false
         defer { if !keepTemp { unlink(temp) } }
 
         guard let now = FileManager.default.contents(atPath: target.path), now == expecting else { throw Failure.changed }
         if backup {
-            let bakTemp = try writeTemp(expecting, beside: target, mode: mode)
+            let bakTemp = try writeTemp(expecting, beside: target, mode: mode, owner: owner)
             if rename(bakTemp, target.path + ".bak") != 0 {
                 let why = errorText("cannot create \(target.path).bak")
                 unlink(bakTemp)
@@ -50,8 +53,8 @@ enum ZoneFileWriter {
     }
 
     /// Writes `data` to a new `.<name>.mailplan-XXXXXX` file next to `target`, fsyncs it and
-    /// sets `mode`. - Returns: its path.
-    static func writeTemp(_ data: Data, beside target: URL, mode: mode_t) throws -> String {
+    /// sets `mode` (and `owner` where the process may). - Returns: its path.
+    static func writeTemp(_ data: Data, beside target: URL, mode: mode_t, owner: (uid_t, gid_t)? = nil) throws -> String {
         let dir = target.deletingLastPathComponent().path
         var template = Array("\(dir)/.\(target.lastPathComponent).mailplan-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -70,6 +73,11 @@ enum ZoneFileWriter {
                 }
                 offset += n
             }
+        }
+        // Keep the original owner where allowed (as root, or the same user); otherwise the file
+        // belongs to whoever runs mailplan, as any editor would leave it.
+        if let (uid, gid) = owner, fchown(fd, uid, gid) != 0, errno != EPERM {
+            throw Failure.system(errorText("cannot set the owner of \(path)"))
         }
         guard fchmod(fd, mode) == 0 else { throw Failure.system(errorText("cannot set the mode of \(path)")) }
         guard fsync(fd) == 0 else { throw Failure.system(errorText("cannot flush \(path)")) }

@@ -31,17 +31,17 @@ struct Apply: ParsableCommand {
     var autoApprove = false
     @Flag(inversion: .prefixedNo, help: "After applying, poll every authoritative server of each changed zone until each changed RRset is served as planned (default: on when the plan's dns: block configures or can discover authoritative servers).")
     var wait: Bool? = nil
-    @Option(name: .customLong("wait-timeout"), help: "Seconds to wait for the changes to be served (default 120).")
+    @Option(name: .customLong("wait-timeout"), help: "Seconds to wait for the changes to be served.")
     var waitTimeout: Double = 120
 
     func validate() throws {
-        if waitTimeout <= 0 { throw ValidationError("--wait-timeout must be a positive number of seconds") }
+        if !(waitTimeout > 0 && waitTimeout <= 86_400) { throw ValidationError("--wait-timeout must be a number of seconds from 0 to 86400, got \(waitTimeout)") }
     }
 
     func run() throws {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: options.planFile)) } catch {
-            throw DiagnosticsError(Diagnostic(at: nil, "\(options.planFile): cannot read the file (\(error.localizedDescription))"))
+            throw DiagnosticsError(Diagnostic(at: nil, "\(options.planFile): cannot read the plan file (\(PlanLoader.reason(error, path: options.planFile)))"))
         }
         if let saved = try SavedPlan.detect(data, file: options.planFile) { return try applySaved(saved) }
         let engine = try options.loadEngine()

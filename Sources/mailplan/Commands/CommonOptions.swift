@@ -7,7 +7,21 @@ import Glibc
 #endif
 
 /// Writes to standard error.
-func printError(_ s: String) { FileHandle.standardError.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8)) }
+func printError(_ s: String) {
+    let line = s.hasSuffix("\n") ? s : s + "\n"
+    FileHandle.standardError.write(Data(escapingControlCharacters(line).utf8))
+}
+
+/// Text from a plan file or a provider can hold control characters; they are shown as `\xHH`
+/// so they cannot move the cursor or rewrite a terminal or CI log. Newlines and tabs stay.
+func escapingControlCharacters(_ s: String) -> String {
+    guard s.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || $0.value == 0x7f }) else { return s }
+    var out = ""
+    for u in s.unicodeScalars {
+        if (u.value < 0x20 && u != "\n" && u != "\t") || u.value == 0x7f { out += String(format: "\\x%02x", u.value) } else { out.unicodeScalars.append(u) }
+    }
+    return out
+}
 
 struct CommonOptions: ParsableArguments {
     @Argument(help: "Path to the plan file (YAML).")

@@ -15,7 +15,7 @@ struct Import: ParsableCommand {
         settings resolve against the new file's directory.
 
         Example:
-          mailplan import --plan plans/example.yaml --provider pdns --domain example.org --out example.org.yaml
+          mailplan import --plan plans/powerdns.yaml --provider pdns --domain example.org --out example.org.yaml
         """)
     @Option(help: ArgumentHelp("A plan file that defines the provider (its providers: entry is copied, ${ENV} references kept).", valueName: "plan"))
     var plan: String

@@ -36,6 +36,7 @@ struct Plan: ParsableCommand {
     var out: String?
 
     func run() throws {
+        if let out { try checkOutTarget(out) }
         let engine = try options.loadEngine()
         var result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
         if engine.plan.dns.configured {
@@ -66,5 +67,17 @@ struct Plan: ParsableCommand {
             if fmt == .text { print(msg, terminator: "") } else { printError(msg) }
         }
         if detailedExitcode && result.hasChanges { throw ExitCode(2) }
+    }
+
+    /// `--out` replaces only a previous saved plan: never the plan file, a zone file, a key or
+    /// anything else that happens to be at that path.
+    func checkOutTarget(_ out: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: out, isDirectory: &isDir) else { return }
+        if isDir.boolValue { throw ValidationError("--out \(out) is a directory; give a file name such as \(out)/plan.json") }
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()
+        if (try? SavedPlan.detect(data, file: out)) ?? nil == nil {
+            throw ValidationError("--out \(out) exists and is not a saved plan; refusing to overwrite it (remove it first, or choose another name)")
+        }
     }
 }

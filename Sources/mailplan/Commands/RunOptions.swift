@@ -8,7 +8,7 @@ import Glibc
 /// Options shared by `plan` and `apply`: how many zones to read at once, which zones, and
 /// which safety gates to open.
 struct RunOptions: ParsableArguments {
-    @Option(help: "Read at most N zones at the same time (default 8).")
+    @Option(help: "Read at most N zones at the same time.")
     var parallelism: Int = 8
 
     @Option(help: ArgumentHelp("Limit the run to the zone of this domain (or this zone apex). Repeatable.", valueName: "domain"))
@@ -63,14 +63,18 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// Appends to a file (as `$GITHUB_STEP_SUMMARY` expects), creating it when missing.
 func appendText(_ text: String, to path: String) throws {
     let url = URL(fileURLWithPath: path)
-    if !FileManager.default.fileExists(atPath: path) {
-        try Data(text.utf8).write(to: url)
-        return
+    do {
+        if !FileManager.default.fileExists(atPath: path) {
+            try Data(text.utf8).write(to: url)
+            return
+        }
+        let h = try FileHandle(forWritingTo: url)
+        defer { try? h.close() }
+        try h.seekToEnd()
+        try h.write(contentsOf: Data(text.utf8))
+    } catch {
+        throw ValidationError("--summary \(path): cannot write the summary (\(PlanLoader.reason(error, path: path)))")
     }
-    let h = try FileHandle(forWritingTo: url)
-    defer { try? h.close() }
-    try h.seekToEnd()
-    try h.write(contentsOf: Data(text.utf8))
 }
 
 /// Refuses (exit 1) when changes need safety gates that were not allowed.

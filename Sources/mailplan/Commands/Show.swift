@@ -29,7 +29,7 @@ struct Show: ParsableCommand {
             throw DiagnosticsError(Diagnostic(at: nil, "\(file): cannot read the file (\(error.localizedDescription))"))
         }
         guard let saved = try SavedPlan.detect(data, file: file) else {
-            throw DiagnosticsError(Diagnostic(at: nil, "\(file) is not a saved plan (make one with: mailplan plan PLAN --out \(file))"))
+            throw DiagnosticsError(Diagnostic(at: nil, "\(file) is not a saved plan (make one with: mailplan plan PLAN --out plan.json, then: mailplan show plan.json)"))
         }
         switch json ? .json : format {
         case .json: print(try saved.json(), terminator: "")

@@ -1,0 +1,93 @@
+import Foundation
+import MailPlan
+import Providers
+import XCTest
+
+/// Bad input and misuse found by trying the CLI as an attacker would; each test is the failing
+/// input of a fixed bug.
+final class HardeningCLITests: XCTestCase {
+    /// `--wait-timeout nan` crashed (signal 4) after the zone had been written.
+    func testWaitTimeoutMustBeAFiniteNumberOfSeconds() throws {
+        let dir = try copyOfPlans()
+        let zone = dir.appendingPathComponent("zones/example.com.zone")
+        let before = try Data(contentsOf: zone)
+        for bad in ["nan", "inf", "1e308", "0", "-5"] {
+            let r = try runMailplan(["apply", dir.appendingPathComponent("example.yaml").path, "--auto-approve", "--wait-timeout=\(bad)"])
+            XCTAssertEqual(r.status, 1, bad)
+            XCTAssertTrue(r.stderr.hasPrefix("error: --wait-timeout must be a number of seconds from 0 to 86400, got "), r.stderr)
+            XCTAssertEqual(try Data(contentsOf: zone), before, "nothing is applied")
+        }
+    }
+
+    /// `plan --out` overwrote the plan file itself, or the zone file, with JSON.
+    func testOutNeverOverwritesAFileThatIsNotASavedPlan() throws {
+        let dir = try copyOfPlans()
+        let plan = dir.appendingPathComponent("example.yaml").path
+        let zone = dir.appendingPathComponent("zones/example.com.zone").path
+        for target in [plan, zone] {
+            let before = try Data(contentsOf: URL(fileURLWithPath: target))
+            let r = try runMailplan(["plan", plan, "--out", target])
+            XCTAssertEqual(r.status, 1)
+            XCTAssertEqual(r.stderr, "error: --out \(target) exists and is not a saved plan; refusing to overwrite it (remove it first, or choose another name)\n")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), before)
+        }
+        // A previous saved plan is replaced as before.
+        let saved = dir.appendingPathComponent("p.json").path
+        XCTAssertEqual(try runMailplan(["plan", plan, "--out", saved]).status, 0)
+        XCTAssertEqual(try runMailplan(["plan", plan, "--out", saved]).status, 0)
+    }
+
+    /// An edited saved plan (another address, an extra delete, a dropped gate) was applied as written.
+    func testEditedSavedPlanIsRefused() throws {
+        let dir = try copyOfPlans()
+        let plan = dir.appendingPathComponent("example.yaml").path
+        let saved = dir.appendingPathComponent("p.json")
+        XCTAssertEqual(try runMailplan(["plan", plan, "--out", saved.path]).status, 0)
+        let zone = dir.appendingPathComponent("zones/example.com.zone")
+        let before = try Data(contentsOf: zone)
+        let text = try String(contentsOf: saved, encoding: .utf8)
+        XCTAssertTrue(text.contains("192.0.2.25"))
+        try text.replacingOccurrences(of: "192.0.2.25", with: "203.0.113.66").write(to: saved, atomically: true, encoding: .utf8)
+        let r = try runMailplan(["apply", saved.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, """
+        error: stale plan: \(saved.path) no longer matches what it was made from:
+          - the saved changes for example.com. are not what \(plan) gives for the same live records: the saved plan was edited, or the plan depends on something else that changed (a date, live DNS)
+        Make a new plan: mailplan plan \(plan) --out \(saved.path)
+
+        """)
+        XCTAssertEqual(try Data(contentsOf: zone), before)
+    }
+
+    /// A saved plan made from a relative plan path could not be applied from another directory.
+    func testSavedPlanAppliesFromAnotherWorkingDirectory() throws {
+        let dir = try copyOfPlans()
+        let saved = dir.appendingPathComponent("p.json").path
+        XCTAssertEqual(try runMailplan(["plan", "example.yaml", "--out", saved], cwd: dir).status, 0)
+        let r = try runMailplan(["apply", saved], cwd: URL(fileURLWithPath: "/"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasSuffix("Apply complete! Records: 6 added, 2 changed, 0 destroyed.\n"), r.stdout)
+    }
+
+    /// Control characters from a plan file were echoed raw to the terminal.
+    func testControlCharactersAreEscapedInErrors() throws {
+        let dir = try copyOfPlans()
+        let bad = dir.appendingPathComponent("ctl.yaml")
+        try "version: 1\nserver: {hostname: \"ex\\e]0;pwned\\aample.com\", ipv4: 192.0.2.1}\nproviders: {l: {type: zonefile, path: x}}\ndomains: [{name: example.com}]\n"
+            .write(to: bad, atomically: true, encoding: .utf8)
+        let r = try runMailplan(["validate", bad.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertFalse(r.stderr.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 })
+        XCTAssertTrue(r.stderr.contains("'ex\\x1b]0;pwned\\x07ample.com'"), r.stderr)
+    }
+
+    /// A directory as the plan file gave a Foundation error code instead of a reason.
+    func testDirectoryAsPlanFile() throws {
+        let dir = try copyOfPlans()
+        for cmd in ["validate", "plan", "apply"] {
+            let r = try runMailplan([cmd, dir.path])
+            XCTAssertEqual(r.status, 1, cmd)
+            XCTAssertEqual(r.stderr, "error: \(dir.path): cannot read the plan file (Is a directory)\n", cmd)
+        }
+    }
+}
