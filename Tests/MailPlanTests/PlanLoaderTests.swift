@@ -227,3 +227,27 @@ final class PlanLoaderHardeningTests: XCTestCase {
         ])
     }
 }
+
+extension PlanLoaderHardeningTests {
+    /// A certificate given as a DKIM key got the same vague message as a short RSA key.
+    func testCertificateIsNotADKIMKey() {
+        let d = diagnostics(head + "domains:\n  - name: example.com\n    dkim: [{selector: s1, public_key_file: keys/mail.example.com.crt}]\n")
+        XCTAssertEqual(d, ["test.yaml:6:44: error: domains[example.com].dkim[s1]: DKIM key does not parse: the PEM block is a certificate, not a key; give the public key (openssl x509 -in CERT -pubkey -noout)"])
+    }
+
+    /// A private key as public_key_file was accepted without a word.
+    func testPrivateKeyFileIsWarnedAbout() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try """
+        -----BEGIN PRIVATE KEY-----
+        MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC
+        -----END PRIVATE KEY-----
+
+        """.write(to: dir.appendingPathComponent("k.pem"), atomically: true, encoding: .utf8)
+        let plan = try PlanLoader(environment: [:]).load(text: head + "domains:\n  - name: example.com\n    dkim: [{selector: s1, public_key_file: k.pem}]\n",
+                                                         file: "test.yaml", baseDirectory: dir)
+        XCTAssertEqual(plan.domains[0].dkim[0].record, "v=DKIM1; k=ed25519; p=Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=")
+        XCTAssertEqual(plan.warnings.map(\.description), ["test.yaml:6:44: warning: domains[example.com].dkim[s1].public_key_file: k.pem holds a private key; only its public half is published, but keep private keys with the MTA, out of the plan's directory"])
+    }
+}

@@ -63,6 +63,9 @@ public enum DKIMKeyParser {
             throw DKIMKeyError(reason: "the PEM block has no matching END line")
         }
         let label = lines[begin].replacingOccurrences(of: "-----BEGIN ", with: "").replacingOccurrences(of: "-----", with: "")
+        if label.contains("CERTIFICATE") {
+            throw DKIMKeyError(reason: "the PEM block is a certificate, not a key; give the public key (openssl x509 -in CERT -pubkey -noout)")
+        }
         let body = lines[(begin + 1)..<end].filter { !$0.contains(":") }.joined()
         guard let der = Data(base64Encoded: body) else { throw DKIMKeyError(reason: "the PEM block is not valid base64") }
         let bytes = [UInt8](der)

@@ -602,6 +602,9 @@ struct PlanReader {
                     do {
                         text = try readFile(url)
                         keyFiles.append(PlanKeyFile(path: path, url: url.standardizedFileURL))
+                        if text?.contains("PRIVATE KEY-----") == true {
+                            warn(f.value, "\(sp).public_key_file: \(path) holds a private key; only its public half is published, but keep private keys with the MTA, out of the plan's directory")
+                        }
                     } catch {
                         self.error(f.value, "\(sp).public_key_file: cannot read \(path) (\(PlanLoader.reason(error, path: url.path)))")
                     }
