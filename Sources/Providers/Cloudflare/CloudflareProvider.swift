@@ -126,8 +126,7 @@ public final class CloudflareProvider: DNSProvider {
     private func request(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil) -> HTTPRequest {
         var c = URLComponents(string: baseURL + path)!
         if !query.isEmpty { c.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
-        var h: HTTPHeaders = ["Authorization": "Bearer " + token.value, "Accept": "application/json"]
-        if body != nil { h.add("Content-Type", "application/json") }
+        let h = RESTAPI.jsonHeaders(authorization: "Bearer " + token.value, body: body)
         return HTTPRequest(method, c.url!, headers: h, body: body)
     }
 

@@ -64,8 +64,7 @@ public final class DeSECProvider: DNSProvider {
     func domainPath(_ zone: DomainName) -> String { "/domains/" + RESTAPI.segment(zone.withoutTrailingDot) + "/" }
 
     private func request(_ method: HTTPMethod, _ url: URL, body: Data? = nil, idempotent: Bool? = nil) -> HTTPRequest {
-        var h: HTTPHeaders = ["Authorization": "Token " + token.value, "Accept": "application/json"]
-        if body != nil { h.add("Content-Type", "application/json") }
+        let h = RESTAPI.jsonHeaders(authorization: "Token " + token.value, body: body)
         return HTTPRequest(method, url, headers: h, body: body, idempotent: idempotent)
     }
     private func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }

@@ -83,8 +83,7 @@ public final class GandiProvider: DNSProvider {
     }
 
     private func request(_ method: HTTPMethod, _ url: URL, body: Data? = nil) -> HTTPRequest {
-        var h: HTTPHeaders = ["Authorization": "Bearer " + token.value, "Accept": "application/json"]
-        if body != nil { h.add("Content-Type", "application/json") }
+        let h = RESTAPI.jsonHeaders(authorization: "Bearer " + token.value, body: body)
         return HTTPRequest(method, url, headers: h, body: body)
     }
 

@@ -83,8 +83,7 @@ public final class HetznerCloudProvider: DNSProvider {
     }
 
     private func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, idempotent: Bool? = nil) -> HTTPRequest {
-        var h: HTTPHeaders = ["Authorization": "Bearer " + token.value, "Accept": "application/json"]
-        if body != nil { h.add("Content-Type", "application/json") }
+        let h = RESTAPI.jsonHeaders(authorization: "Bearer " + token.value, body: body)
         // 423 `locked` (another action runs on the zone) is worth repeating for idempotent
         // writes; its status code is [U] (providers.md §12).
         return HTTPRequest(method, url(path), headers: h, body: body, idempotent: idempotent,

@@ -17,8 +17,7 @@ struct ReverseAPI {
     func url(_ path: String) -> URL { URL(string: baseURL.absoluteString + path)! }
 
     func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, idempotent: Bool? = nil) -> HTTPRequest {
-        var h: HTTPHeaders = ["Authorization": "Bearer " + token.value, "Accept": "application/json"]
-        if body != nil { h.add("Content-Type", "application/json") }
+        let h = RESTAPI.jsonHeaders(authorization: "Bearer " + token.value, body: body)
         return HTTPRequest(method, url(path), headers: h, body: body, idempotent: idempotent)
     }
 

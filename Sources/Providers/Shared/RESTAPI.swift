@@ -141,6 +141,14 @@ enum RESTAPI {
         }
     }
 
+    /// The headers of a JSON API request: the credential, `Accept: application/json`, and
+    /// `Content-Type: application/json` when there is a body.
+    static func jsonHeaders(authorization: String, body: Data?) -> HTTPHeaders {
+        var h: HTTPHeaders = ["Authorization": authorization, "Accept": "application/json"]
+        if body != nil { h.add("Content-Type", "application/json") }
+        return h
+    }
+
     /// The message for a 401/403: "<type> rejected the token in ${VAR} (HTTP 401; check scope: …)".
     /// Shown after "provider <name>: ", so it reads "provider X rejected the token".
     static func tokenRejected(type: String, status: Int, token: Secret, scope: String) -> String {
