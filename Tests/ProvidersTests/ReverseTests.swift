@@ -171,7 +171,7 @@ final class ReverseDNSTests: XCTestCase {
         providers:
           dns:
             type: zonefile
-            path: zones/unused.zone
+            path: zones/example.com.zone   # only validated (exists); the tests plan against memory
           rev:
             type: \(reverseType)
         \(settings.map { "    " + $0 }.joined(separator: "\n"))

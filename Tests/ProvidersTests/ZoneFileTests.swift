@@ -337,3 +337,21 @@ final class ZoneFileOwnerTests: XCTestCase {
         XCTAssertTrue(try p.readZone(zone).contains(a))
     }
 }
+
+/// `validate` did not notice a missing zone file; the first read did (failing input of a fix).
+final class ZoneFileAuditTests: XCTestCase {
+    func testValidateReportsAMissingZoneFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zf-audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let plan = try PlanLoader(environment: [:]).load(text: """
+            version: 1
+            server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+            providers:
+              local: {type: zonefile, path: missing.zone}
+            domains: [{name: example.com}]
+            """, file: "p.yaml", baseDirectory: dir)
+        XCTAssertThrowsError(try Engine(plan: plan, makeProvider: ProviderRegistry.make).validate()) { e in
+            XCTAssertEqual("\(e)", "p.yaml:4:33: error: providers.local.path: \(dir.appendingPathComponent("missing.zone").standardizedFileURL.path) does not exist; give the master file of zone example.com. (RFC 1035 §5)")
+        }
+    }
+}

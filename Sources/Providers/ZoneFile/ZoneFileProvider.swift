@@ -43,6 +43,18 @@ public final class ZoneFileProvider: DNSProvider {
         instanceName = config.name
         path = try config.path("path", required: true)!
         backup = try config.bool("backup") ?? true
+        pathLocation = config.settings["path"]?.location
+    }
+
+    /// Where the plan file sets `path`, for offline messages.
+    private let pathLocation: SourceLocation?
+
+    /// Offline check (`mailplan validate`): the zone file exists and is a file.
+    public func audit(_ zone: DesiredZone) -> [Diagnostic] {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path.path, isDirectory: &isDir)
+        guard !exists || isDir.boolValue else { return [] }
+        return [Diagnostic(at: pathLocation, "providers.\(instanceName).path: \(path.path) \(exists ? "is a directory" : "does not exist"); give the master file of zone \(zone.zone.fqdn) (RFC 1035 §5)")]
     }
 
     /// Reads every RRset of `zone` from the zone file, including the SOA and NS and any
