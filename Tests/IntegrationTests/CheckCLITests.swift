@@ -68,3 +68,22 @@ final class CheckCLITests: XCTestCase {
         XCTAssertEqual(broken.stderr, "error: /nonexistent/plan.yaml: cannot read the plan file (No such file or directory)\n")
     }
 }
+
+/// With no resolver answering, `check` exited 2 ("findings") instead of 1 ("could not run").
+final class CheckUnreachableCLITests: XCTestCase {
+    func testNoResolverAnsweringExitsOne() throws {
+        let dir = try copyOfPlans()
+        let plan = dir.appendingPathComponent("chk.yaml")
+        try """
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: zonefile, path: zones/example.com.zone}}
+        dns: {resolvers: ["127.0.0.1:9"], timeout: 0.2, attempts: 1}
+        domains: [{name: example.com}]
+        """.write(to: plan, atomically: true, encoding: .utf8)
+        let r = try runMailplan(["check", plan.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertEqual(r.stderr, "error: could not run the checks: no resolver answered (DNS query example.com. SOA to 127.0.0.1:9: no answer within 0.2 s per attempt, 1 attempt (server unreachable or not answering)); check dns.resolvers in \(plan.path)\n")
+    }
+}

@@ -37,6 +37,12 @@ struct Check: ParsableCommand {
         }
         let (zones, _) = try engine.validate()
         let live = LiveDNS(settings: settings)
+        // Exit 1 ("could not run"), not 2 ("findings"), when no resolver answers at all.
+        if let first = engine.plan.domains.first {
+            do { _ = try live.lookup(first.name, .soa) } catch {
+                throw ValidationError("could not run the checks: no resolver answered (\(error)); check dns.resolvers in \(options.planFile)")
+            }
+        }
         let checker = Checker(plan: engine.plan, live: live, providerNS: { zone in
             guard let z = zones.first(where: { $0.zone == zone }) else { return nil }
             let sets = try engine.provider(z.provider).readZone(zone, managed: [RRsetKey(zone, .ns)])
