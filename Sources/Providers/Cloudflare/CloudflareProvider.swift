@@ -124,10 +124,7 @@ public final class CloudflareProvider: DNSProvider {
     // MARK: - HTTP
 
     private func request(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil) -> HTTPRequest {
-        var c = URLComponents(string: baseURL + path)!
-        if !query.isEmpty { c.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
-        let h = RESTAPI.jsonHeaders(authorization: "Bearer " + token.value, body: body)
-        return HTTPRequest(method, c.url!, headers: h, body: body)
+        RESTAPI.request(method, base: baseURL, path, query: query, body: body, authorization: "Bearer " + token.value)
     }
 
     private func tokenRejected(_ resp: HTTPResponse, zone: DomainName) -> String {

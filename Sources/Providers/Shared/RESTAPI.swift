@@ -149,6 +149,14 @@ enum RESTAPI {
         return h
     }
 
+    /// A JSON API request to `base + path` with `query` items percent-encoded.
+    static func request(_ method: HTTPMethod, base: String, _ path: String, query: [(String, String)] = [],
+                        body: Data? = nil, authorization: String) -> HTTPRequest {
+        var c = URLComponents(string: base + path)!
+        if !query.isEmpty { c.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+        return HTTPRequest(method, c.url!, headers: jsonHeaders(authorization: authorization, body: body), body: body)
+    }
+
     /// The message for a 401/403: "<type> rejected the token in ${VAR} (HTTP 401; check scope: …)".
     /// Shown after "provider <name>: ", so it reads "provider X rejected the token".
     static func tokenRejected(type: String, status: Int, token: Secret, scope: String) -> String {
