@@ -69,7 +69,7 @@ public enum Compiler {
     /// The `_mta-sts` TXT value: `v=STSv1; id=<first 20 hex digits of SHA-256(policy)>`.
     public static func mtaSTSRecord(_ policy: MTASTSPolicy, mx: [MXTarget]) -> String {
         let digest = SHA256.hash(data: Data(mtaSTSPolicy(policy, mx: mx).utf8))
-        return "v=STSv1; id=" + digest.prefix(10).map { String(format: "%02x", $0) }.joined()
+        return "v=STSv1; id=" + hexString(digest.prefix(10))
     }
 
     /// Produces the desired zones of a plan, evaluated now (see ``compilePlan(_:now:)``).

@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 
 /// Hex SHA-256 of bytes.
-func sha256Hex(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 
 /// A fingerprint of the live RRsets of one zone as read from its provider.
 ///
@@ -22,9 +21,9 @@ public struct LiveFingerprint: Codable, Sendable, Hashable {
         for r in live {
             let l = r.rdata.map { "\(r.name.fqdn) \(r.ttl) IN \(r.type) \($0.presentation)" }.sorted()
             lines += l
-            per[r.key.description] = String(sha256Hex(Data(l.joined(separator: "\n").utf8)).prefix(16))
+            per[r.key.description] = String(hexSHA256(Data(l.joined(separator: "\n").utf8)).prefix(16))
         }
-        sha256 = sha256Hex(Data(lines.sorted().joined(separator: "\n").utf8))
+        sha256 = hexSHA256(Data(lines.sorted().joined(separator: "\n").utf8))
         rrsets = per
     }
 
@@ -115,7 +114,7 @@ public struct SavedPlan: Codable, Sendable {
         var seen = Set<String>()
         return try files.compactMap { f in
             guard seen.insert(f.path).inserted else { return nil }
-            return FileDigest(path: f.path, sha256: sha256Hex(try Data(contentsOf: f.url)))
+            return FileDigest(path: f.path, sha256: hexSHA256(try Data(contentsOf: f.url)))
         }
     }
 
@@ -170,7 +169,7 @@ extension Engine {
                   let data = try? Data(contentsOf: url) else {
                 reasons.append("key file \(k.path) cannot be read any more"); continue
             }
-            let h = sha256Hex(data)
+            let h = hexSHA256(data)
             if h != k.sha256 { reasons.append("key file \(k.path) changed (SHA-256 \(k.sha256.prefix(12))… is now \(h.prefix(12))…)") }
         }
         for p in plan.keyFiles where !saved.keyFiles.contains(where: { $0.path == p.path }) {

@@ -28,7 +28,7 @@ public struct PlanLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "the plan file is not UTF-8 text"))
         }
-        let hash = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let hash = hexSHA256(data)
         return try load(text: text, file: path, baseDirectory: url.deletingLastPathComponent().standardizedFileURL, sha256: hash)
     }
 

@@ -62,7 +62,7 @@ public enum DANE {
 
     /// The `3 1 1` association data: lower-case hex of SHA-256(SubjectPublicKeyInfo DER).
     public static func sha256Hex(_ spki: Data) -> String {
-        SHA256.hash(data: spki).map { String(format: "%02x", $0) }.joined()
+        hexSHA256(spki)
     }
 }
 

@@ -70,12 +70,11 @@ public final class PowerDNSProvider: DNSProvider {
     }
 
     static func parseBaseURL(_ text: String) -> URL? {
-        var t = text.trimmingCharacters(in: .whitespaces)
+        // The server's root; a URL given with the API prefix is accepted too.
+        var t = text.trimmingASCIIWhitespace
         while t.hasSuffix("/") { t.removeLast() }
         if t.hasSuffix("/api/v1") { t.removeLast("/api/v1".count) }
-        guard let u = URL(string: t), let s = u.scheme?.lowercased(), s == "http" || s == "https",
-              let h = u.host, !h.isEmpty else { return nil }
-        return u
+        return RESTAPI.parseBaseURL(t)
     }
 
     /// `…/api/v1/servers/{server_id}/zones/{zone_id}`.

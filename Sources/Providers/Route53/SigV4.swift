@@ -79,12 +79,10 @@ public struct SigV4Signer: Sendable {
         return pairs.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { hexString(bytes) }
 
     /// Hex SHA-256 of `data` (the payload hash).
-    public static func sha256Hex(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
+    public static func sha256Hex(_ data: Data) -> String { hexSHA256(data) }
 
     /// The pieces of one signature, exposed so tests can compare each step with AWS's examples.
     public struct Signature: Sendable {
