@@ -55,10 +55,10 @@ final class PlanLoaderTests: XCTestCase {
             mx: mail.example.com
         """)
         XCTAssertEqual(d, [
-            "test.yaml:9:8: error: defaults.ttl must be an integer from 0 to 2147483647, found a list",
             "test.yaml:3:13: error: server.hostname: '-mail.example.com' is not a valid host name: label '-mail' may hold only letters, digits and hyphens, not at either end (RFC 1123)",
             "test.yaml:4:9: error: server.ipv4: '192.0.2.256' is not an IPv4 address (expected dotted quad such as 192.0.2.25)",
             "test.yaml:5:9: error: server.ipv6: '2001:db8::zz' is not an IPv6 address (expected a form such as 2001:db8::25)",
+            "test.yaml:9:8: error: defaults.ttl must be an integer from 0 to 2147483647, found a list",
             "test.yaml:12:9: error: domains[example.com].mx must be a list of {host, preference}, found a scalar",
         ])
     }

@@ -32,12 +32,12 @@ final class PolicyRecordsTests: XCTestCase {
         ])
         XCTAssertEqual(diagnostics(header + "    dmarc: {policy: rejected, np: block, rf: iodef, ri: 0, rua: [dmarc@example.com], fo: \"2\", pct: 101}\n"), [
             "test.yaml:6:21: error: domains[example.com].dmarc.policy must be one of none, quarantine, reject, found 'rejected'",
-            "test.yaml:6:100: error: domains[example.com].dmarc.pct must be from 0 to 100, found 101",
-            "test.yaml:6:90: error: domains[example.com].dmarc.fo must be 0, 1, d or s, or several joined by ':' (RFC 7489 §6.3), found '2'",
             "test.yaml:6:35: error: domains[example.com].dmarc.np must be one of none, quarantine, reject, found 'block'",
             "test.yaml:6:46: error: domains[example.com].dmarc.rf must be one of afrf, found 'iodef'",
             "test.yaml:6:57: error: domains[example.com].dmarc.ri must be from 1 to 4294967295, found 0",
             "test.yaml:6:66: error: domains[example.com].dmarc.rua: 'dmarc@example.com' must be a mailto: URI (did you mean 'mailto:dmarc@example.com'?)",
+            "test.yaml:6:90: error: domains[example.com].dmarc.fo must be 0, 1, d or s, or several joined by ':' (RFC 7489 §6.3), found '2'",
+            "test.yaml:6:100: error: domains[example.com].dmarc.pct must be from 0 to 100, found 101",
         ])
     }
 
@@ -199,9 +199,9 @@ final class PolicyRecordsTests: XCTestCase {
             "autodiscover.example.com. 3600 IN CNAME mail.example.com.",
         ])
         XCTAssertEqual(diagnostics(header + "    autoconfig: {imap: true, cnames: [www]}\n"), [
+            "test.yaml:6:17: error: domains[example.com].autoconfig: give at least one of submissions, imaps, submission, pop3s, cnames",
             "test.yaml:6:18: error: domains[example.com].autoconfig: unknown key 'imap'; did you mean 'imaps'? (valid keys: submissions, imaps, submission, pop3s, cnames)",
             "test.yaml:6:39: error: domains[example.com].autoconfig.cnames: 'www' must be autoconfig or autodiscover",
-            "test.yaml:6:17: error: domains[example.com].autoconfig: give at least one of submissions, imaps, submission, pop3s, cnames",
         ])
     }
 

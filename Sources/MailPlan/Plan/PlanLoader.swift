@@ -74,7 +74,15 @@ public struct PlanLoader {
         }
         var plan = reader.readPlan(root, sha256: sha256)
         let errors = reader.diagnostics.filter { $0.severity == .error }
-        if !errors.isEmpty || plan == nil { throw DiagnosticsError(errors) }
+        if !errors.isEmpty || plan == nil {
+            // In file order, as an editor shows them (the reader visits keys in its own order).
+            let ordered = errors.enumerated().sorted { a, b in
+                let la = a.element.location, lb = b.element.location
+                if let la, let lb, (la.line, la.column) != (lb.line, lb.column) { return (la.line, la.column) < (lb.line, lb.column) }
+                return a.offset < b.offset
+            }.map(\.element)
+            throw DiagnosticsError(ordered)
+        }
         plan!.warnings = reader.diagnostics.filter { $0.severity == .warning }
         return plan!
     }
