@@ -69,7 +69,7 @@ final class ZoneFileTests: XCTestCase {
             set("example.com.", .txt, 3600, ["\"google-site-verification=abc123\""]),
             set("mail.example.com.", .a, 3600, ["192.0.2.25"]),
             set("mail.example.com.", .aaaa, 3600, ["2001:db8::25"]),
-            set("_dmarc.example.com.", .txt, 3600, ["\"v=DMARC1; p=quarantine\""]),
+            set("_dmarc.example.com.", .txt, 3600, ["\"v=DMARC1; \" \"p=quarantine\""]),
             set("*.wild.example.com.", .a, 3600, ["192.0.2.80"]),
             set("ns1.example.com.", .a, 3600, ["192.0.2.53"]),
             set("www.sub.example.com.", .cname, 600, ["sub.example.com."]),
@@ -114,7 +114,9 @@ final class ZoneFileTests: XCTestCase {
         XCTAssertEqual(got.count, expected.count)
         XCTAssertEqual(byKey(got), byKey(expected))
         let dmarc = byKey(got)[RRsetKey(name("_dmarc.example.com."), .txt)]!
-        XCTAssertEqual(dmarc.rdata, [.txt("v=DMARC1; p=quarantine")])
+        // Two character-strings in the file stay two strings (their logical value is one DMARC record).
+        XCTAssertEqual(dmarc.rdata, [.txt(TXTData(strings: [Array("v=DMARC1; ".utf8), Array("p=quarantine".utf8)]))])
+        XCTAssertEqual(dmarc.rdata[0].txtValue, "v=DMARC1; p=quarantine")
         XCTAssertEqual(byKey(got)[RRsetKey(name("mail.example.com."), .aaaa)]!.rdata.first?.presentation, "2001:db8::25")
     }
 

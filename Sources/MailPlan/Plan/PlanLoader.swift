@@ -929,8 +929,8 @@ struct PlanReader {
                 continue
             }
             // A TXT record's rdata (character-strings with their length bytes) fits in 65535 bytes.
-            for case .txt(let v) in rdata where v.utf8.count + (v.utf8.count + 254) / 255 > 65_535 {
-                error(e, "\(p): a \(v.utf8.count)-byte TXT value does not fit in one DNS record (65535 bytes of rdata)")
+            for case .txt(let t) in rdata where t.strings.reduce(0, { $0 + $1.count + 1 }) > 65_535 {
+                error(e, "\(p): a \(t.bytes.count)-byte TXT value does not fit in one DNS record (65535 bytes of rdata)")
             }
             if type == .cname && rdata.count > 1 { error(e, "\(p): a CNAME RRset holds exactly one value (RFC 2181 §10.1)"); continue }
             if let prev = out.first(where: { $0.rrset.key == RRsetKey(owner, type) }) {
