@@ -22,7 +22,7 @@ public struct PlanLoader {
     public func load(path: String) throws -> MailPlan {
         let url = URL(fileURLWithPath: path)
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try FileKind.readRegular(path) } catch {
             throw DiagnosticsError(Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error, path: path)))"))
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -37,25 +37,8 @@ public struct PlanLoader {
     /// Foundation error domain and code.
     /// - Parameter path: the file, to tell a directory or a device from a missing file.
     public static func reason(_ error: Error, path: String? = nil) -> String {
-        if let path {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-                if isDir.boolValue { return "Is a directory" }
-                if let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
-                   type != .typeRegular && type != .typeSymbolicLink { return "not a regular file" }
-            }
-        }
-        let ns = error as NSError
-        if let under = ns.userInfo[NSUnderlyingErrorKey] as? NSError, under.domain == NSPOSIXErrorDomain,
-           let code = POSIXErrorCode(rawValue: Int32(under.code)) {
-            return String(cString: strerror(code.rawValue))
-        }
-        if ns.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(ns.code)) {
-            return String(cString: strerror(code.rawValue))
-        }
-        if ns.domain == NSCocoaErrorDomain && (ns.code == NSFileReadNoSuchFileError || ns.code == NSFileNoSuchFileError) { return "No such file or directory" }
-        if ns.domain == NSCocoaErrorDomain && (ns.code == NSFileReadNoPermissionError || ns.code == NSFileWriteNoPermissionError) { return "Permission denied" }
-        return ns.localizedDescription
+        if let e = error as? FileKindError { return e.description }
+        return FileKind.reason(error, path: path)
     }
 
     /// Loads plan text. `file` is used in messages; `baseDirectory` resolves relative paths.
@@ -139,7 +122,9 @@ struct PlanReader {
 
     mutating func readFile(_ url: URL) throws -> String {
         if let t = fileCache[url] { return t }
-        let t = try String(contentsOf: url, encoding: .utf8)
+        guard let t = String(data: try FileKind.readRegular(url.path), encoding: .utf8) else {
+            throw FileKindError(path: url.path, kind: "not UTF-8 text")
+        }
         fileCache[url] = t
         return t
     }
