@@ -98,7 +98,7 @@ public enum Differ {
                 if !foreign.isEmpty { notes.append("only the v=spf1 value is managed; the other \(foreign.count) TXT value\(foreign.count == 1 ? " is" : "s are") kept") }
                 if ours.count > 1 { notes.append("replaces \(ours.count) SPF values with one (RFC 7208 §4.5: more than one is a permerror)") }
                 changes.append(.update(from: have, to: RRset(name: want.name, type: .txt, ttl: have.ttl, rdata: foreign + want.rdata), notes: notes,
-                                       driftClass: ours.count > 1 ? .mailBreaking : nil))
+                                       driftClass: ours.count > 1 ? .mailBreaking : nil, shared: !foreign.isEmpty))
             }
         }
 

@@ -27,7 +27,7 @@ public final class ZoneFileProvider: DNSProvider {
     public let typeName = "zonefile"
     /// Every modelled type, TTL 0…2147483647 s, whole-RRset writes, all-or-nothing apply.
     public let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647,
-                                                   granularity: .rrset, atomicApply: true)
+                                                   granularity: .rrset, atomicApply: true, conditionalWrites: true)
     /// The zone file, absolute.
     public let path: URL
     /// Whether ``apply(_:)`` keeps the previous file as `<path>.bak`.
