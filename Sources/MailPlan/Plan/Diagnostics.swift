@@ -15,8 +15,32 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     public let severity: Severity
     public let location: SourceLocation?
     public let message: String
+    /// - Parameter message: what is wrong and what would be valid; a value quoted in it that is
+    ///   very long (a megabyte pasted into a plan) is shortened (``shortened(_:)``).
     public init(_ severity: Severity = .error, at location: SourceLocation?, _ message: String) {
-        self.severity = severity; self.location = location; self.message = message
+        self.severity = severity; self.location = location; self.message = Self.shortened(message)
+    }
+
+    /// The message with every run of more than 200 characters without a space cut to its
+    /// first 80 characters, "…" and its length, and, when still longer than 2,000 characters,
+    /// the middle cut the same way: an error names the bad value without echoing megabytes.
+    public static func shortened(_ message: String) -> String {
+        guard message.utf8.count > 200 else { return message }
+        var out = ""
+        var run = Substring()
+        func flush() {
+            if run.count > 200 { out += run.prefix(80) + "…(\(run.utf8.count) bytes)" } else { out += run }
+            run = Substring()
+        }
+        var start = message.startIndex
+        for i in message.indices where message[i] == " " || message[i] == "\n" {
+            run = message[start..<i]; flush()
+            out.append(message[i])
+            start = message.index(after: i)
+        }
+        run = message[start...]; flush()
+        if out.count > 2_000 { out = out.prefix(1_000) + "…(\(out.utf8.count) bytes in all)…" + out.suffix(200) }
+        return out
     }
     /// `file:line:column: error: message`, or `error: message` without a location.
     public var description: String {
