@@ -25,22 +25,23 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     /// first 80 characters, "…" and its length, and, when still longer than 2,000 characters,
     /// the middle cut the same way: an error names the bad value without echoing megabytes.
     public static func shortened(_ message: String) -> String {
-        guard message.utf8.count > 200 else { return message }
-        var out = ""
-        var run = Substring()
-        func flush() {
-            if run.count > 200 { out += run.prefix(80) + "…(\(run.utf8.count) bytes)" } else { out += run }
-            run = Substring()
+        let bytes = Array(message.utf8)
+        guard bytes.count > 200 else { return message }
+        var out: [UInt8] = []
+        var start = 0
+        func flush(_ end: Int) {
+            let run = bytes[start..<end]
+            if end - start > 200, let text = String(bytes: run, encoding: .utf8) {
+                out += Array(text.prefix(80).utf8) + Array("…(\(end - start) bytes)".utf8)
+            } else { out += run }
         }
-        var start = message.startIndex
-        for i in message.indices where message[i] == " " || message[i] == "\n" {
-            run = message[start..<i]; flush()
-            out.append(message[i])
-            start = message.index(after: i)
+        for (i, b) in bytes.enumerated() where b == 0x20 || b == 0x0a {
+            flush(i); out.append(b); start = i + 1
         }
-        run = message[start...]; flush()
-        if out.count > 2_000 { out = out.prefix(1_000) + "…(\(out.utf8.count) bytes in all)…" + out.suffix(200) }
-        return out
+        flush(bytes.count)
+        let text = String(decoding: out, as: UTF8.self)
+        guard out.count > 2_000 else { return text }
+        return text.prefix(1_000) + "…(\(out.count) bytes in all)…" + text.suffix(200)
     }
     /// `file:line:column: error: message`, or `error: message` without a location.
     public var description: String {
