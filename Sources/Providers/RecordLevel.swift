@@ -2,8 +2,8 @@ import Foundation
 import MailPlan
 
 /// Shared logic for record-level APIs (one object per value, each with an ID: Cloudflare,
-/// DigitalOcean; providers.md §0.1): the records of the last read, and the minimal record
-/// operations that turn one ``Change`` into API writes.
+/// DigitalOcean; docs/architecture.md, "Lost replies"): the records of the last read, and the
+/// minimal record operations that turn one ``Change`` into API writes.
 ///
 /// An adapter keeps a ``RecordLevelState`` from its last ``DNSProvider/readZone(_:)``, so
 /// apply knows the ID of each live record without reading again.

@@ -53,7 +53,7 @@ public struct DesiredZone: Sendable {
     public var rrsets: [DesiredRRset]
 }
 
-/// Compiles a ``MailPlan`` into desired RRsets per zone (DESIGN.md "Ownership").
+/// Compiles a ``MailPlan`` into desired RRsets per zone (docs/architecture.md, "Ownership").
 public enum Compiler {
     /// The MTA-STS policy file text (RFC 8461 §3.2) for a domain: `mx` lines cover every
     /// planned MX host.

@@ -52,7 +52,7 @@ public struct ApplyReport: Sendable {
     public var appliedSummary: ChangeSummary { ChangeSummary(zones.flatMap(\.applied)) }
 }
 
-/// Runs the flow of DESIGN.md: compile the plan, read each zone through its provider,
+/// Runs the flow of docs/architecture.md: compile the plan, read each zone through its provider,
 /// diff, and apply. Knows providers only through ``DNSProvider``.
 public final class Engine {
     public let plan: MailPlan

@@ -51,7 +51,7 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible, 
 }
 
 /// An adapter to a hosting provider's API that sets the PTR (reverse DNS) of one of the
-/// server's IP addresses (providers.md §9). The PTR lives in the IP owner's `in-addr.arpa` /
+/// server's IP addresses (the vendor's API reference for reverse DNS). The PTR lives in the IP owner's `in-addr.arpa` /
 /// `ip6.arpa` zone, so it is set through the hosting API, not a DNS provider. Most hosting
 /// providers check forward DNS first (the name's A/AAAA must hold the address), so the
 /// engine sets A/AAAA, waits until they are served, and only then calls ``setPTR(_:to:)``.

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// Conversion between Cloudflare API v4 JSON (providers.md §1) and mailplan's records.
+/// Conversion between Cloudflare API v4 JSON (the Cloudflare API v4 reference, "DNS Records for a Zone") and mailplan's records.
 ///
 /// - Names come back as FQDNs without a trailing dot, in Punycode; they are written the
 ///   same way (never relative, so `example.com` can never become `example.com.example.com`).

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// The Cloudflare DNS adapter (`type: cloudflare`, API v4, providers.md §1).
+/// The Cloudflare DNS adapter (`type: cloudflare`, API v4, the Cloudflare API v4 reference, "DNS Records for a Zone").
 ///
 /// Settings:
 /// ```yaml

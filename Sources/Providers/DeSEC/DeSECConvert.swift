@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// Conversion between deSEC JSON (providers.md §5) and ``RRset``.
+/// Conversion between deSEC JSON (the deSEC API documentation, "Retrieving and Creating DNS Records") and ``RRset``.
 ///
 /// RRsets are written by `subname` (relative, `""` for the apex in bodies) and read with
 /// both `subname` and `name` (FQDN with trailing dot). `records` are presentation strings;

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// The deSEC adapter (`type: desec`, providers.md §5).
+/// The deSEC adapter (`type: desec`, the deSEC API documentation, "Retrieving and Creating DNS Records").
 ///
 /// Settings:
 /// ```yaml

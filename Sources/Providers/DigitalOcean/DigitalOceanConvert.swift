@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// Conversion between the DigitalOcean Domains API v2 JSON (providers.md §3) and mailplan's
+/// Conversion between the DigitalOcean Domains API v2 JSON (the DigitalOcean API v2 reference, "Domain Records") and mailplan's
 /// records.
 ///
 /// - `name` is relative with `@` for the apex; it is written that way. A name read back

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// The DigitalOcean Domains adapter (`type: digitalocean`, API v2, providers.md §3).
+/// The DigitalOcean Domains adapter (`type: digitalocean`, API v2, the DigitalOcean API v2 reference, "Domain Records").
 ///
 /// Settings:
 /// ```yaml

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// Conversion between Gandi LiveDNS v5 JSON (providers.md §6) and ``RRset``.
+/// Conversion between Gandi LiveDNS v5 JSON (the Gandi LiveDNS API v5 reference) and ``RRset``.
 ///
 /// `rrset_name` is relative with `@` for the apex; `rrset_values` are presentation strings.
 /// Gandi returns TXT values quoted; targets may come back without a trailing dot and are

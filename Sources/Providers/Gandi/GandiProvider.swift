@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// The Gandi LiveDNS adapter (`type: gandi`, API v5, providers.md §6).
+/// The Gandi LiveDNS adapter (`type: gandi`, API v5, the Gandi LiveDNS API v5 reference).
 ///
 /// Settings:
 /// ```yaml
@@ -24,13 +24,13 @@ import MailPlan
 public final class GandiProvider: DNSProvider {
     public let instanceName: String
     public let typeName = "gandi"
-    /// TTL 300–2592000 s (providers.md §6.3).
+    /// TTL 300–2592000 s (the Gandi LiveDNS API v5 reference, "rrset_ttl").
     public let capabilities = ProviderCapabilities(
         supportedTypes: Set(RRType.modelled), ttlRange: 300...2_592_000, granularity: .rrset, atomicApply: false)
 
     public static let defaultURL = "https://api.gandi.net/v5/livedns"
     public static let settingNames = RESTAPI.commonSettings + ["sharing_id", "page_size"]
-    // The exact permission name is [U] (providers.md §12).
+    // The exact permission name is [U] (not confirmed in the vendor's published documentation).
     static let scope = "a Gandi personal access token with the \"Manage domain name technical configurations\" (LiveDNS) permission for this domain"
 
     public let baseURL: URL

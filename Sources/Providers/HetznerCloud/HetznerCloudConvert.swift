@@ -2,7 +2,7 @@ import Foundation
 import MailPlan
 
 /// Conversion between Hetzner Cloud DNS JSON (zones and RRsets of the Cloud API,
-/// providers.md §2B) and ``RRset``.
+/// the Hetzner Cloud API reference, "Zones" and "Zone RRSets") and ``RRset``.
 ///
 /// Names in the API are relative, lower case, without trailing dot or zone suffix, `@` for
 /// the apex. Values are zone-file presentation; TXT must be quoted strings of ≤255

@@ -2,7 +2,7 @@ import Foundation
 import MailPlan
 
 /// The Hetzner Cloud DNS adapter (`type: hetzner`): zones and RRsets of the Cloud API
-/// (`https://api.hetzner.cloud/v1`, providers.md §2B), not the legacy DNS Console API.
+/// (`https://api.hetzner.cloud/v1`, the Hetzner Cloud API reference, "Zones" and "Zone RRSets"), not the legacy DNS Console API.
 ///
 /// Settings:
 /// ```yaml
@@ -25,7 +25,7 @@ import MailPlan
 public final class HetznerCloudProvider: DNSProvider {
     public let instanceName: String
     public let typeName = "hetzner"
-    /// TTL 60–2147483647 s (providers.md §2B); every modelled type.
+    /// TTL 60–2147483647 s (the Hetzner Cloud API reference, "Zones" and "Zone RRSets"); every modelled type.
     public let capabilities = ProviderCapabilities(
         supportedTypes: Set(RRType.modelled), ttlRange: 60...2_147_483_647, granularity: .rrset, atomicApply: false)
 
@@ -85,7 +85,7 @@ public final class HetznerCloudProvider: DNSProvider {
     private func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, idempotent: Bool? = nil) -> HTTPRequest {
         let h = RESTAPI.jsonHeaders(authorization: "Bearer " + token.value, body: body)
         // 423 `locked` (another action runs on the zone) is worth repeating for idempotent
-        // writes; its status code is [U] (providers.md §12).
+        // writes; its status code is [U] (not confirmed in the vendor's published documentation).
         return HTTPRequest(method, url(path), headers: h, body: body, idempotent: idempotent,
                            extraRetryStatuses: [423])
     }

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// Conversion between the PowerDNS HTTP API's JSON (providers.md §4.3) and ``RRset``.
+/// Conversion between the PowerDNS HTTP API's JSON (the PowerDNS Authoritative HTTP API reference, "Zones") and ``RRset``.
 ///
 /// Names in the API are absolute with a trailing dot; `records[].content` is zone-file
 /// presentation exactly as PowerDNS prints it (TXT quoted, in ≤255-byte chunks here), which

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// The PowerDNS Authoritative HTTP API adapter (`type: powerdns`, providers.md §4).
+/// The PowerDNS Authoritative HTTP API adapter (`type: powerdns`, the PowerDNS Authoritative HTTP API reference).
 ///
 /// Settings:
 /// ```yaml

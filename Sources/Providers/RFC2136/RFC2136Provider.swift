@@ -3,7 +3,7 @@ import Foundation
 import MailPlan
 
 /// Any standards-based primary (BIND, Knot, PowerDNS…) through RFC 2136 dynamic update
-/// signed with TSIG (RFC 8945) (`type: rfc2136`, providers.md §8).
+/// signed with TSIG (RFC 8945) (`type: rfc2136`, RFC 2136, RFC 5936).
 ///
 /// Settings:
 /// ```yaml

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// Conversion between the Route 53 REST/XML API 2013-04-01 (providers.md §7) and ``RRset``.
+/// Conversion between the Route 53 REST/XML API 2013-04-01 (the Amazon Route 53 API Reference, version 2013-04-01) and ``RRset``.
 ///
 /// `<Name>` is absolute and may carry octal escapes (`\052` for `*`); each
 /// `<ResourceRecord><Value>` is one presentation-form value, TXT as quoted character-strings

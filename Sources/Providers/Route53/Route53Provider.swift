@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// The Amazon Route 53 adapter (`type: route53`, providers.md §7): REST/XML API 2013-04-01
+/// The Amazon Route 53 adapter (`type: route53`, the Amazon Route 53 API Reference, version 2013-04-01): REST/XML API 2013-04-01
 /// signed with SigV4.
 ///
 /// Settings:

@@ -3,7 +3,7 @@ import MailPlan
 
 /// Reverse DNS at Hetzner Cloud (`type: hetzner` named in `server.reverse.provider`): the PTR
 /// of a server's public IPv4, or of any address in its IPv6 /64, through
-/// `POST /servers/{id}/actions/change_dns_ptr` `{"ip","dns_ptr"}` (providers.md §9).
+/// `POST /servers/{id}/actions/change_dns_ptr` `{"ip","dns_ptr"}` (the vendor's API reference for reverse DNS).
 ///
 /// The same `providers:` entry serves both the DNS zones (``HetznerCloudProvider``) and the
 /// PTRs: zones and servers live in one Cloud project, so one project token (Read & Write)

@@ -3,7 +3,7 @@ import MailPlan
 
 /// Reverse DNS at Linode/Akamai (`type: linode`, named in `server.reverse.provider`): the
 /// `rdns` of an address through `PUT /networking/ips/{address}` `{"rdns":"mail.example.com"}`
-/// (providers.md §9; techdocs.akamai.com). Linode refuses an `rdns` whose forward lookup does
+/// (the vendor's API reference for reverse DNS; techdocs.akamai.com). Linode refuses an `rdns` whose forward lookup does
 /// not resolve to the address yet, so `apply` sets A/AAAA and waits before this call.
 ///
 /// Settings:

@@ -3,7 +3,7 @@ import MailPlan
 
 /// Reverse DNS at Vultr (`type: vultr`, named in `server.reverse.provider`): the PTR of an
 /// instance's IPv4 or IPv6 address through `POST /instances/{id}/ipv4/reverse` and
-/// `/ipv6/reverse` `{"ip","reverse"}` (204 on success; providers.md §9).
+/// `/ipv6/reverse` `{"ip","reverse"}` (204 on success; the vendor's API reference for reverse DNS).
 ///
 /// Settings:
 /// ```yaml
@@ -19,7 +19,7 @@ import MailPlan
 /// `main_ip` (IPv4) or `v6_network`/`v6_network_size` (IPv6). The PTR is read from
 /// `GET /instances/{id}/ipv4` (`ipv4s[].reverse`) or `GET /instances/{id}/ipv6/reverse`
 /// (`reverse_ipv6s[]`). The exact shapes of those two reads are [U] (from client code,
-/// providers.md §9): an address that is not listed reads as "no PTR".
+/// the vendor's API reference for reverse DNS): an address that is not listed reads as "no PTR".
 public final class VultrReverseProvider: ReverseDNSProvider {
     public let instanceName: String
     public let typeName = "vultr"
