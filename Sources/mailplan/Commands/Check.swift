@@ -43,12 +43,13 @@ struct Check: ParsableCommand {
                 throw ValidationError("could not run the checks: no resolver answered (\(error)); check dns.resolvers in \(options.planFile)")
             }
         }
-        let checker = Checker(plan: engine.plan, live: live, providerNS: { zone in
+        var checker = Checker(plan: engine.plan, live: live, providerNS: { zone in
             guard let z = zones.first(where: { $0.zone == zone }) else { return nil }
             let sets = try engine.provider(z.provider).readZone(zone, managed: [RRsetKey(zone, .ns)])
             let ns = sets.first { $0.key == RRsetKey(zone, .ns) }?.rdata.compactMap { r -> DomainName? in if case .ns(let n) = r { return n }; return nil }
             return ns.map(Set.init)
         })
+        checker.now = engine.now
         let findings = checker.run()
         if json {
             print(try CheckDocument(planFile: engine.plan.file, findings: findings).json(), terminator: "")
