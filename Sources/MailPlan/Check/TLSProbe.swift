@@ -61,7 +61,7 @@ public struct TLSProbe: Sendable {
     ///   - address: the IP literal connected to; `port` its port.
     /// - Throws: ``TLSProbeError``.
     public func handshake(host: DomainName, address: String, port: UInt16, mode: SMTPTLSMode) throws -> TLSHandshake {
-        try run(host: host, address: address, port: port, mode: mode, verify: nil).get()
+        try run(host: host, address: address, port: port, mode: mode, verify: nil).mapError(\.error).get()
     }
 
     /// Verifies the chain the server sends against `caFile` (PEM) or the system CA store. Host
@@ -124,6 +124,7 @@ public struct TLSProbe: Sendable {
         }
         guard rc == CURLE_OK else {
             let detail = String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
             var vr = 0
             _ = mp_curl_getinfo_long(h, CURLINFO_SSL_VERIFYRESULT, &vr)
             let base = String(cString: curl_easy_strerror(rc))
@@ -131,6 +132,7 @@ public struct TLSProbe: Sendable {
             switch rc {
             case CURLE_USE_SSL_FAILED: message = "the server does not offer STARTTLS"
             case CURLE_OPERATION_TIMEDOUT: message = "timed out: " + (detail.isEmpty ? base : detail)
+            case CURLE_SSL_CONNECT_ERROR: message = "the TLS handshake failed (" + (detail.isEmpty ? base : detail) + ")"
             default: message = detail.isEmpty ? base : detail
             }
             return .failure(Failure(error: TLSProbeError(code: Int(rc.rawValue), message: message), verifyResult: vr))
