@@ -210,4 +210,67 @@ final class ServerCheckPostfixTests: XCTestCase {
             ], child)
         }
     }
+
+    /// Deletes RRsets of a zone (PATCH changetype DELETE).
+    func delete(_ zone: DomainName, _ keys: [(String, RRType)]) throws {
+        let body = "{\"rrsets\": [" + keys.map { "{\"name\": \"\($0.0)\", \"type\": \"\($0.1.rawValue)\", \"changetype\": \"DELETE\"}" }.joined(separator: ",") + "]}"
+        let resp = try pdns.http.send(HTTPRequest(.patch, pdns.zoneURL(zone), headers: pdns.headers, body: Data(body.utf8)))
+        XCTAssertEqual(resp.status, 204, resp.text)
+        try pdns.flushCache(zone)
+    }
+
+    func testPlanAndApplyGateTLSAThatMatchesNeitherServedNorNextKey() throws {
+        let h = mail.host, a = mail.goodAddr, zone = try DomainName("signed.\(mail.daneParent)")
+        let owner = "_25._tcp.\(h)."
+        try delete(zone, [(owner, .tlsa), ("\(h).", .a)])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-gate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        func plan(_ dane: String) throws -> String {
+            let file = dir.appendingPathComponent("plan.yaml")
+            try """
+            version: 1
+            server: {hostname: \(h), ipv4: \(a), dane: {\(dane)}}
+            providers: {pdns: {type: powerdns, url: "${MAILPLAN_PDNS_URL}", api_key: "${MAILPLAN_PDNS_API_KEY}"}}
+            check:
+              smtp: {ports: {smtp: \(mail.renewedPort)}, timeout: 5}
+            domains:
+              - name: \(zone.withoutTrailingDot)
+                mx: [\(h)]
+            """.write(to: file, atomically: true, encoding: .utf8)
+            return file.path
+        }
+        let old = try spkiHash(cert: mail.cert), new = try spkiHash(cert: mail.renewedCert)
+        // The plan still holds only the old key; the server presents the renewed one.
+        let onlyOld = try plan("certificate_file: \(mail.cert)")
+        let p = try runMailplan(["plan", onlyOld, "--no-color"])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let why = "no planned TLSA record matches the key the mail server presents (3 1 1 \(new)) or server.dane.next_public_key_file; DANE senders will not deliver"
+        XCTAssertTrue(p.stdout.contains("      # apply needs --allow=tlsa-mismatch: \(SafetyGate.tlsaMismatch.explanation)\n"), p.stdout)
+        XCTAssertTrue(p.stdout.contains("tlsa-mismatch: \(why)"), p.stdout)
+        let refused = try runMailplan(["apply", onlyOld, "--auto-approve", "--no-color"])
+        XCTAssertEqual(refused.status, 1, refused.stdout)
+        XCTAssertTrue(refused.stderr.hasSuffix("error: refusing to apply: 1 change needs an explicit --allow:\n  \(owner) TLSA: \(SafetyGate.tlsaMismatch.explanation); rerun with --allow=tlsa-mismatch\n"), refused.stderr)
+        XCTAssertEqual(try live(owner), [], "nothing was written")
+
+        // Publish the next key with the old one: no gate; apply writes both.
+        let withNext = try plan("certificate_file: \(mail.cert), next_public_key_file: \(mail.renewedPubkey)")
+        let ok = try runMailplan(["apply", withNext, "--auto-approve", "--no-color"])
+        XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
+        XCTAssertFalse(ok.stdout.contains("tlsa-mismatch"), ok.stdout)
+        XCTAssertEqual(try live(owner), ["3 1 1 \(new)", "3 1 1 \(old)"].sorted())
+
+        // Dropping the record of the presented key is gated too.
+        let wrongDrop = try plan("public_key_file: \(dir.path)/old.pem")
+        _ = try sh("openssl x509 -in '\(mail.cert)' -pubkey -noout > '\(dir.path)/old.pem'")
+        let d = try runMailplan(["apply", wrongDrop, "--auto-approve", "--no-color"])
+        XCTAssertEqual(d.status, 1, d.stdout)
+        XCTAssertTrue(d.stdout.contains("tlsa-mismatch: deletes the TLSA record that matches the key the mail server presents (3 1 1 \(new)); publish its replacement first"), d.stdout)
+        XCTAssertEqual(try live(owner), ["3 1 1 \(new)", "3 1 1 \(old)"].sorted())
+    }
+
+    /// The TLSA values PowerDNS serves at `owner`, sorted.
+    func live(_ owner: String) throws -> [String] {
+        let a = try Resolver().query(try DomainName(owner), .tlsa, at: pdns.dns)
+        return a.answerRecords.map(\.rdata.presentation).sorted()
+    }
 }
