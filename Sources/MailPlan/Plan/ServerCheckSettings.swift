@@ -72,8 +72,8 @@ extension PlanReader {
                 guard let port = int(v, "\(p).ports.\(k.name)", in: 1...65535) else { continue }
                 services.append(.init(name: k.name, standardPort: k.port, port: UInt16(port), mode: k.mode))
             }
-            if services.isEmpty { error(n, "\(p).ports names no service; give smtp, submissions and/or submission with a port ({smtp: 25})") }
-            else { s.services = services }
+            if pm.isEmpty { error(n, "\(p).ports names no service; give smtp, submissions and/or submission with a port ({smtp: 25})") }
+            if !services.isEmpty { s.services = services }
         }
         if let n = m["ehlo_name"]?.value, let h = hostname(n, "\(p).ehlo_name") { s.ehloName = h.withoutTrailingDot }
         func seconds(_ key: String, _ range: ClosedRange<Double>) -> Double? {
