@@ -1,0 +1,78 @@
+import Foundation
+@testable import MailPlan
+import XCTest
+
+/// TLSA matching (RFC 6698 §2.1, RFC 7671 §5, RFC 7672 §3.1) against a chain made here by
+/// openssl; every expected digest is computed by openssl, not by the code under test.
+final class TLSAMatcherTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-tlsa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try run("""
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 30 -subj /CN=ca -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr -subj /CN=mail.example.com -addext subjectAltName=DNS:mail.example.com,DNS:*.mx.example.net 2>/dev/null
+        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 10 -copy_extensions copy -out leaf.pem 2>/dev/null
+        openssl x509 -in leaf.pem -outform DER -out leaf.der
+        openssl x509 -in ca.pem -outform DER -out ca.der
+        """)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    @discardableResult
+    func run(_ script: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-ec", script]
+        p.currentDirectoryURL = dir
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let d = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, script)
+        return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func chain() throws -> [ServedCertificate] {
+        try ["leaf.der", "ca.der"].map { try ServedCertificate(der: [UInt8](try Data(contentsOf: dir.appendingPathComponent($0)))) }
+    }
+
+    func testEveryUsageSelectorAndMatchingType() throws {
+        let c = try chain()
+        let leafSPKI256 = try run("openssl x509 -in leaf.pem -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1")
+        let leafCert512 = try run("sha512sum leaf.der | cut -d' ' -f1")
+        let leafSPKIFull = try run("openssl x509 -in leaf.pem -pubkey -noout | openssl pkey -pubin -outform DER | od -An -v -tx1 | tr -d ' \\n'")
+        let caSPKI256 = try run("openssl x509 -in ca.pem -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1")
+        let caCert256 = try run("sha256sum ca.der | cut -d' ' -f1")
+
+        XCTAssertEqual(TLSAMatcher.match(usage: 3, selector: 1, matchingType: 1, data: leafSPKI256.uppercased(), chain: c), .matches(position: 0))
+        XCTAssertEqual(TLSAMatcher.match(usage: 3, selector: 0, matchingType: 2, data: leafCert512, chain: c), .matches(position: 0))
+        XCTAssertEqual(TLSAMatcher.match(usage: 3, selector: 1, matchingType: 0, data: leafSPKIFull, chain: c), .matches(position: 0))
+        XCTAssertEqual(TLSAMatcher.match(usage: 2, selector: 1, matchingType: 1, data: caSPKI256, chain: c), .matches(position: 1))
+        XCTAssertEqual(TLSAMatcher.match(usage: 2, selector: 0, matchingType: 1, data: caCert256, chain: c), .matches(position: 1))
+        // DANE-EE never matches a CA certificate, DANE-TA never the leaf.
+        XCTAssertEqual(TLSAMatcher.match(usage: 3, selector: 1, matchingType: 1, data: caSPKI256, chain: c), .noMatch)
+        XCTAssertEqual(TLSAMatcher.match(usage: 2, selector: 1, matchingType: 1, data: leafSPKI256, chain: c), .noMatch)
+        XCTAssertEqual(TLSAMatcher.match(usage: 1, selector: 1, matchingType: 1, data: leafSPKI256, chain: c),
+                       .unusable("usage 1 (PKIX-EE) is not used for SMTP (RFC 7672 §3.1.3); publish 3 1 1"))
+        XCTAssertEqual(TLSAMatcher.match(usage: 4, selector: 1, matchingType: 1, data: leafSPKI256, chain: c),
+                       .unusable("usage 4 is not a DANE usage (RFC 6698 §2.1.1: 0 to 3); publish 3 1 1"))
+        XCTAssertEqual(TLSAMatcher.match(usage: 3, selector: 2, matchingType: 1, data: leafSPKI256, chain: c),
+                       .unusable("selector 2 is unknown (RFC 6698 §2.1.2: 0 or 1)"))
+        XCTAssertEqual(TLSAMatcher.match(usage: 3, selector: 1, matchingType: 3, data: leafSPKI256, chain: c),
+                       .unusable("matching type 3 is unknown (RFC 6698 §2.1.3: 0, 1 or 2)"))
+    }
+
+    func testNamesAndTheServedSPKI() throws {
+        let c = try chain()
+        XCTAssertEqual(c[0].dnsNames, ["mail.example.com", "*.mx.example.net"])
+        XCTAssertTrue(c[0].covers(dn("MAIL.example.com")))
+        XCTAssertTrue(c[0].covers(dn("a.mx.example.net")))
+        XCTAssertFalse(c[0].covers(dn("a.b.mx.example.net")))
+        XCTAssertFalse(c[0].covers(dn("mx.example.net")))
+        // The SPKI is the served bytes: its SHA-256 is DANE.sha256Hex of the PEM public key.
+        let pub = try run("openssl x509 -in leaf.pem -pubkey -noout")
+        XCTAssertEqual(hexSHA256(Data(c[0].spki)), DANE.sha256Hex(try DANE.subjectPublicKeyInfo(pem: pub)))
+    }
+}
