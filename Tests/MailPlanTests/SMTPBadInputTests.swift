@@ -13,20 +13,31 @@ final class ScriptedPeer: @unchecked Sendable {
     let script: @Sendable (Int32) -> Void
     private var thread: Thread?
 
-    init(_ script: @escaping @Sendable (Int32) -> Void) throws {
+    init(ipv6: Bool = false, _ script: @escaping @Sendable (Int32) -> Void) throws {
         self.script = script
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET); a.sin_port = 0
-        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-        let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard r == 0, listen(fd, 8) == 0 else { throw XCTSkip("cannot listen on 127.0.0.1") }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        port = UInt16(bigEndian: a.sin_port)
+        if ipv6 {
+            var a = sockaddr_in6()
+            a.sin6_family = sa_family_t(AF_INET6); a.sin6_port = 0
+            inet_pton(AF_INET6, "::1", &a.sin6_addr)
+            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+            guard r == 0, listen(fd, 8) == 0 else { throw XCTSkip("cannot listen on ::1") }
+            var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+            port = UInt16(bigEndian: a.sin6_port)
+        } else {
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET); a.sin_port = 0
+            inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
+            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard r == 0, listen(fd, 8) == 0 else { throw XCTSkip("cannot listen on 127.0.0.1") }
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+            port = UInt16(bigEndian: a.sin_port)
+        }
         let script = self.script
         let t = Thread {
             while true {
@@ -160,6 +171,50 @@ final class SMTPBadInputTests: XCTestCase {
         XCTAssertTrue(slow.first?.message.hasSuffix(" s (a greet-pause or tarpit; senders wait up to 5 minutes, RFC 5321 §4.5.3.2.1)") ?? false)
         // Slow is not down: the dialogue went on to EHLO.
         XCTAssertEqual(f.first { $0.message.hasPrefix("STARTTLS not offered") }?.severity, .error)
+    }
+
+    func testIPv6Address() throws {
+        let peer = try ScriptedPeer(ipv6: true) { c in
+            ScriptedPeer.write(c, "220 mail.example.com ESMTP\r\n")
+            while true {
+                let l = ScriptedPeer.readLine(c).uppercased()
+                if l.isEmpty || l.hasPrefix("QUIT") { ScriptedPeer.write(c, "221 bye\r\n"); return }
+                if l.hasPrefix("EHLO") { ScriptedPeer.write(c, "250-other.example.net\r\n250 8BITMIME\r\n") }
+            }
+        }
+        defer { peer.stop() }
+        let plan = try loadPlan("""
+        version: 1
+        server: {hostname: mail.example.com, ipv6: "::1"}
+        providers: {local: {type: zonefile, path: example.com.zone}}
+        check: {smtp: {ports: {smtp: \(peer.port)}, timeout: 1}}
+        domains:
+          - {name: example.com, provider: local}
+        """)
+        let s = "[::1]:\(peer.port)"
+        XCTAssertEqual(ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!).run(), [
+            Finding(.ok, "smtp", s, "greeting name mail.example.com is server.hostname mail.example.com", expected: "mail.example.com", actual: "mail.example.com"),
+            Finding(.warning, "smtp", s, "PTR of ::1 not checked: no resolver configured for 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa. PTR: set dns.resolvers in the plan file"),
+            Finding(.error, "smtp", s, "EHLO name other.example.net is not server.hostname mail.example.com; set the SMTP server's host name to it (Postfix: myhostname)", expected: "mail.example.com", actual: "other.example.net"),
+            Finding(.error, "smtp", s, "STARTTLS not offered: mail to mail.example.com travels unencrypted; give the SMTP server a certificate (Postfix: smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_security_level = may)", expected: "STARTTLS", actual: "8BITMIME"),
+        ])
+    }
+
+    func testConnectTimeoutOnPort25IsNotAServerFault() throws {
+        let plan = try loadPlan("""
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: zonefile, path: example.com.zone}}
+        check: {smtp: {ports: {smtp: 25, submission: 587}}}
+        domains:
+          - {name: example.com, provider: local}
+        """)
+        let c = ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!)
+        let svc = plan.check.smtp!.services
+        XCTAssertEqual(c.connectFinding(.connectTimeout(10), "192.0.2.25:25", svc[0]),
+                       Finding(.info, "smtp", "192.0.2.25:25", "not checked from here (outbound port 25 is often blocked by the network): no TCP connection within 10 s"))
+        XCTAssertEqual(c.connectFinding(.connectTimeout(10), "192.0.2.25:587", svc[1]),
+                       Finding(.error, "smtp", "192.0.2.25:587", "could not check: no TCP connection within 10 s"))
     }
 
     func testCertificateThatDoesNotParse() {
