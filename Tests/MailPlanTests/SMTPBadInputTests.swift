@@ -19,25 +19,28 @@ final class ScriptedPeer: @unchecked Sendable {
         self.fd = fd
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        func listenOn<A>(_ a: inout A, _ port: (A) -> UInt16) -> UInt16? {
+            let size = socklen_t(MemoryLayout<A>.size)
+            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
+            guard r == 0, listen(fd, 8) == 0 else { return nil }
+            var len = size
+            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+            return port(a)
+        }
+        var bound: UInt16?
         if ipv6 {
             var a = sockaddr_in6()
-            a.sin6_family = sa_family_t(AF_INET6); a.sin6_port = 0
+            a.sin6_family = sa_family_t(AF_INET6)
             inet_pton(AF_INET6, "::1", &a.sin6_addr)
-            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-            guard r == 0, listen(fd, 8) == 0 else { throw XCTSkip("cannot listen on ::1") }
-            var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-            port = UInt16(bigEndian: a.sin6_port)
+            bound = listenOn(&a) { UInt16(bigEndian: $0.sin6_port) }
         } else {
             var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET); a.sin_port = 0
+            a.sin_family = sa_family_t(AF_INET)
             inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard r == 0, listen(fd, 8) == 0 else { throw XCTSkip("cannot listen on 127.0.0.1") }
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-            port = UInt16(bigEndian: a.sin_port)
+            bound = listenOn(&a) { UInt16(bigEndian: $0.sin_port) }
         }
+        guard let bound else { throw XCTSkip("cannot listen on \(ipv6 ? "::1" : "127.0.0.1")") }
+        port = bound
         let script = self.script
         let t = Thread {
             while true {
@@ -54,6 +57,19 @@ final class ScriptedPeer: @unchecked Sendable {
     func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
 
     static func write(_ c: Int32, _ s: String) { _ = s.withCString { Glibc.send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
+    /// A minimal SMTP conversation: greeting (after `delay` microseconds), `ehlo` for EHLO,
+    /// `221` for QUIT; on STARTTLS it answers 220 and closes (a server that drops the handshake).
+    static func converse(_ c: Int32, ehlo: String, delay: useconds_t = 0) {
+        if delay > 0 { usleep(delay) }
+        write(c, "220 mail.example.com ESMTP\r\n")
+        while true {
+            let l = readLine(c).uppercased()
+            if l.isEmpty || l.hasPrefix("QUIT") { write(c, "221 bye\r\n"); return }
+            if l.hasPrefix("EHLO") { write(c, ehlo) }
+            if l.hasPrefix("STARTTLS") { write(c, "220 go ahead\r\n"); return }
+        }
+    }
+
     /// Reads until a line ends (or the peer closes).
     static func readLine(_ c: Int32) -> String {
         var out: [UInt8] = []
@@ -66,16 +82,21 @@ final class ScriptedPeer: @unchecked Sendable {
 /// Bad input for the SMTP probe: each case is a finding or "could not check: <reason>"
 /// naming the address and port, never a hang past the timeout and never a crash.
 final class SMTPBadInputTests: XCTestCase {
-    func check(port: UInt16, timeout: Double = 1) throws -> [Finding] {
-        let plan = try loadPlan("""
+    /// A plan for mail.example.com at `address` with `check: {smtp: {<smtp>}}`.
+    func plan(_ smtp: String, address: String = "ipv4: 127.0.0.1") throws -> MailPlan {
+        try loadPlan("""
         version: 1
-        server: {hostname: mail.example.com, ipv4: 127.0.0.1}
+        server: {hostname: mail.example.com, \(address)}
         providers: {local: {type: zonefile, path: example.com.zone}}
-        check: {smtp: {ports: {smtp: \(port)}, ehlo_name: probe.example.net, timeout: \(timeout), greeting_timeout: \(timeout)}}
+        check: {smtp: {\(smtp)}}
         domains:
           - {name: example.com, provider: local}
         """)
-        return ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!).run()
+    }
+
+    func check(port: UInt16, timeout: Double = 1) throws -> [Finding] {
+        let p = try plan("ports: {smtp: \(port)}, ehlo_name: probe.example.net, timeout: \(timeout), greeting_timeout: \(timeout)")
+        return ServerCheck(plan: p, live: LiveDNS(settings: p.dns), settings: p.check.smtp!).run()
     }
 
     func testRefused() throws {
@@ -88,7 +109,8 @@ final class SMTPBadInputTests: XCTestCase {
     }
 
     func testNeverGreetsTimesOut() throws {
-        let peer = try ScriptedPeer { c in sleep(3); _ = c }
+        // Says nothing, and holds the connection until the client gives up and closes it.
+        let peer = try ScriptedPeer { c in var b: UInt8 = 0; while recv(c, &b, 1, 0) > 0 {} }
         defer { peer.stop() }
         let start = Date()
         XCTAssertEqual(try check(port: peer.port), [
@@ -120,15 +142,7 @@ final class SMTPBadInputTests: XCTestCase {
     }
 
     func testDropsAfterSTARTTLS() throws {
-        let peer = try ScriptedPeer { c in
-            ScriptedPeer.write(c, "220 mail.example.com ESMTP\r\n")
-            while true {
-                let l = ScriptedPeer.readLine(c).uppercased()
-                if l.isEmpty || l.hasPrefix("QUIT") { ScriptedPeer.write(c, "221 bye\r\n"); return }
-                if l.hasPrefix("EHLO") { ScriptedPeer.write(c, "250-mail.example.com\r\n250 STARTTLS\r\n") }
-                if l.hasPrefix("STARTTLS") { ScriptedPeer.write(c, "220 go ahead\r\n"); return }   // then closes
-            }
-        }
+        let peer = try ScriptedPeer { c in ScriptedPeer.converse(c, ehlo: "250-mail.example.com\r\n250 STARTTLS\r\n") }
         defer { peer.stop() }
         let s = "127.0.0.1:\(peer.port)"
         let f = try check(port: peer.port)
@@ -144,24 +158,9 @@ final class SMTPBadInputTests: XCTestCase {
     }
 
     func testSlowGreetingIsSlowNotDown() throws {
-        let peer = try ScriptedPeer { c in
-            usleep(700_000)
-            ScriptedPeer.write(c, "220 mail.example.com ESMTP\r\n")
-            while true {
-                let l = ScriptedPeer.readLine(c).uppercased()
-                if l.isEmpty || l.hasPrefix("QUIT") { ScriptedPeer.write(c, "221 bye\r\n"); return }
-                if l.hasPrefix("EHLO") { ScriptedPeer.write(c, "250 mail.example.com\r\n") }
-            }
-        }
+        let peer = try ScriptedPeer { c in ScriptedPeer.converse(c, ehlo: "250 mail.example.com\r\n", delay: 700_000) }
         defer { peer.stop() }
-        let loaded = try loadPlan("""
-        version: 1
-        server: {hostname: mail.example.com, ipv4: 127.0.0.1}
-        providers: {local: {type: zonefile, path: example.com.zone}}
-        check: {smtp: {ports: {smtp: \(peer.port)}, timeout: 2, greeting_timeout: 2}}
-        domains:
-          - {name: example.com, provider: local}
-        """)
+        let loaded = try plan("ports: {smtp: \(peer.port)}, timeout: 2, greeting_timeout: 2")
         var settings = loaded.check.smtp!
         settings.slowGreeting = 0.5
         let f = ServerCheck(plan: loaded, live: LiveDNS(settings: loaded.dns), settings: settings).run()
@@ -174,23 +173,9 @@ final class SMTPBadInputTests: XCTestCase {
     }
 
     func testIPv6Address() throws {
-        let peer = try ScriptedPeer(ipv6: true) { c in
-            ScriptedPeer.write(c, "220 mail.example.com ESMTP\r\n")
-            while true {
-                let l = ScriptedPeer.readLine(c).uppercased()
-                if l.isEmpty || l.hasPrefix("QUIT") { ScriptedPeer.write(c, "221 bye\r\n"); return }
-                if l.hasPrefix("EHLO") { ScriptedPeer.write(c, "250-other.example.net\r\n250 8BITMIME\r\n") }
-            }
-        }
+        let peer = try ScriptedPeer(ipv6: true) { c in ScriptedPeer.converse(c, ehlo: "250-other.example.net\r\n250 8BITMIME\r\n") }
         defer { peer.stop() }
-        let plan = try loadPlan("""
-        version: 1
-        server: {hostname: mail.example.com, ipv6: "::1"}
-        providers: {local: {type: zonefile, path: example.com.zone}}
-        check: {smtp: {ports: {smtp: \(peer.port)}, timeout: 1}}
-        domains:
-          - {name: example.com, provider: local}
-        """)
+        let plan = try plan("ports: {smtp: \(peer.port)}, timeout: 1", address: "ipv6: \"::1\"")
         let s = "[::1]:\(peer.port)"
         XCTAssertEqual(ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!).run(), [
             Finding(.ok, "smtp", s, "greeting name mail.example.com is server.hostname mail.example.com", expected: "mail.example.com", actual: "mail.example.com"),
@@ -201,14 +186,7 @@ final class SMTPBadInputTests: XCTestCase {
     }
 
     func testConnectTimeoutOnPort25IsNotAServerFault() throws {
-        let plan = try loadPlan("""
-        version: 1
-        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
-        providers: {local: {type: zonefile, path: example.com.zone}}
-        check: {smtp: {ports: {smtp: 25, submission: 587}}}
-        domains:
-          - {name: example.com, provider: local}
-        """)
+        let plan = try plan("ports: {smtp: 25, submission: 587}", address: "ipv4: 192.0.2.25")
         let c = ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!)
         let svc = plan.check.smtp!.services
         XCTAssertEqual(c.connectFinding(.connectTimeout(10), "192.0.2.25:25", svc[0]),

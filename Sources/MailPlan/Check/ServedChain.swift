@@ -51,16 +51,7 @@ public struct ServedCertificate: Sendable {
     /// True when a name of ``dnsNames`` matches `host`: equal (case-insensitive), or a
     /// wildcard `*.suffix` standing for exactly one leftmost label (RFC 6125 §6.4.3).
     public func covers(_ host: DomainName) -> Bool {
-        let h = host.withoutTrailingDot.lowercased()
-        return dnsNames.contains { n in
-            if n.hasPrefix("*.") {
-                let suffix = String(n.dropFirst(1))
-                guard h.hasSuffix(suffix) else { return false }
-                let label = h.dropLast(suffix.count)
-                return !label.isEmpty && !label.contains(".")
-            }
-            return n == h
-        }
+        dnsNames.contains { hostMatches(host.withoutTrailingDot, pattern: $0) }
     }
 }
 
