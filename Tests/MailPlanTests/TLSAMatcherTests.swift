@@ -76,3 +76,12 @@ final class TLSAMatcherTests: XCTestCase {
         XCTAssertEqual(hexSHA256(Data(c[0].spki)), DANE.sha256Hex(try DANE.subjectPublicKeyInfo(pem: pub)))
     }
 }
+
+/// The negotiated protocol is read from libcurl's informational text.
+final class TLSVersionTextTests: XCTestCase {
+    func testNegotiatedVersion() {
+        XCTAssertEqual(TLSProbe.negotiatedVersion("*   Trying 127.0.0.1:25...\n* SSL connection using TLSv1.2 / ECDHE-ECDSA-AES256-GCM-SHA384\n"), "TLSv1.2")
+        XCTAssertEqual(TLSProbe.negotiatedVersion("* SSL connection using TLSv1 / AES256-SHA\n"), "TLSv1")
+        XCTAssertNil(TLSProbe.negotiatedVersion("* Connected to mail.example.com\n"))
+    }
+}
