@@ -163,6 +163,24 @@ final class ServerCheckPostfixTests: XCTestCase {
             Finding(.error, "certificate", "\(a):\(mail.badSubmissions)", "expired on 2020-04-01 00:00:00 UTC (\(Int((Date().timeIntervalSince1970 - 1_585_699_200) / 86_400)) days ago); renew the certificate",
                     expected: "valid", actual: "notAfter 2020-04-01 00:00:00 UTC"),
         ])
+        // No TLSA: the host's A still gets its DNSSEC state.
+        XCTAssertEqual(try serverFindings(r).filter { $0.check == "dnssec" }, [
+            Finding(.ok, "dnssec", "\(h).", "A: DNSSEC secure (validated by \(mail.unbound))", expected: "secure", actual: "secure"),
+        ])
+    }
+
+    func testTLSAWithAnUnknownUsageIsUnusable() throws {
+        let h = mail.host, a = mail.goodAddr, s = "\(a):\(mail.goodPort)"
+        let hash = try spkiHash(cert: mail.cert)
+        try publish("signed", [rrset(h + ".", .root, .a, 60, [a]), rrset("_25._tcp.\(h).", .root, .tlsa, 60, ["3 1 1 \(hash)", "4 1 1 \(hash)", "1 1 1 \(hash)"])])
+        let (plan, _) = try writePlan(host: h, addr: a, ports: "smtp: \(mail.goodPort)")
+        let r = try runMailplan(["check", plan.path, "--json"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertEqual(try serverFindings(r).filter { $0.check == "tlsa" }, [
+            Finding(.warning, "tlsa", "_25._tcp.\(h).", "TLSA 1 1 1 \(hash) is unusable: usage 1 (PKIX-EE) is not used for SMTP (RFC 7672 §3.1.3); publish 3 1 1", actual: "1 1 1 \(hash)"),
+            Finding(.ok, "tlsa", "_25._tcp.\(h).", "TLSA 3 1 1 matches the served certificate's public key at \(s)", expected: "3 1 1 \(hash)", actual: "3 1 1 \(hash)"),
+            Finding(.warning, "tlsa", "_25._tcp.\(h).", "TLSA 4 1 1 \(hash) is unusable: usage 4 is not a DANE usage (RFC 6698 §2.1.1: 0 to 3); publish 3 1 1", actual: "4 1 1 \(hash)"),
+        ])
     }
 
     func testOpenRelayIsAFinding() throws {

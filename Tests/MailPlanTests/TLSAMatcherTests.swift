@@ -64,6 +64,27 @@ final class TLSAMatcherTests: XCTestCase {
                        .unusable("matching type 3 is unknown (RFC 6698 §2.1.3: 0, 1 or 2)"))
     }
 
+    func testGateReasons() throws {
+        let c = try chain()
+        let served = try run("openssl x509 -in leaf.pem -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1")
+        let other = String(repeating: "ab", count: 32), next = String(repeating: "cd", count: 32)
+        let owner = dn("_25._tcp.mail.example.com")
+        func tlsa(_ values: [String]) -> RRset { RRset(name: owner, type: .tlsa, ttl: 3600, rdata: values.map { .tlsa(usage: 3, selector: 1, matchingType: 1, data: $0) }) }
+        func change(_ before: [String]?, _ after: [String]?) -> Change {
+            Change(action: before == nil ? .create : after == nil ? .delete : .update, name: owner, type: .tlsa,
+                   before: before.map(tlsa), after: after.map(tlsa))
+        }
+        let mismatch = "no planned TLSA record matches the key the mail server presents (3 1 1 \(served)) or server.dane.next_public_key_file; DANE senders will not deliver"
+        let drops = "deletes the TLSA record that matches the key the mail server presents (3 1 1 \(served)); publish its replacement first"
+        XCTAssertEqual(TLSAGate.reason(change(nil, [other]), chains: [c], next: nil), mismatch)
+        XCTAssertNil(TLSAGate.reason(change(nil, [served]), chains: [c], next: nil))
+        XCTAssertNil(TLSAGate.reason(change(nil, [other, next]), chains: [c], next: next), "the next key is published ahead of the renewal")
+        XCTAssertEqual(TLSAGate.reason(change([served, other], [other]), chains: [c], next: nil), drops)
+        XCTAssertEqual(TLSAGate.reason(change([served], nil), chains: [c], next: nil), drops)
+        XCTAssertNil(TLSAGate.reason(change([served, other], [served]), chains: [c], next: nil), "dropping the old key after the renewal")
+        XCTAssertNil(TLSAGate.reason(change(nil, [other]), chains: [], next: nil), "not probed: no gate")
+    }
+
     func testNamesAndTheServedSPKI() throws {
         let c = try chain()
         XCTAssertEqual(c[0].dnsNames, ["mail.example.com", "*.mx.example.net"])

@@ -287,8 +287,10 @@ public struct ServerCheck {
         }
         var records: [(UInt8, UInt8, UInt8, String)] = []
         for r in ans.answerRecords where r.name == owner {
-            if case .tlsa(let u, let s, let m, let d) = r.rdata { records.append((u, s, m, d)) }
+            if case .tlsa(let u, let s, let m, let d) = r.rdata { records.append((u, s, m, d.lowercased())) }
         }
+        // In record order (usage, selector, matching type, data), whatever order the server sent.
+        records.sort { ($0.0, $0.1, $0.2, $0.3) < ($1.0, $1.1, $1.2, $1.3) }
         guard !records.isEmpty else {
             return ([Finding(.info, "tlsa", owner.fqdn, "no TLSA published (\(Checker.served(ans))): DANE senders use TLS without authenticating \(host.withoutTrailingDot)", expected: served, actual: Checker.served(ans))], false)
         }
@@ -316,35 +318,42 @@ public struct ServerCheck {
 
     /// The DNSSEC state of each published TLSA RRset and of the address records of its host
     /// (RFC 7672 §2.2: DANE senders ignore TLSA that does not validate).
+    /// Hosts without TLSA get the state of their A/AAAA too (with validating resolvers):
+    /// secure, or insecure as information (DANE needs it signed first), or bogus as an error.
     func dnssec(owners: [DomainName], endpoints: [SMTPEndpoint]) -> [Finding] {
-        guard !owners.isEmpty else { return [] }
         let servers = plan.dns.validatingResolvers
         guard !servers.isEmpty else {
+            if owners.isEmpty { return [] }
             return [Finding(.warning, "dnssec", owners.map(\.fqdn).joined(separator: ", "), "DNSSEC not checked: set dns.validating_resolvers to a validating resolver; DANE senders ignore TLSA in a zone that does not validate")]
         }
         let p = DNSSECProbe(servers: servers, timeout: plan.dns.timeout, attempts: plan.dns.attempts)
         var out: [Finding] = []
         var hostsDone: [DomainName] = []
-        for owner in owners {
-            out.append(state(p, owner, .tlsa, what: "TLSA"))
-            let host = DomainName(uncheckedFQDN: owner.labels.dropFirst(2).joined(separator: ".") + ".")
-            guard !hostsDone.contains(host) else { continue }
+        func addresses(_ host: DomainName, dane: Bool) {
+            guard !hostsDone.contains(host) else { return }
             hostsDone.append(host)
             let addrs = endpoints.filter { $0.hosts.contains(host) }.map(\.address)
             var types: [RRType] = []
             if addrs.contains(where: { !$0.contains(":") }) { types.append(.a) }
             if addrs.contains(where: { $0.contains(":") }) { types.append(.aaaa) }
-            for t in types { out.append(state(p, host, t, what: t.rawValue)) }
+            for t in types { out.append(state(p, host, t, what: t.rawValue, dane: dane)) }
         }
+        for owner in owners {
+            out.append(state(p, owner, .tlsa, what: "TLSA", dane: true))
+            addresses(DomainName(uncheckedFQDN: owner.labels.dropFirst(2).joined(separator: ".") + "."), dane: true)
+        }
+        for ep in endpoints { for h in ep.hosts { addresses(h, dane: false) } }
         return out
     }
 
-    func state(_ p: DNSSECProbe, _ name: DomainName, _ type: RRType, what: String) -> Finding {
+    func state(_ p: DNSSECProbe, _ name: DomainName, _ type: RRType, what: String, dane: Bool) -> Finding {
         do {
             let (s, a) = try p.state(name, type)
             switch s {
             case .secure:
                 return Finding(.ok, "dnssec", name.fqdn, "\(what): DNSSEC secure (validated by \(a.server))", expected: "secure", actual: "secure")
+            case .insecure where !dane:
+                return Finding(.info, "dnssec", name.fqdn, "\(what): not DNSSEC-signed (\(a.server) answered without AD); DANE for this host needs its zone signed first (RFC 7672 §2.2.1)", expected: "secure", actual: "insecure")
             case .insecure:
                 let why = what == "TLSA" ? "DANE senders ignore this TLSA (RFC 7672 §2.2)" : "DANE senders ignore the TLSA of this host (RFC 7672 §2.2.1)"
                 return Finding(.error, "dnssec", name.fqdn, "\(what): zone not signed: \(why); sign the zone and publish its DS at the parent (\(a.server) answered without AD)", expected: "secure", actual: "insecure")
