@@ -129,6 +129,8 @@ final class ServerCheckPostfixTests: XCTestCase {
             Finding(.ok, "certificate", s, "names cover \(h)", expected: h, actual: h),
             Finding(.ok, "certificate", s, "valid until \(until) (30 days)", expected: ">= 21 days", actual: "30 days"),
             Finding(.ok, "tlsa", "_25._tcp.\(h).", "TLSA 3 1 1 matches the served certificate's public key at \(s)", expected: "3 1 1 \(hash)", actual: "3 1 1 \(hash)"),
+            Finding(.ok, "smtp", s465, "greeting name \(h) is server.hostname \(h)", expected: h, actual: h),
+            Finding(.ok, "smtp", s465, "greeting name \(h) is the PTR of \(a)", expected: h, actual: h),
             Finding(.ok, "tls", s465, "TLSv1.3 negotiated", expected: "TLSv1.2 or later", actual: "TLSv1.3"),
             Finding(.ok, "tls", s465, "chain verifies against \(store)"),
             Finding(.ok, "certificate", s465, "names cover \(h)", expected: h, actual: h),

@@ -111,6 +111,8 @@ public struct ServerCheck {
             out.append(Finding(.error, "tls", subject, "could not check TLS: \(error)"))
             return (out, [])
         }
+        // Implicit TLS: the greeting and EHLO came through libcurl; their names are checked the same way.
+        if svc.mode == .implicit, let d = hs.dialogue { out += dialogue(d, ep, subject) }
         out += tlsFindings(hs, ep, svc, subject)
         var chain: [ServedCertificate] = []
         for (i, der) in hs.chain.enumerated() {

@@ -17,6 +17,24 @@ public struct TLSHandshake: Sendable, Hashable {
     public let version: String?
     /// The certificates the server sent, DER, leaf first (libcurl `CURLINFO_CERTINFO`).
     public let chain: [[UInt8]]
+    /// The server's reply lines as libcurl saw them (`CURLINFO_HEADER_IN`: greeting, EHLO…),
+    /// at most 64 KiB.
+    public var replies: [String] = []
+
+    /// The greeting and the first EHLO reply among ``replies`` (for implicit TLS, where the
+    /// dialogue is libcurl's); nil when there is no 220 greeting.
+    public var dialogue: SMTPDialogue? {
+        guard let g = replies.firstIndex(where: { $0.hasPrefix("220") }) else { return nil }
+        func text(_ l: String) -> String { l.count > 4 ? String(l.dropFirst(4)) : "" }
+        var ehlo: [String] = []
+        for l in replies[(g + 1)...] {
+            guard l.hasPrefix("250") else { break }
+            ehlo.append(text(l))
+            if l.count == 3 || l.dropFirst(3).first == " " { break }
+        }
+        return SMTPDialogue(greeting: SMTPReply(code: 220, lines: [text(replies[g])]), greetingSeconds: 0,
+                            ehlo: SMTPReply(code: ehlo.isEmpty ? 0 : 250, lines: ehlo))
+    }
 }
 
 /// The outcome of verifying the served chain against trusted CAs.
@@ -91,9 +109,14 @@ public struct TLSProbe: Sendable {
             // libcurl's own text says which protocol was negotiated ("SSL connection using TLSv1.3 / …").
             _ = mp_curl_setopt_long(h, CURLOPT_VERBOSE, 1)
             _ = mp_curl_setopt_debug_cb(h) { _, type, data, size, ud in
-                guard type == CURLINFO_TEXT, let data, let ud else { return 0 }
+                guard type == CURLINFO_TEXT || type == CURLINFO_HEADER_IN, let data, let ud else { return 0 }
                 let log = Unmanaged<DebugLog>.fromOpaque(ud).takeUnretainedValue()
-                if log.text.count < 65_536 { log.text += String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self) }
+                let t = String(decoding: UnsafeRawBufferPointer(start: data, count: min(size, 65_536)), as: UTF8.self)
+                if type == CURLINFO_TEXT { if log.text.utf8.count < 65_536 { log.text += t } }
+                else if log.replyBytes < 65_536 {
+                    log.replyBytes += size
+                    log.replies += t.split(whereSeparator: \.isNewline).map(String.init)   // "\r\n" is one Character
+                }
                 return 0
             }
             _ = mp_curl_setopt_pointer(h, CURLOPT_DEBUGDATA, logPtr)
@@ -151,14 +174,16 @@ public struct TLSProbe: Sendable {
                 }
             }
         }
-        return .success(TLSHandshake(version: version, chain: chain))
+        var hs = TLSHandshake(version: version, chain: chain)
+        hs.replies = log.replies
+        return .success(hs)
     }
 
-    final class DebugLog: @unchecked Sendable { var text = "" }
+    final class DebugLog: @unchecked Sendable { var text = "", replies: [String] = [], replyBytes = 0 }
 
     /// The protocol in libcurl's "SSL connection using TLSv1.3 / <cipher>" line.
     static func negotiatedVersion(_ text: String) -> String? {
-        for line in text.split(separator: "\n") {
+        for line in text.split(whereSeparator: \.isNewline) {
             guard let r = line.range(of: "SSL connection using ") else { continue }
             return line[r.upperBound...].split(separator: " ").first.map(String.init)
         }
