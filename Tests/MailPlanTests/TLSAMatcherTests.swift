@@ -85,6 +85,35 @@ final class TLSAMatcherTests: XCTestCase {
         XCTAssertNil(TLSAGate.reason(change(nil, [other]), chains: [], next: nil), "not probed: no gate")
     }
 
+    func testCertificateNamesMTASTSAndExpiry() throws {
+        let c = try chain()
+        let plan = try loadPlan("""
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: zonefile, path: zones/example.com.zone}}
+        check: {smtp: true, cert_warn_days: 5}
+        domains:
+          - name: example.com
+            provider: local
+            mx: [mail.example.com, mx2.example.org]
+            mta_sts: {mode: enforce, max_age: 86400}
+        """)
+        let until = c[0].certificate.notValidAfter
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX"); f.timeZone = TimeZone(identifier: "UTC"); f.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        let untilText = f.string(from: until)
+        let check = ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!, now: until.addingTimeInterval(-7 * 86_400 - 60))
+        let ep = SMTPEndpoint(address: "192.0.2.25", hosts: [dn("mail.example.com"), dn("mx2.example.org")])
+        let svc = plan.check.smtp!.services[0]
+        let names = "mail.example.com, *.mx.example.net"
+        XCTAssertEqual(check.certificateFindings(c, ep, svc, "192.0.2.25:25"), [
+            Finding(.error, "certificate", "192.0.2.25:25", "names (\(names)) do not cover mx2.example.org; get a certificate that includes it", expected: "mail.example.com, mx2.example.org", actual: names),
+            Finding(.ok, "certificate", "192.0.2.25:25", "MTA-STS policy of example.com lists mx: mail.example.com, which the certificate covers (RFC 8461 §4.1)", expected: "mail.example.com", actual: names),
+            Finding(.error, "certificate", "192.0.2.25:25", "MTA-STS policy of example.com lists mx: mx2.example.org, which the certificate does not cover: senders that enforce the policy refuse to deliver (RFC 8461 §4.1)", expected: "mx2.example.org", actual: names),
+            Finding(.ok, "certificate", "192.0.2.25:25", "valid until \(untilText) (7 days)", expected: ">= 5 days", actual: "7 days"),
+        ])
+    }
+
     func testNamesAndTheServedSPKI() throws {
         let c = try chain()
         XCTAssertEqual(c[0].dnsNames, ["mail.example.com", "*.mx.example.net"])
