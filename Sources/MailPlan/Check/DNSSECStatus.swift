@@ -12,6 +12,7 @@ public enum DNSSECState: String, Sendable, Hashable, Codable {
 
 /// Asks validating resolvers (`dns.validating_resolvers`) for the DNSSEC state of an RRset.
 public struct DNSSECProbe: Sendable {
+    /// The validating resolvers asked, in turn.
     public let servers: [NameServer]
     let validating: Resolver
     let unchecked: Resolver

@@ -60,6 +60,7 @@ public final class SMTPSession {
     public static let maxReplyBytes = 65_536
     let fd: Int32
     var buffer: [UInt8] = []
+    /// The IP literal and port connected to.
     public let address: String
     public let port: UInt16
 

@@ -6,6 +6,7 @@ import X509
 /// One served certificate: its DER, its SubjectPublicKeyInfo DER exactly as served, and the
 /// parsed certificate (swift-certificates).
 public struct ServedCertificate: Sendable {
+    /// The certificate as served (DER).
     public let der: [UInt8]
     /// The `subjectPublicKeyInfo` field of the TBSCertificate (RFC 5280 §4.1), as served.
     public let spki: [UInt8]

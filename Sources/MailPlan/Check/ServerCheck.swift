@@ -25,6 +25,11 @@ public struct ServerCheck {
     /// The instant certificates are checked at.
     public let now: Date
 
+    /// - Parameters:
+    ///   - plan: the loaded plan (server, MX hosts, `check`, `dns.validating_resolvers`).
+    ///   - live: lookups through `dns.resolvers` (MX host addresses, PTR, TLSA).
+    ///   - settings: `check.smtp`.
+    ///   - now: the instant certificate dates are compared with.
     public init(plan: MailPlan, live: LiveDNS, settings: SMTPCheckSettings, now: Date = Date()) {
         self.plan = plan; self.live = live; self.settings = settings; self.now = now
     }

@@ -69,6 +69,10 @@ public struct TLSProbe: Sendable {
     /// The EHLO name libcurl sends.
     public var ehloName: String
 
+    /// - Parameters:
+    ///   - connectTimeout: seconds for the TCP handshake.
+    ///   - totalTimeout: seconds for the whole exchange, greeting to TLS handshake.
+    ///   - ehloName: the name libcurl sends in EHLO (the path of the `smtp://` URL).
     public init(connectTimeout: Double, totalTimeout: Double, ehloName: String) {
         self.connectTimeout = connectTimeout; self.totalTimeout = totalTimeout; self.ehloName = ehloName
     }

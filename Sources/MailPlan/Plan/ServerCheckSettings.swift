@@ -33,6 +33,7 @@ public struct SMTPCheckSettings: Sendable {
     /// FROM`, `RCPT TO`, then `RSET`); nil: no probe.
     public var openRelay: (from: String, to: String)? = nil
 
+    /// The defaults: smtp on port 25, EHLO with this host's name, 10 s per step, 60 s for the greeting, no relay probe.
     public init() {}
 
     /// The known services: name, standard port, TLS mode (RFC 5321, RFC 8314 §3.3, RFC 6409).
