@@ -6,7 +6,9 @@ import XCTest
 struct MailServers {
     let host: String, badHost: String, badGreeting: String
     let goodAddr: String, badAddr: String
-    let goodPort: Int, goodSubmissions: Int, badPort: Int, badSubmissions: Int, renewedPort: Int, goodV6Port: Int
+    let goodPort: Int, goodSubmissions: Int, badPort: Int, badSubmissions: Int, renewedPort: Int
+    /// nil when the machine has no IPv6 loopback (scripts/servers exports MAILPLAN_NO_IPV6=1).
+    let goodV6Port: Int?
     let ca: String, cert: String, renewedCert: String, renewedPubkey: String
     let unbound: String, daneParent: String
 
@@ -17,7 +19,7 @@ struct MailServers {
               let ga = v("MAILPLAN_POSTFIX_GOOD_ADDR"), let ba = v("MAILPLAN_POSTFIX_BAD_ADDR"),
               let gp = v("MAILPLAN_POSTFIX_GOOD_PORT").flatMap(Int.init), let gs = v("MAILPLAN_POSTFIX_GOOD_SUBMISSIONS_PORT").flatMap(Int.init),
               let bp = v("MAILPLAN_POSTFIX_BAD_PORT").flatMap(Int.init), let bs = v("MAILPLAN_POSTFIX_BAD_SUBMISSIONS_PORT").flatMap(Int.init),
-              let rp = v("MAILPLAN_POSTFIX_RENEWED_PORT").flatMap(Int.init), let g6 = v("MAILPLAN_POSTFIX_GOOD_V6_PORT").flatMap(Int.init), let ca = v("MAILPLAN_POSTFIX_CA"), let cert = v("MAILPLAN_POSTFIX_CERT"),
+              let rp = v("MAILPLAN_POSTFIX_RENEWED_PORT").flatMap(Int.init), let ca = v("MAILPLAN_POSTFIX_CA"), let cert = v("MAILPLAN_POSTFIX_CERT"),
               let rc = v("MAILPLAN_POSTFIX_RENEWED_CERT"), let rk = v("MAILPLAN_POSTFIX_RENEWED_PUBKEY"),
               let ub = v("MAILPLAN_UNBOUND"), let dp = v("MAILPLAN_DANE_PARENT") else {
             let msg = "MAILPLAN_POSTFIX_* / MAILPLAN_UNBOUND not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env"
@@ -25,7 +27,7 @@ struct MailServers {
             throw XCTSkip(msg)
         }
         return MailServers(host: host, badHost: bh, badGreeting: bg, goodAddr: ga, badAddr: ba, goodPort: gp, goodSubmissions: gs,
-                           badPort: bp, badSubmissions: bs, renewedPort: rp, goodV6Port: g6, ca: ca, cert: cert, renewedCert: rc, renewedPubkey: rk,
+                           badPort: bp, badSubmissions: bs, renewedPort: rp, goodV6Port: v("MAILPLAN_POSTFIX_GOOD_V6_PORT").flatMap(Int.init), ca: ca, cert: cert, renewedCert: rc, renewedPubkey: rk,
                            unbound: ub, daneParent: dp)
     }
 }
@@ -151,13 +153,17 @@ final class ServerCheckPostfixTests: XCTestCase {
     }
 
     func testGoodPostfixOverIPv6() throws {
-        let h = mail.host, s = "[::1]:\(mail.goodV6Port)"
+        guard let v6 = mail.goodV6Port else {
+            if ProcessInfo.processInfo.environment["MAILPLAN_NO_IPV6"] == "1" { throw XCTSkip("no IPv6 loopback on this machine (scripts/servers)") }
+            XCTFail("MAILPLAN_POSTFIX_GOOD_V6_PORT not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env"); return
+        }
+        let h = mail.host, s = "[::1]:\(v6)"
         let rev6 = IPv6Address("::1")!.reverseName, zone6 = rev6.parent!
         try pdns.createZone(zone6, [rrset(rev6.fqdn, zone6, .ptr, 60, [h + "."])])
         zones.append(zone6)
         let hash = try spkiHash(cert: mail.cert)
         try publish("signed", [rrset(h + ".", .root, .aaaa, 60, ["::1"]), rrset("_25._tcp.\(h).", .root, .tlsa, 60, ["3 1 1 \(hash)"])])
-        let (plan, _) = try writePlan(host: h, addr: "::1", ports: "smtp: \(mail.goodV6Port)")
+        let (plan, _) = try writePlan(host: h, addr: "::1", ports: "smtp: \(v6)")
         let text = try String(contentsOf: plan, encoding: .utf8).replacingOccurrences(of: "ipv4: ::1", with: "ipv6: \"::1\"")
         try text.write(to: plan, atomically: true, encoding: .utf8)
         let r = try runMailplan(["check", plan.path, "--json"])
