@@ -321,7 +321,7 @@ final class LiveDNSTests: XCTestCase {
         domains: [{name: example.com}]
         """)) { e in
             XCTAssertEqual("\(e)", """
-            test.yaml:5:3: error: dns: unknown key 'resolver'; did you mean 'resolvers'? (valid keys: resolvers, authoritative, timeout, attempts)
+            test.yaml:5:3: error: dns: unknown key 'resolver'; did you mean 'resolvers'? (valid keys: resolvers, authoritative, timeout, attempts, validating_resolvers)
             test.yaml:6:33: error: dns.authoritative.example.com: invalid name server 'mail.example.com:53': 'mail.example.com' is not an IP address; name servers are given as address or address:port (IPv6 as [address]:port)
             test.yaml:7:12: error: dns.timeout must be a number of seconds from 0.1 to 60, found '0'
             """)

@@ -51,7 +51,7 @@ final class SavedPlanZoneFileCLITests: XCTestCase {
     func testUnknownGateIsAUsageError() throws {
         let r = try runMailplan(["plan", "plans/example.yaml", "--allow=dmarc-rejct"], cwd: repoRoot)
         XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "error: --allow=dmarc-rejct is not a safety gate; did you mean 'dmarc-reject'? (gates: remove-last-mx, delete-dkim, dmarc-reject, spf-fail-all)\nRun 'mailplan --help' for usage.\n")
+        XCTAssertEqual(r.stderr, "error: --allow=dmarc-rejct is not a safety gate; did you mean 'dmarc-reject'? (gates: remove-last-mx, delete-dkim, dmarc-reject, spf-fail-all, tlsa-mismatch)\nRun 'mailplan --help' for usage.\n")
     }
 
     func testRemovingTheLastMXNeedsItsGate() throws {

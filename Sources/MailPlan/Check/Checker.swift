@@ -35,6 +35,8 @@ public struct Checker {
     public let live: LiveDNS
     /// The provider's apex NS for a zone (for the delegation check); nil when unknown.
     public let providerNS: (DomainName) throws -> Set<DomainName>?
+    /// The instant served certificates are checked at (``ServerCheck``).
+    public var now = Date()
 
     public init(plan: MailPlan, live: LiveDNS, providerNS: @escaping (DomainName) throws -> Set<DomainName>? = { _ in nil }) {
         self.plan = plan; self.live = live; self.providerNS = providerNS
@@ -43,6 +45,7 @@ public struct Checker {
     /// Every check, server first, then each domain in plan order.
     public func run() -> [Finding] {
         var out = fcrdns() + dnsbl()
+        if let smtp = plan.check.smtp { out += ServerCheck(plan: plan, live: live, settings: smtp, now: now).run() }
         out.append(Finding(.info, "dnsbl", "resolvers", "blocklist operators may refuse queries that come through large public resolvers; such answers are reported as not checked, never as listed"))
         let stsPolicy = MTASTSCheck(settings: plan.check.mtaSTS)
         for d in plan.domains {

@@ -39,16 +39,7 @@ public struct MTASTSServedPolicy: Sendable, Hashable {
     /// True when `host` matches an `mx` pattern: equal (case-insensitive), or the pattern is
     /// `*.` + a suffix and `host` is exactly one label more (RFC 8461 §4.1).
     public func covers(_ host: DomainName) -> Bool {
-        let h = host.withoutTrailingDot.lowercased()
-        return mx.contains { p in
-            if p.hasPrefix("*.") {
-                let suffix = String(p.dropFirst(1))
-                guard h.hasSuffix(suffix) else { return false }
-                let label = h.dropLast(suffix.count)
-                return !label.isEmpty && !label.contains(".")
-            }
-            return p == h
-        }
+        mx.contains { hostMatches(host.withoutTrailingDot, pattern: $0) }
     }
 }
 

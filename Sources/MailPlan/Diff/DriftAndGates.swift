@@ -59,6 +59,11 @@ public enum SafetyGate: String, Sendable, Codable, Hashable, CaseIterable, Compa
     /// A published SPF record moves to `-all` (RFC 7208 §5.1): unlisted senders hard-fail.
     /// Publishing a first SPF record needs no gate.
     case spfFailAll = "spf-fail-all"
+    /// With `check.smtp`: the change publishes a TLSA RRset that matches neither the chain
+    /// the mail server presents now nor `server.dane.next_public_key_file`, or deletes the
+    /// TLSA record that matches the presented key: DANE senders stop delivering (RFC 7672
+    /// §2.2). Set by ``TLSAGate``, not from the change data alone.
+    case tlsaMismatch = "tlsa-mismatch"
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
@@ -69,6 +74,7 @@ public enum SafetyGate: String, Sendable, Codable, Hashable, CaseIterable, Compa
         case .deleteDKIM: "deletes a DKIM selector (mail signed with it fails DKIM)"
         case .dmarcReject: "moves DMARC to p=reject for the first time (receivers refuse failing mail)"
         case .spfFailAll: "moves SPF to -all for the first time (unlisted senders hard-fail)"
+        case .tlsaMismatch: "publishes TLSA that matches neither the key the mail server presents nor the next key, or deletes the TLSA of the presented key (DANE senders stop delivering)"
         }
     }
 

@@ -15,6 +15,9 @@ public struct DNSSettings: Sendable {
     public var timeout: Double
     /// Attempts per query (`dns.attempts`, default 2).
     public var attempts: Int
+    /// Validating resolvers (`dns.validating_resolvers`) asked for the DNSSEC status of TLSA
+    /// and MX host records (the AD bit, RFC 4035 §3.2.3); empty: DNSSEC is not checked.
+    public var validatingResolvers: [NameServer] = []
     /// True when the plan file has a `dns:` block.
     public var configured: Bool
     public var location: SourceLocation?
@@ -47,6 +50,14 @@ public struct CheckSettings: Sendable {
     public var domainLists: [DomainName]
     /// `check.mta_sts`: how the MTA-STS policy is fetched; nil: the defaults (system CAs, DNS).
     public var mtaSTS: MTASTSFetchSettings? = nil
+    /// `check.smtp`: probe the mail server (greeting, STARTTLS, certificate, TLSA); nil: not probed.
+    public var smtp: SMTPCheckSettings? = nil
+    /// `check.ca_file`: CA certificates (PEM, absolute path) the served chain is verified
+    /// against instead of the system store.
+    public var caFile: String? = nil
+    /// `check.cert_warn_days`: a served certificate expiring within this many days is a
+    /// warning (default 21).
+    public var certWarnDays: Int = 21
     public init(ipLists: [DomainName], domainLists: [DomainName]) { self.ipLists = ipLists; self.domainLists = domainLists }
 
     /// The default lists: Spamhaus ZEN and SpamCop for addresses, Spamhaus DBL for domains.
@@ -58,7 +69,7 @@ public struct CheckSettings: Sendable {
 }
 
 extension PlanReader {
-    static let dnsKeys = ["resolvers", "authoritative", "timeout", "attempts"]
+    static let dnsKeys = ["resolvers", "authoritative", "timeout", "attempts", "validating_resolvers"]
 
     mutating func nameServers(_ node: Node, _ path: String) -> [NameServer] {
         var out: [NameServer] = []
@@ -80,6 +91,7 @@ extension PlanReader {
         var settings = DNSSettings(configured: true, location: loc(node))
         guard let m = mapping(node, "dns", allowed: Self.dnsKeys) else { return settings }
         if let n = m["resolvers"]?.value { settings.resolvers = nameServers(n, "dns.resolvers") }
+        if let n = m["validating_resolvers"]?.value { settings.validatingResolvers = nameServers(n, "dns.validating_resolvers") }
         if let n = m["authoritative"]?.value {
             if case .mapping(let zm) = n {
                 for (k, v) in zm {
@@ -127,8 +139,11 @@ extension PlanReader {
     /// Reads `check: {dnsbl: {ip: [...], domain: [...]}, mta_sts: {...}}`.
     mutating func readCheck(_ node: Node) -> CheckSettings {
         var settings = CheckSettings.defaults
-        guard let m = mapping(node, "check", allowed: ["dnsbl", "mta_sts"]) else { return settings }
+        guard let m = mapping(node, "check", allowed: ["dnsbl", "mta_sts", "smtp", "ca_file", "cert_warn_days"]) else { return settings }
         if let n = m["mta_sts"]?.value { settings.mtaSTS = readMTASTSFetch(n) }
+        if let n = m["smtp"]?.value { settings.smtp = readSMTPCheck(n) }
+        if let n = m["ca_file"]?.value { settings.caFile = readCAFile(n, "check.ca_file") }
+        if let n = m["cert_warn_days"]?.value, let d = int(n, "check.cert_warn_days", in: 0...3650) { settings.certWarnDays = d }
         guard let b = m["dnsbl"]?.value, let bm = mapping(b, "check.dnsbl", allowed: ["ip", "domain"]) else { return settings }
         func lists(_ key: String) -> [DomainName]? {
             guard let n = bm[key]?.value else { return nil }

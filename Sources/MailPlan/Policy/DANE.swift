@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SwiftASN1
 
 /// A certificate or public key that cannot be used for a TLSA record, with the reason.
 public struct DANEKeyError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -31,7 +32,7 @@ public enum DANE {
         }
         switch label {
         case "PUBLIC KEY":
-            guard let (tag, _, total) = DER.element(der, at: 0), tag == 0x30, total == der.count else {
+            guard let node = try? SwiftASN1.DER.parse([UInt8](der)), node.identifier == .sequence, node.encodedBytes.count == der.count else {
                 throw DANEKeyError(reason: "the PUBLIC KEY block is not a SubjectPublicKeyInfo")
             }
             return der
@@ -42,46 +43,15 @@ public enum DANE {
         }
     }
 
-    /// Walks Certificate → tbsCertificate → the 7th field (6th without the optional `[0]` version).
+    /// The SubjectPublicKeyInfo of certificate DER (``ServedCertificate/subjectPublicKeyInfo(_:)``).
     static func spki(fromCertificate der: Data) throws -> Data {
-        let bad = DANEKeyError(reason: "the CERTIFICATE is not X.509 DER")
-        guard let (t0, certBody, _) = DER.element(der, at: 0), t0 == 0x30,
-              let (t1, tbs, _) = DER.element(der, at: certBody.lowerBound), t1 == 0x30 else { throw bad }
-        var offset = tbs.lowerBound
-        var fields: [(tag: UInt8, range: Range<Int>)] = []
-        while offset < tbs.upperBound, fields.count < 8, let (tag, content, total) = DER.element(der, at: offset) {
-            fields.append((tag, offset..<(offset + total)))
-            _ = content
-            offset += total
+        do { return Data(try ServedCertificate.subjectPublicKeyInfo([UInt8](der))) } catch {
+            throw DANEKeyError(reason: "the CERTIFICATE is not X.509 DER")
         }
-        // version [0] EXPLICIT is optional; then serial, signature, issuer, validity, subject, SPKI.
-        let start = fields.first?.tag == 0xa0 ? 1 : 0
-        guard fields.count > start + 5, fields[start + 5].tag == 0x30 else { throw bad }
-        return der.subdata(in: fields[start + 5].range)
     }
 
     /// The `3 1 1` association data: lower-case hex of SHA-256(SubjectPublicKeyInfo DER).
     public static func sha256Hex(_ spki: Data) -> String {
         hexSHA256(spki)
-    }
-}
-
-/// Just enough DER (X.690) to find fields by position.
-enum DER {
-    /// The element at `offset`: its tag, the content range, and its total length (header + content).
-    static func element(_ d: Data, at offset: Int) -> (tag: UInt8, content: Range<Int>, total: Int)? {
-        let b = [UInt8](d)
-        guard offset + 2 <= b.count else { return nil }
-        let tag = b[offset]
-        var i = offset + 1
-        var len = Int(b[i]); i += 1
-        if len & 0x80 != 0 {
-            let n = len & 0x7f
-            guard n >= 1, n <= 4, i + n <= b.count else { return nil }
-            len = 0
-            for _ in 0..<n { len = len << 8 | Int(b[i]); i += 1 }
-        }
-        guard i + len <= b.count else { return nil }
-        return (tag, i..<(i + len), i + len - offset)
     }
 }

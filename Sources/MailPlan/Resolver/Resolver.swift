@@ -46,6 +46,9 @@ public struct DNSAnswer: Sendable {
     /// The authority section (NS of a referral, SOA of a negative answer).
     public let authorityRecords: [ServedRecord]
     public let additionalRecords: [ServedRecord]
+    /// The AD bit (RFC 4035 §3.2.3): a validating resolver says it validated the answer
+    /// (meaningful only from a validating resolver, asked with ``ResolverOptions/dnssecOK``).
+    public var authenticData: Bool = false
 
     /// The answer section grouped into RRsets.
     public var answer: [RRset] { [RRset].grouping(answerRecords.map { ($0.name, $0.ttl, $0.rdata) }) }
@@ -87,6 +90,11 @@ public struct ResolverOptions: Sendable, Hashable {
     public var ednsBufferSize: UInt16
     /// Set RD: ask a recursive resolver to recurse. Off for queries to authoritative servers.
     public var recursionDesired: Bool
+    /// Set the DO bit (RFC 3225): ask for DNSSEC records and the AD bit of a validating resolver.
+    public var dnssecOK = false
+    /// Set the CD bit (RFC 4035 §3.2.2): ask a validating resolver not to validate (tells a
+    /// bogus answer, which comes back with CD, from a broken zone, which does not).
+    public var checkingDisabled = false
 
     public init(timeout: Double = 3, attempts: Int = 2, ednsBufferSize: UInt16 = 1232, recursionDesired: Bool = true) {
         self.timeout = timeout; self.attempts = max(1, attempts)
@@ -140,10 +148,11 @@ public struct Resolver: Sendable {
     struct Raw {
         let server: NameServer, name: DomainName, type: RRType
         let rcode: ResponseCode, aa: Bool, truncated: Bool
+        var ad = false
         let answer: [ServedRecord], authority: [ServedRecord], additional: [ServedRecord]
         func answer(transport: DNSTransport) -> DNSAnswer {
             DNSAnswer(server: server, name: name, type: type, rcode: rcode, authoritative: aa, transport: transport,
-                      answerRecords: answer, authorityRecords: authority, additionalRecords: additional)
+                      answerRecords: answer, authorityRecords: authority, additionalRecords: additional, authenticData: ad)
         }
     }
 
@@ -166,13 +175,14 @@ public struct Resolver: Sendable {
         ldns_resolver_set_usevc(res, tcp)
         ldns_resolver_set_recursive(res, options.recursionDesired)
         ldns_resolver_set_edns_udp_size(res, options.ednsBufferSize)
+        ldns_resolver_set_dnssec(res, options.dnssecOK)
         guard let typeValue = Optional(ldns_get_rr_type_by_name(type.rawValue)), typeValue.rawValue != 0 else {
             throw fail("ldns does not know the type \(type)")
         }
         guard let qname = ldns_dname_new_frm_str(name.fqdn) else { throw fail("ldns refused the name") }
         defer { ldns_rdf_deep_free(qname) }
         var pkt: UnsafeMutablePointer<ldns_pkt>? = nil
-        let flags: UInt16 = options.recursionDesired ? UInt16(LDNS_RD) : 0
+        let flags: UInt16 = (options.recursionDesired ? UInt16(LDNS_RD) : 0) | (options.checkingDisabled ? UInt16(LDNS_CD) : 0)
         let status = ldns_resolver_send(&pkt, res, qname, typeValue, LDNS_RR_CLASS_IN, flags)
         guard status == LDNS_STATUS_OK, let pkt else {
             if let pkt { ldns_pkt_free(pkt) }
@@ -210,9 +220,11 @@ public struct Resolver: Sendable {
             }
             return out
         }
-        return Raw(server: server, name: name, type: type, rcode: rcode, aa: ldns_pkt_aa(pkt), truncated: ldns_pkt_tc(pkt),
-                   answer: try records(ldns_pkt_answer(pkt)), authority: try records(ldns_pkt_authority(pkt)),
-                   additional: try records(ldns_pkt_additional(pkt)))
+        var raw = Raw(server: server, name: name, type: type, rcode: rcode, aa: ldns_pkt_aa(pkt), truncated: ldns_pkt_tc(pkt),
+                      answer: try records(ldns_pkt_answer(pkt)), authority: try records(ldns_pkt_authority(pkt)),
+                      additional: try records(ldns_pkt_additional(pkt)))
+        raw.ad = ldns_pkt_ad(pkt)
+        return raw
     }
 
     static func seconds(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(s) }

@@ -19,7 +19,10 @@ struct Apply: ParsableCommand {
 
         Changes that remove the last MX, delete a DKIM selector, or move DMARC to p=reject \
         or SPF to -all for the first time (an existing policy moving; a first record needs \
-        no gate) are refused unless allowed with --allow=<gate>.
+        no gate) are refused unless allowed with --allow=<gate>. With check.smtp, so are \
+        TLSA changes that match neither the key the mail server presents nor \
+        server.dane.next_public_key_file, or that delete the TLSA of the presented key \
+        (--allow=tlsa-mismatch).
 
         Examples:
           mailplan apply plans/example.yaml --auto-approve
@@ -45,7 +48,10 @@ struct Apply: ParsableCommand {
         }
         if let saved = try SavedPlan.detect(data, file: options.planFile) { return try applySaved(saved) }
         let engine = try options.loadEngine()
-        let result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
+        var result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
+        if let smtp = engine.plan.check.smtp {
+            result = TLSAGate.mark(result, plan: engine.plan, live: LiveDNS(settings: engine.plan.dns), settings: smtp)
+        }
         printWarnings(result.warnings)
         print(PlanRenderer.text(result, style: options.style), terminator: "")
         if !result.hasChanges { return }

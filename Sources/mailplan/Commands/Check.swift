@@ -8,11 +8,17 @@ import Glibc
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check what the world is served: PTR/FCrDNS, blocklists, MX, SPF lookups, DKIM, DMARC, MTA-STS and delegation.",
+        abstract: "Check what the world is served: PTR/FCrDNS, blocklists, MX, SPF lookups, DKIM, DMARC, MTA-STS, delegation, and with check.smtp the mail server itself.",
         discussion: """
         Queries go to the name servers of the plan's dns: block (resolvers, authoritative), or \
         to the nameserver lines of /etc/resolv.conf when the plan has none. Blocklist operators \
         such as Spamhaus refuse queries from large public resolvers: use a resolver of your own.
+
+        With check.smtp in the plan, each address of server.hostname and of each MX host is \
+        probed: greeting and EHLO name against server.hostname and the PTR, STARTTLS, the TLS \
+        version, the chain (check.ca_file or the system CAs), the names, MTA-STS mx coverage, \
+        the expiry (check.cert_warn_days), each TLSA record against the served chain, and the \
+        DNSSEC state from dns.validating_resolvers. No mail is sent.
 
         Exit codes: 0 everything passes; 1 the check could not run (bad plan file, no resolver); \
         2 at least one warning or error finding.
@@ -43,12 +49,13 @@ struct Check: ParsableCommand {
                 throw ValidationError("could not run the checks: no resolver answered (\(error)); check dns.resolvers in \(options.planFile)")
             }
         }
-        let checker = Checker(plan: engine.plan, live: live, providerNS: { zone in
+        var checker = Checker(plan: engine.plan, live: live, providerNS: { zone in
             guard let z = zones.first(where: { $0.zone == zone }) else { return nil }
             let sets = try engine.provider(z.provider).readZone(zone, managed: [RRsetKey(zone, .ns)])
             let ns = sets.first { $0.key == RRsetKey(zone, .ns) }?.rdata.compactMap { r -> DomainName? in if case .ns(let n) = r { return n }; return nil }
             return ns.map(Set.init)
         })
+        checker.now = engine.now
         let findings = checker.run()
         if json {
             print(try CheckDocument(planFile: engine.plan.file, findings: findings).json(), terminator: "")
