@@ -13,7 +13,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
@@ -32,11 +32,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The git commit of a `make release` build (the Makefile writes Sources/CBuildInfo/commit.h).
+        .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
         .target(name: "Providers", dependencies: ["MailPlan", "CLDNS", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "mailplan",
             dependencies: [
-                "MailPlan", "Providers",
+                "MailPlan", "Providers", "CBuildInfo",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -88,11 +88,13 @@ final class ExampleZoneFileCLITests: XCTestCase {
         let original = try Data(contentsOf: zone)
         let no = try runMailplan(["apply", plan], stdin: "y\n")
         XCTAssertEqual(no.status, 1)
-        XCTAssertTrue(no.stdout.hasSuffix("Only 'yes' will be accepted to approve.\n\n  Enter a value: \nApply cancelled.\n"), no.stdout)
+        XCTAssertTrue(no.stdout.hasSuffix("Only 'yes' will be accepted to approve.\n\n  Enter a value: \n\nApply cancelled.\n"), no.stdout)
         XCTAssertEqual(try Data(contentsOf: zone), original)
         let yes = try runMailplan(["apply", plan], stdin: "yes\n")
         XCTAssertEqual(yes.status, 0, yes.stderr)
         XCTAssertTrue(yes.stdout.hasSuffix("Apply complete! Records: 6 added, 2 changed, 0 destroyed.\n"))
+        // The piped answer is not echoed: the prompt line still ends, then the blank line.
+        XCTAssertEqual(yes.stdout.components(separatedBy: "  Enter a value: ").last?.prefix(2), "\n\n", yes.stdout)
     }
 
     func testJSONOutput() throws {

@@ -71,7 +71,8 @@ public final class RFC2136Provider: DNSProvider {
                 "providers.\(config.name): unknown tsig_algorithm '\(alg)'; \(Suggest.hint(alg, Self.algorithms.keys.sorted()).replacingOccurrences(of: "valid keys", with: "valid algorithms"))"))
         }
         let secret = try config.secret("tsig_secret")!
-        guard let raw = Data(base64Encoded: secret.value.trimmingCharacters(in: .whitespaces)), !raw.isEmpty else {
+        // A placeholder (validate without the variable set) has no value to check.
+        guard secret.isPlaceholder || Data(base64Encoded: secret.value.trimmingCharacters(in: .whitespaces)).map({ !$0.isEmpty }) == true else {
             throw DiagnosticsError(Diagnostic(at: config.settings["tsig_secret"]?.location,
                 "providers.\(config.name): the TSIG secret in ${\(secret.variable)} is not base64 (use the secret \"…\" value that tsig-keygen prints)"))
         }
