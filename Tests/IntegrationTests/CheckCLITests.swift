@@ -71,6 +71,46 @@ final class CheckCLITests: XCTestCase {
 
 /// With no resolver answering, `check` exited 2 ("findings") instead of 1 ("could not run").
 final class CheckUnreachableCLITests: XCTestCase {
+    /// `--verbose`: each DNS query with its server, and the provider's HTTP requests, on
+    /// stderr; stdout is the same table; the API key never appears.
+    func testVerboseCheckLogsEachDNSQueryWithItsServer() throws {
+        let z = uniqueZone(), bl = uniqueZone("bl"), rev = try DomainName("2.0.192.in-addr.arpa")
+        let host = "mail.\(z.fqdn)"
+        try pdns.createZone(z, [rrset("@", z, .mx, 300, ["10 \(host)"]), rrset("mail", z, .a, 300, ["192.0.2.25"]),
+                                rrset("@", z, .txt, 300, ["v=spf1 mx -all"]), rrset("_dmarc", z, .txt, 300, ["v=DMARC1; p=reject"])])
+        try pdns.createZone(bl, [])
+        try pdns.createZone(rev, [rrset("25", rev, .ptr, 300, [host])])
+        zones += [z, bl, rev]
+        let plan = try writePlan(z, bl: bl, dmarc: "reject").path
+        let quiet = try runMailplan(["check", plan, "--no-color"])
+        let loud = try runMailplan(["check", plan, "--no-color", "--verbose"])
+        XCTAssertEqual(loud.status, 0, loud.stderr)
+        XCTAssertEqual(loud.stdout, quiet.stdout)
+        XCTAssertEqual(quiet.stderr, "")
+        let server = pdns.dns.description
+        let lines = loud.stderr.split(separator: "\n").map(String.init)
+        let dns = lines.filter { $0.hasPrefix("debug mailplan.dns: ") }
+        let shape = try NSRegularExpression(pattern: #"^debug mailplan\.dns: query (\S+) ([A-Z]+) @(\S+) \((udp|tcp)\) → ([A-Z]+)( aa)?( tc)?, [0-9]+ answers? in [0-9]+ ms$"#)
+        var asked: [String] = []
+        for l in dns {
+            guard let m = shape.firstMatch(in: l, range: NSRange(l.startIndex..., in: l)) else { XCTFail("unexpected line: \(l)"); continue }
+            func g(_ i: Int) -> String { String(l[Range(m.range(at: i), in: l)!]) }
+            XCTAssertEqual(g(3), server, l)
+            asked.append("\(g(1)) \(g(2)) \(g(5))")
+        }
+        // The first query is the probe that tells "could not run" (exit 1) from findings.
+        XCTAssertEqual(asked.first, "\(z.fqdn) SOA NOERROR")
+        for q in ["\(z.fqdn) MX NOERROR", "25.2.0.192.in-addr.arpa. PTR NOERROR", "\(host) A NOERROR",
+                  "\(z.fqdn) TXT NOERROR", "_dmarc.\(z.fqdn) TXT NOERROR", "25.2.0.192.\(bl.fqdn) A NXDOMAIN"] {
+            XCTAssertTrue(asked.contains(q), "no query \(q) in:\n" + asked.joined(separator: "\n"))
+        }
+        // The provider read (the zone's NS) is logged too, with the API key redacted.
+        let http = lines.filter { $0.hasPrefix("debug mailplan.http: → GET \(pdns.url.absoluteString)/api/v1/servers/localhost/zones/\(z.fqdn)") }
+        XCTAssertEqual(http.count, 1, loud.stderr)
+        XCTAssertTrue(http[0].contains("X-API-Key: <redacted>"), http[0])
+        XCTAssertFalse(loud.stderr.contains(pdns.key), "the API key leaked")
+    }
+
     func testNoResolverAnsweringExitsOne() throws {
         let dir = try copyOfPlans()
         let plan = dir.appendingPathComponent("chk.yaml")
