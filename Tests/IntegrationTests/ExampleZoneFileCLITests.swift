@@ -130,7 +130,11 @@ final class ExampleZoneFileCLITests: XCTestCase {
             provider: local
             spf: {sender: [mx]}
         """.write(to: bad, atomically: true, encoding: .utf8)
-        let r = try runMailplan(["validate", bad.path])
+        // Plain validate lets the unset token pass (a warning, issue 14); the spf key is an error.
+        let lenient = try runMailplan(["validate", bad.path])
+        XCTAssertEqual(lenient.status, 1)
+        XCTAssertEqual(lenient.stderr, "\(bad.path):11:11: error: domains[example.com].spf: unknown key 'sender'; did you mean 'senders'? (valid keys: senders, all, senders_expected)\n")
+        let r = try runMailplan(["validate", "--strict-env", bad.path])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stdout, "")
         XCTAssertEqual(r.stderr, """

@@ -23,7 +23,8 @@ final class HelpVersionCLITests: XCTestCase {
             for line in r.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
                 if line.hasSuffix("Examples:") || line.hasSuffix("Example:") { inExamples = true; blocks += 1; continue }
                 if line.isEmpty { inExamples = false; continue }
-                if inExamples { XCTAssertTrue(line.hasPrefix("  "), "mailplan \(c.joined(separator: " ")) --help: '\(line)' wrapped into column 0") }
+                guard inExamples else { continue }
+                XCTAssertTrue(line.hasPrefix("  "), "mailplan \(c.joined(separator: " ")) --help: '\(line)' wrapped into column 0")
                 XCTAssertLessThanOrEqual(line.count, 80, "mailplan \(c.joined(separator: " ")) --help: '\(line)'")
             }
         }

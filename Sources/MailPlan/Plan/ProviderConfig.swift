@@ -63,8 +63,8 @@ public struct ProviderConfig: Sendable {
     /// The setting, refusing one whose `${VAR}` was left unset: only a secret can stay unset.
     func plain(_ key: String) throws -> PlanValue? {
         guard let v = settings[key] else { return nil }
-        if let name = v.unsetVariable {
-            throw error(key, "environment variable \(name) is not set (export \(name)=… before running mailplan)")
+        if let n = v.unsetVariable {
+            throw DiagnosticsError(Diagnostic(at: v.location, "providers.\(name).\(key): environment variable \(n) is not set (export \(n)=… before running mailplan)"))
         }
         return v
     }
