@@ -34,7 +34,8 @@ let package = Package(
         ),
         // The git commit of a `make release` build (the Makefile writes Sources/CBuildInfo/commit.h).
         .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
-        .target(name: "Providers", dependencies: ["MailPlan", "CLDNS", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Providers", dependencies: ["MailPlan", "CLDNS", .product(name: "Crypto", package: "swift-crypto"),
+                                                 .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "mailplan",
             dependencies: [

@@ -183,7 +183,7 @@ public final class RFC2136Provider: DNSProvider {
         warnings[zone] = nil
         queried[zone] = nil
         let rrs: [(record: ZoneRecord, line: String)]
-        do { rrs = try RFC2136LDNS.axfr(endpoint, zone: zone) } catch let f as RFC2136LDNS.Failure {
+        do { rrs = try RFC2136LDNS.logged("AXFR \(zone.fqdn)", endpoint, { try RFC2136LDNS.axfr(endpoint, zone: zone) }) { "\($0.count) records" } } catch let f as RFC2136LDNS.Failure {
             let refused = explain(f, zone: zone, transfer: true)
             guard let why = Self.refusal(f), !managed.isEmpty else { throw ProviderError(provider: instanceName, refused) }
             return try readByQuery(zone, managed: managed, refusal: refused, why: why)
@@ -279,7 +279,9 @@ public final class RFC2136Provider: DNSProvider {
         let msg: (prerequisites: [RFC2136LDNS.Item], updates: [RFC2136LDNS.Item])
         do { msg = try message(changeset) } catch { throw fail("\(error); nothing was applied") }
         do {
-            try RFC2136LDNS.update(endpoint, zone: changeset.zone, prerequisites: msg.prerequisites, updates: msg.updates)
+            try RFC2136LDNS.logged("UPDATE \(changeset.zone.fqdn) (\(msg.prerequisites.count) prerequisites, \(msg.updates.count) updates)", endpoint, {
+                try RFC2136LDNS.update(endpoint, zone: changeset.zone, prerequisites: msg.prerequisites, updates: msg.updates)
+            }) { "NOERROR" }
         } catch let f as RFC2136LDNS.Failure {
             let text = explain(f, zone: changeset.zone, transfer: false)
             if case .network = f { throw fail(text + "; the update may or may not have been applied (it is all-or-nothing): run plan again to see the live state") }
