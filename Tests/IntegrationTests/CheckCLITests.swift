@@ -101,6 +101,15 @@ final class CheckCLITests: XCTestCase {
             XCTAssertTrue(asked.contains(q), "no query \(q) in:\n" + asked.joined(separator: "\n"))
         }
         XCTAssertFalse(loud.stderr.contains(pdns.key), "the API key leaked")
+        XCTAssertFalse(loud.stderr.contains("trace "), "answer records are logged at trace level only")
+        // MAILPLAN_LOG=trace adds each answer record under its query.
+        let trace = try runMailplan(["check", plan, "--no-color"], env: ["MAILPLAN_LOG": "trace"])
+        XCTAssertEqual(trace.status, 0, trace.stderr)
+        let mx = trace.stderr.split(separator: "\n").map(String.init)
+        guard let i = mx.firstIndex(where: { $0.hasPrefix("debug mailplan.dns: query \(z.fqdn) MX @\(server) (udp) → NOERROR aa, 1 answer in ") }) else {
+            return XCTFail("no MX query in:\n" + trace.stderr)
+        }
+        XCTAssertEqual(mx[i + 1], "trace mailplan.dns:    \(z.fqdn) 300 MX 10 \(host)")
     }
 
 }

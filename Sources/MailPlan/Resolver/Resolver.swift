@@ -127,6 +127,8 @@ public struct Resolver: Sendable {
         do {
             let raw = try send(name, type, server, tcp: tcp)
             Self.logger.debug("query \(name.fqdn) \(type) @\(server) (\(how)) → \(raw.rcode.rawValue)\(raw.aa ? " aa" : "")\(raw.truncated ? " tc" : ""), \(raw.answer.count) answer\(raw.answer.count == 1 ? "" : "s") in \(ms()) ms")
+            // MAILPLAN_LOG=trace: each answer record as served.
+            for r in raw.answer { Self.logger.trace("   \(r.name.fqdn) \(r.ttl) \(r.rdata.type) \(r.rdata.presentation)") }
             return raw
         } catch let e as ResolverError {
             Self.logger.debug("query \(name.fqdn) \(type) @\(server) (\(how)) failed in \(ms()) ms: \(e.reason)")

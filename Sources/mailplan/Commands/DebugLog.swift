@@ -5,7 +5,7 @@ import MailPlan
 
 /// `--verbose`, on every command: the debug log on stderr (the same as `MAILPLAN_LOG=debug`).
 struct LogOptions: ParsableArguments {
-    @Flag(help: "Log each HTTP request (method, URL, status, timing, retries and waits) and each DNS query with its server to stderr, credentials redacted. The same as MAILPLAN_LOG=debug; MAILPLAN_LOG=trace logs more.")
+    @Flag(help: "Log each HTTP request (method, URL, status, timing, retries and waits) and each DNS query with its server to stderr, credentials redacted. The same as MAILPLAN_LOG=debug; MAILPLAN_LOG=trace adds each DNS answer record.")
     var verbose = false
 }
 
