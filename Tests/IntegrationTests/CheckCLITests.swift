@@ -28,7 +28,9 @@ final class CheckCLITests: XCTestCase {
         return file
     }
 
-    func testCheckExitCodesTableAndJSON() throws {
+    /// A mail zone whose check passes (MX, A, SPF, DMARC p=reject), an empty blocklist zone,
+    /// and the PTR of 192.0.2.25; removed in tearDown.
+    func healthyZones() throws -> (zone: DomainName, blocklist: DomainName, host: String) {
         let z = uniqueZone(), bl = uniqueZone("bl"), rev = try DomainName("2.0.192.in-addr.arpa")
         let host = "mail.\(z.fqdn)"
         try pdns.createZone(z, [rrset("@", z, .mx, 300, ["10 \(host)"]), rrset("mail", z, .a, 300, ["192.0.2.25"]),
@@ -36,6 +38,11 @@ final class CheckCLITests: XCTestCase {
         try pdns.createZone(bl, [])
         try pdns.createZone(rev, [rrset("25", rev, .ptr, 300, [host])])
         zones += [z, bl, rev]
+        return (z, bl, host)
+    }
+
+    func testCheckExitCodesTableAndJSON() throws {
+        let (z, bl, host) = try healthyZones()
 
         let good = try runMailplan(["check", try writePlan(z, bl: bl, dmarc: "reject").path, "--no-color"])
         XCTAssertEqual(good.status, 0, good.stdout + good.stderr)
@@ -70,13 +77,7 @@ final class CheckCLITests: XCTestCase {
 
     /// `--verbose`: each DNS query with its server on stderr; stdout is the same table; the API key never appears.
     func testVerboseCheckLogsEachDNSQueryWithItsServer() throws {
-        let z = uniqueZone(), bl = uniqueZone("bl"), rev = try DomainName("2.0.192.in-addr.arpa")
-        let host = "mail.\(z.fqdn)"
-        try pdns.createZone(z, [rrset("@", z, .mx, 300, ["10 \(host)"]), rrset("mail", z, .a, 300, ["192.0.2.25"]),
-                                rrset("@", z, .txt, 300, ["v=spf1 mx -all"]), rrset("_dmarc", z, .txt, 300, ["v=DMARC1; p=reject"])])
-        try pdns.createZone(bl, [])
-        try pdns.createZone(rev, [rrset("25", rev, .ptr, 300, [host])])
-        zones += [z, bl, rev]
+        let (z, bl, host) = try healthyZones()
         let plan = try writePlan(z, bl: bl, dmarc: "reject").path
         let quiet = try runMailplan(["check", plan, "--no-color"])
         let loud = try runMailplan(["check", plan, "--no-color", "--verbose"])
