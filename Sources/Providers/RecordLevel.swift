@@ -62,19 +62,28 @@ public enum RecordLevel {
             return live.map { .delete(id: $0.id, name: name, rdata: $0.rdata) }
         }
         var ops: [Operation] = []
-        var added = after.rdata.filter { !liveData.contains($0) }
+        // Each value of `after` is matched with one live record: the same rdata exactly, else
+        // the same logical value in another form (a TXT split otherwise), which is rewritten
+        // in the planned form. A live record matched by nothing (a second copy of a value
+        // included) is removed; a value matched by no record is added.
+        var unmatched = after.rdata
         var removed: [LiveRecord] = []
-        var seen = Set<RData>()
         var rewrites: [Operation] = []
+        var sameForm: [(LiveRecord, RData)] = [], otherForm: [LiveRecord] = []
         for r in live {
-            if after.rdata.contains(r.rdata) && seen.insert(r.rdata).inserted {
-                if r.ttl != after.ttl || r.needsRewrite {
-                    rewrites.append(.rewrite(id: r.id, name: name, rdata: r.rdata, ttl: after.ttl))
-                }
-            } else {
-                removed.append(r)
-            }
+            if let i = unmatched.firstIndex(of: r.rdata) { sameForm.append((r, unmatched.remove(at: i))) } else { otherForm.append(r) }
         }
+        var matched = sameForm
+        for r in otherForm {
+            let logical = Differ.comparable(r.rdata, at: name)
+            if let i = unmatched.firstIndex(where: { Differ.comparable($0, at: name) == logical }) {
+                matched.append((r, unmatched.remove(at: i)))
+            } else { removed.append(r) }
+        }
+        for (r, planned) in matched where r.rdata != planned || r.ttl != after.ttl || r.needsRewrite {
+            rewrites.append(.rewrite(id: r.id, name: name, rdata: planned, ttl: after.ttl))
+        }
+        var added = unmatched
         var replaces: [Operation] = []
         while !added.isEmpty && !removed.isEmpty {
             let r = removed.removeFirst()

@@ -136,11 +136,14 @@ final class PolicyCLITests: XCTestCase {
         let zone = try String(contentsOf: dir.appendingPathComponent("zones/full/example.com.zone"), encoding: .utf8)
         XCTAssertFalse(zone.contains("mail2026._domainkey"))
         XCTAssertFalse(zone.contains("mail2024._domainkey"))
-        // Unmanaged records survive every apply.
-        for keep in ["example.com.\t3600\tIN\tA\t192.0.2.80", "\"google-site-verification=rXOxyZounnZasA8Z7oaD3c14JdjS9aKSWvsR1EbUSIQ\"", "ns1.example.com.\t3600\tIN\tA\t192.0.2.53"] {
-            XCTAssertTrue(zone.contains(keep), keep)
+        // Unmanaged records, the comment and the directives survive every apply, line for line.
+        let lines = zone.split(separator: "\n").map(String.init)
+        for keep in ["; Zone for plans/full.yaml. Unmanaged records (web, NS, verification) must survive every apply.",
+                     "$ORIGIN example.com.", "$TTL 3600", "@       IN NS   ns1.example.com.", "ns1     IN A    192.0.2.53",
+                     "@       IN A    192.0.2.80", "@       IN TXT  \"google-site-verification=rXOxyZounnZasA8Z7oaD3c14JdjS9aKSWvsR1EbUSIQ\""] {
+            XCTAssertTrue(lines.contains(keep), keep)
         }
-        XCTAssertTrue(zone.contains("_25._tcp.mail.example.com.\t3600\tIN\tTLSA\t3 1 1 7b669c0b201109bb6cbb2f5f488b663e5d2176803f897db2cbf8aafb7f8531f2"))
+        XCTAssertTrue(lines.contains("_25._tcp.mail.example.com. 3600 IN TLSA 3 1 1 7b669c0b201109bb6cbb2f5f488b663e5d2176803f897db2cbf8aafb7f8531f2"), zone)
 
         // A policy-only change is a pending change for --detailed-exitcode.
         try "version: STSv1\r\nmode: testing\r\n".write(toFile: policy, atomically: true, encoding: .utf8)

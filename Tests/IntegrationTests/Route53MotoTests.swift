@@ -180,6 +180,58 @@ final class Route53MotoTests: XCTestCase {
         XCTAssertFalse(try p.readZone(n(z)).contains { $0.key == old.key })
     }
 
+    /// Values mailplan does not own at the apex (DNS-SD strings, a NUL, bytes that are not
+    /// UTF-8, empty strings, a token) stay exactly as they were after an apply that changes the
+    /// SPF value (issue 12); and a colleague's edit between plan and apply makes apply refuse
+    /// the zone, naming the RRset, instead of overwriting it (the engine re-reads before it
+    /// writes; Route 53 itself would also refuse the DELETE of values that are no longer there).
+    func testForeignApexValuesKeptAndAConcurrentEditRefused() throws {
+        let foreign: [RData] = [
+            .txt(TXTData(strings: [Array("txtvers=1".utf8), Array("path=/x".utf8), Array("k=v".utf8)])),
+            .txt(TXTData(strings: [[0x61, 0x00, 0x62]])),
+            .txt(TXTData(strings: [[0x63, 0x61, 0x66, 0xc3, 0xa9], [0xff, 0x80], []])),
+            .txt(TXTData(strings: [[]])),
+            .txt("google-site-verification=tok123"),
+        ]
+        let (z, _) = try createZone { z in [RRset(name: self.n(z), type: .txt, ttl: 300, rdata: foreign + [.txt("v=spf1 a -all")])] }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-r53-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let planText = """
+            version: 1
+            server: {hostname: mail.\(z), ipv4: 192.0.2.25}
+            providers:
+              aws: {type: route53, endpoint: "\(endpoint.absoluteString)"}
+            domains:
+              - {name: \(z), provider: aws, spf: {senders: [mx]}}
+
+            """
+        let plan = dir.appendingPathComponent("plan.yaml")
+        try planText.write(to: plan, atomically: true, encoding: .utf8)
+        let apply = try runMailplan(["apply", plan.path, "--auto-approve"], env: env)
+        XCTAssertEqual(apply.status, 0, apply.stderr)
+        let apex = try provider().readZone(n(z)).first { $0.key == RRsetKey(n(z), .txt) }
+        XCTAssertEqual(apex, RRset(name: n(z), type: .txt, ttl: 300, rdata: foreign + [.txt("v=spf1 mx -all")]))
+
+        // Between plan and apply a colleague adds a value at the apex.
+        try planText.replacingOccurrences(of: "senders: [mx]", with: "senders: [mx, \"ip4:198.51.100.0/24\"]")
+            .write(to: plan, atomically: true, encoding: .utf8)
+        let engine = Engine(plan: try PlanLoader(environment: env).load(path: plan.path), now: Date(), makeProvider: { _ in self.provider() })
+        let result = try engine.makePlan()
+        let colleague = RRset(name: n(z), type: .txt, ttl: 300, rdata: foreign + [.txt("colleague=1"), .txt("v=spf1 mx -all")])
+        let other = provider()
+        _ = try other.readZone(n(z))
+        try other.apply(ZoneChangeset(zone: n(z), provider: "aws", providerType: "route53",
+                                      changes: [.update(from: apex!, to: colleague)]))
+        let report = engine.apply(result)
+        XCTAssertFalse(report.succeeded)
+        XCTAssertEqual(report.zones.map(\.applied), [[]])
+        XCTAssertEqual(report.zones.first?.failed.map(\.key), [RRsetKey(n(z), .txt)])
+        XCTAssertTrue(report.zones.first?.error?.hasPrefix("provider aws, zone \(z).: changed since the plan was made: \(z). TXT is now ttl 300 ") ?? false,
+                      report.zones.first?.error ?? "")
+        XCTAssertEqual(try provider().readZone(n(z)).first { $0.key == colleague.key }, colleague, "the colleague's value is kept")
+    }
+
     func testMissingZoneIsAClearErrorAtTheCLI() throws {
         let z = "absent-\(UUID().uuidString.prefix(8).lowercased()).mailplan-test.example"
         let r = try runMailplan(["plan", try writePlan(z).path], env: env)

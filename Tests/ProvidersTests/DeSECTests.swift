@@ -182,7 +182,7 @@ final class DeSECTests: XCTestCase {
         XCTAssertEqual(try DeSECConvert.subname(zone, zone: zone), "")
         XCTAssertEqual(try DeSECConvert.subname(n("_dmarc.example.com"), zone: zone), "_dmarc")
         let api = try JSONDecoder().decode(DeSECConvert.APIRRset.self, from: Data(#"{"domain":"example.com","subname":"","name":"example.com.","type":"TXT","records":["\"v=spf1 \" \"mx -all\"","\"tok\""],"ttl":3600,"created":"x"}"#.utf8))
-        XCTAssertEqual(try DeSECConvert.rrset(api, zone: zone), RRset(name: zone, type: .txt, ttl: 3600, rdata: [.txt("v=spf1 mx -all"), .txt("tok")]))
+        XCTAssertEqual(try DeSECConvert.rrset(api, zone: zone), RRset(name: zone, type: .txt, ttl: 3600, rdata: [.txt(TXTData(strings: [Array("v=spf1 ".utf8), Array("mx -all".utf8)])), .txt("tok")]))
         let bad = try JSONDecoder().decode(DeSECConvert.APIRRset.self, from: Data(#"{"subname":"mail","name":"www.example.com.","type":"A","records":["192.0.2.1"],"ttl":3600}"#.utf8))
         XCTAssertThrowsError(try DeSECConvert.rrset(bad, zone: zone)) { XCTAssertEqual("\($0)", "RRset subname 'mail' and name 'www.example.com.' disagree") }
     }

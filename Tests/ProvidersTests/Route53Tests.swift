@@ -80,7 +80,7 @@ final class Route53ConvertTests: XCTestCase {
         XCTAssertNil(page.next?.identifier)
         XCTAssertEqual(try Route53Convert.rrset(page.sets[0], zone: zone), rr("example.com.", .mx, 3600, ["10 mail.example.com.", "20 mx2.example.com."]))
         XCTAssertEqual(try Route53Convert.rrset(page.sets[1], zone: zone),
-                       RRset(name: zone, type: .txt, ttl: 300, rdata: [.txt("v=spf1 mx -all"), .txt("say \"hi\" & bye")]))
+                       RRset(name: zone, type: .txt, ttl: 300, rdata: [.txt(TXTData(strings: [Array("v=spf1 ".utf8), Array("mx -all".utf8)])), .txt("say \"hi\" & bye")]))
         XCTAssertEqual(try Route53Convert.rrset(page.sets[2], zone: zone), rr("*.apps.example.com.", .a, 60, ["192.0.2.50"]))
         XCTAssertThrowsError(try Route53Convert.rrset(page.sets[3], zone: zone)) {
             XCTAssertEqual("\($0)", "RRset www.example.com. A has no TTL")

@@ -69,7 +69,7 @@ final class ZoneFileTests: XCTestCase {
             set("example.com.", .txt, 3600, ["\"google-site-verification=abc123\""]),
             set("mail.example.com.", .a, 3600, ["192.0.2.25"]),
             set("mail.example.com.", .aaaa, 3600, ["2001:db8::25"]),
-            set("_dmarc.example.com.", .txt, 3600, ["\"v=DMARC1; p=quarantine\""]),
+            set("_dmarc.example.com.", .txt, 3600, ["\"v=DMARC1; \" \"p=quarantine\""]),
             set("*.wild.example.com.", .a, 3600, ["192.0.2.80"]),
             set("ns1.example.com.", .a, 3600, ["192.0.2.53"]),
             set("www.sub.example.com.", .cname, 600, ["sub.example.com."]),
@@ -114,7 +114,9 @@ final class ZoneFileTests: XCTestCase {
         XCTAssertEqual(got.count, expected.count)
         XCTAssertEqual(byKey(got), byKey(expected))
         let dmarc = byKey(got)[RRsetKey(name("_dmarc.example.com."), .txt)]!
-        XCTAssertEqual(dmarc.rdata, [.txt("v=DMARC1; p=quarantine")])
+        // Two character-strings in the file stay two strings (their logical value is one DMARC record).
+        XCTAssertEqual(dmarc.rdata, [.txt(TXTData(strings: [Array("v=DMARC1; ".utf8), Array("p=quarantine".utf8)]))])
+        XCTAssertEqual(dmarc.rdata[0].txtValue, "v=DMARC1; p=quarantine")
         XCTAssertEqual(byKey(got)[RRsetKey(name("mail.example.com."), .aaaa)]!.rdata.first?.presentation, "2001:db8::25")
     }
 
@@ -212,21 +214,31 @@ final class ZoneFileTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: URL(fileURLWithPath: url.path + ".bak"), encoding: .utf8), Self.zoneText)
         XCTAssertEqual(try leftovers(), [])
 
-        // File layout: $ORIGIN, SOA, apex NS, then the rest; the DKIM TXT as 255 + 155 bytes.
+        // Edited in place: the changed lines only (the MX replaced in its own layout and the
+        // second MX after it, the wildcard line gone, the serial bumped where it stands); new
+        // owners at the end with absolute names; the DKIM TXT as 255 + 155 bytes.
         let text = try String(contentsOf: url, encoding: .utf8)
-        let lines = text.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines[0], "$ORIGIN example.com.")
-        XCTAssertTrue(lines[1].hasPrefix("example.com.\t3600\tIN\tSOA\t"), lines[1])
-        XCTAssertTrue(lines[2].hasPrefix("example.com.\t3600\tIN\tNS\t"), lines[2])
-        XCTAssertTrue(lines[3].hasPrefix("example.com.\t3600\tIN\tNS\t"), lines[3])
-        XCTAssertEqual(lines.count, 1 + 13)
-        let dkimLine = try XCTUnwrap(lines.first { $0.hasPrefix("mail2026._domainkey.example.com.") })
-        let quoted = dkimLine.split(separator: "\t").last!.split(separator: "\"").filter { $0 != " " }
-        XCTAssertEqual(quoted.map(\.utf8.count), [255, 155], dkimLine)
-        XCTAssertEqual(quoted.joined(), dkimValue)
-        // After the apex SOA and NS: owners in canonical (RFC 4034) order.
-        let owners = lines.dropFirst(4).map { name(String($0.split(separator: "\t")[0])) }
-        XCTAssertEqual(owners, owners.sorted())
+        let key = String(repeating: "A", count: 392)
+        XCTAssertEqual(text, """
+            ; a hand-written zone
+            $TTL 3600
+            $ORIGIN example.com.
+            @       IN SOA ns1 hostmaster \(todaySerial()) 7200 3600 1209600 300
+                    IN NS  ns1
+                    IN NS  ns2.example.net.
+            @   3600 IN MX  10 mail.example.com.
+            @   3600 IN MX  20 backup.example.net.
+            @       IN TXT "google-site-verification=abc123"
+            mail    IN A    192.0.2.25
+            mail    IN AAAA 2001:DB8:0:0::25
+            _dmarc  IN TXT "v=DMARC1; " "p=quarantine"
+            ns1     IN A    192.0.2.53
+            $ORIGIN sub.example.com.
+            www 600 IN CNAME @
+            mail2026._domainkey.example.com. 3600 IN TXT "v=DKIM1; k=rsa; p=\(key.prefix(255 - 18))" "\(key.dropFirst(255 - 18))"
+            _mta-sts.example.com. 3600 IN TXT "v=STSv1; id=20260101"
+
+            """)
     }
 
     func testApplyWithoutBackupAndTwiceInADay() throws {

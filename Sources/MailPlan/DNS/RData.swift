@@ -19,15 +19,18 @@ public struct RRType: RawRepresentable, Hashable, Comparable, Sendable, Codable,
 
 /// The data of one resource record, typed for the record types mail needs.
 ///
-/// TXT is held as its *logical* value: the concatenation of its character-strings (RFC 7208
-/// §3.3, RFC 6376 §3.6.2.2). It is split into ≤255-byte strings only when written
-/// (``TXTCodec``). Names inside rdata are absolute ``DomainName``s; addresses are canonical.
+/// TXT is held as its character-strings, byte for byte as read (``TXTData``), so a value
+/// mailplan does not own is written back exactly as it was; values mailplan builds are split
+/// into ≤255-byte strings. Managed values are compared by their *logical* value, the
+/// concatenation of the strings (RFC 7208 §3.3, RFC 6376 §3.6.2.2; see ``Differ``).
+/// Equality and hashing are exact: `"a" "b"` and `"ab"` are different rdata, as on the wire.
+/// Names inside rdata are absolute ``DomainName``s; addresses are canonical.
 public enum RData: Hashable, Sendable {
     case a(IPv4Address)
     case aaaa(IPv6Address)
     /// MX preference and exchange; the null MX of RFC 7505 is preference 0, exchange `.`.
     case mx(preference: UInt16, exchange: DomainName)
-    case txt(String)
+    case txt(TXTData)
     case cname(DomainName)
     case ns(DomainName)
     case ptr(DomainName)
@@ -62,7 +65,7 @@ public enum RData: Hashable, Sendable {
         case .a(let ip): ip.description
         case .aaaa(let ip): ip.description
         case .mx(let p, let x): "\(p) \(x.fqdn)"
-        case .txt(let s): TXTCodec.quotedChunks(s)
+        case .txt(let t): t.presentation
         case .cname(let n), .ns(let n), .ptr(let n): n.fqdn
         case .srv(let p, let w, let port, let t): "\(p) \(w) \(port) \(t.fqdn)"
         case .caa(let f, let tag, let v): "\(f) \(tag) \(TXTCodec.quote(v))"
@@ -71,15 +74,21 @@ public enum RData: Hashable, Sendable {
         }
     }
 
-    /// The value as a person reads it in a plan: TXT as one quoted logical string (not
-    /// chunked), everything else as ``presentation``.
+    /// The value as a person reads it in a plan: TXT as one quoted logical string when its
+    /// strings are the standard ≤255-byte split of that value (``TXTData/display``), else as
+    /// its strings; everything else as ``presentation``.
     public var display: String {
-        if case .txt(let s) = self { return TXTCodec.quote(s) }
+        if case .txt(let t) = self { return t.display }
         return presentation
     }
 
-    /// The logical TXT string, or nil for other types.
-    public var txtValue: String? { if case .txt(let s) = self { return s }; return nil }
+    /// TXT rdata from a logical value, split into ≤255-byte character-strings
+    /// (``TXTData/init(_:)``).
+    public static func txt(_ value: String) -> RData { .txt(TXTData(value)) }
+
+    /// The logical TXT string (the character-strings joined, decoded as UTF-8), or nil for
+    /// other types.
+    public var txtValue: String? { if case .txt(let t) = self { return t.value }; return nil }
 
     /// Parses rdata in presentation form, as a zone file or an API such as PowerDNS holds it.
     /// Relative names inside the rdata are resolved against `origin`.
@@ -118,7 +127,7 @@ public enum RData: Hashable, Sendable {
             return .mx(preference: try uint(tokens[0], "preference"), exchange: try name(tokens[1]))
         case .txt:
             guard !tokens.isEmpty else { throw fail("a TXT record needs at least one string") }
-            return .txt(tokens.map(\.text).joined())
+            return .txt(TXTData(strings: tokens.map(\.bytes)))
         case .cname: try count(1); return .cname(try name(tokens[0]))
         case .ns: try count(1); return .ns(try name(tokens[0]))
         case .ptr: try count(1); return .ptr(try name(tokens[0]))
@@ -153,8 +162,11 @@ public struct RDataError: Error, CustomStringConvertible, Equatable {
 
 /// One field of presentation-form rdata; `quoted` tells whether it was a "…" string.
 struct PresentationToken: Equatable {
-    var text: String
+    /// The field's bytes, escapes decoded.
+    var bytes: [UInt8]
     var quoted: Bool
+    /// The bytes as UTF-8 text (invalid sequences replaced), for fields that are text.
+    var text: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Splits presentation text into fields, decoding quoted strings and the escapes
     /// `\"`, `\\`, `\X` and `\DDD` (decimal byte) of RFC 1035 §5.1.
@@ -188,18 +200,61 @@ struct PresentationToken: Equatable {
                 buf.append(b); i += 1
             }
             if !closed { throw err("unterminated quoted string") }
-            out.append(PresentationToken(text: String(decoding: buf, as: UTF8.self), quoted: quoted))
+            out.append(PresentationToken(bytes: buf, quoted: quoted))
         }
         return out
     }
 }
 
-/// TXT encoding rules shared by every adapter (providers.md §0.2).
+/// TXT rdata: its character-strings (RFC 1035 §3.3.14), each kept as the exact bytes read.
+///
+/// A value mailplan builds (``init(_:)``) is split into 255-byte strings, the standard split.
+/// A value read from a provider keeps the strings it had, so writing it back changes no byte
+/// and no string boundary (DNS-SD and others give the boundaries meaning, RFC 6763 §6).
+/// Equality is exact (strings and bytes); compare logical values with ``bytes`` or ``value``.
+public struct TXTData: Hashable, Sendable {
+    /// The character-strings, in order, as bytes (a string read from an API may exceed 255
+    /// bytes when that is how the provider stores it; see case C01 in the tests).
+    public let strings: [[UInt8]]
+
+    /// TXT rdata with exactly these character-strings; no strings at all is one empty string.
+    public init(strings: [[UInt8]]) { self.strings = strings.isEmpty ? [[]] : strings }
+
+    /// TXT rdata for a logical value: its UTF-8 bytes split into ≤255-byte strings
+    /// (``TXTCodec/chunks(_:limit:)``); the empty value is one empty string.
+    public init(_ value: String) { self.strings = TXTCodec.chunks(value) }
+
+    /// The logical value as bytes: the strings concatenated.
+    public var bytes: [UInt8] { strings.count == 1 ? strings[0] : Array(strings.joined()) }
+
+    /// The logical value as text (UTF-8; an invalid sequence reads as U+FFFD, so compare
+    /// ``bytes`` where that matters).
+    public var value: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// True when the strings are the standard split of the value: every string 255 bytes
+    /// but the last (what ``init(_:)`` builds).
+    public var isStandardSplit: Bool {
+        strings.dropLast().allSatisfy { $0.count == 255 } && (strings.last?.count ?? 0) <= 255 && (strings.count == 1 || !strings.last!.isEmpty)
+    }
+
+    /// Zone-file presentation: each string quoted (``TXTCodec/quote(_:)``), separated by one space.
+    public var presentation: String { strings.map(TXTCodec.quoteBytes).joined(separator: " ") }
+
+    /// As shown in a plan: the logical value as one quoted string when the strings are the
+    /// standard split (a long DKIM key reads as one value), else every string as it is.
+    public var display: String { isStandardSplit ? TXTCodec.quoteBytes(bytes) : presentation }
+}
+
+/// TXT encoding rules shared by every adapter (docs/architecture.md, "TXT values").
 public enum TXTCodec {
     /// Splits the UTF-8 bytes of a logical TXT value into character-strings of at most
     /// `limit` bytes (255 on the wire, RFC 1035 §3.3). An empty value is one empty string.
     public static func chunks(_ value: String, limit: Int = 255) -> [[UInt8]] {
-        let bytes = Array(value.utf8)
+        chunks(bytes: Array(value.utf8), limit: limit)
+    }
+
+    /// Splits bytes into character-strings of at most `limit` bytes (see ``chunks(_:limit:)``).
+    public static func chunks(bytes: [UInt8], limit: Int = 255) -> [[UInt8]] {
         if bytes.isEmpty { return [[]] }
         return stride(from: 0, to: bytes.count, by: limit).map { Array(bytes[$0..<min($0 + limit, bytes.count)]) }
     }
@@ -208,7 +263,8 @@ public enum TXTCodec {
     /// printable ASCII as `\DDD`.
     public static func quote(_ s: String) -> String { quoteBytes(Array(s.utf8)) }
 
-    static func quoteBytes(_ bytes: [UInt8]) -> String {
+    /// Quotes one character-string given as bytes (see ``quote(_:)``).
+    public static func quoteBytes(_ bytes: [UInt8]) -> String {
         var out = "\""
         for b in bytes {
             switch b {
@@ -231,20 +287,21 @@ public enum TXTCodec {
     /// it is a sequence of quoted strings, otherwise the raw text as one string. Used to
     /// spot a stored string longer than 255 bytes (case C01).
     public static func strings(_ text: String) -> [String] {
-        let t = text.trimmingASCIIWhitespace
-        guard t.count >= 2, t.hasPrefix("\""), t.hasSuffix("\""),
-              let tokens = try? PresentationToken.tokenize(t), tokens.allSatisfy(\.quoted)
-        else { return [text] }
-        return tokens.map(\.text)
+        decodeStrings(text).strings.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Decodes a TXT value as an API returns it: when it starts and ends with `"`, a sequence
     /// of quoted strings that are unescaped and joined; otherwise the raw text itself.
-    public static func decode(_ text: String) -> String {
+    public static func decode(_ text: String) -> String { decodeStrings(text).value }
+
+    /// Decodes a TXT value as an API returns it, keeping its character-strings: when it starts
+    /// and ends with `"`, the quoted strings unescaped (whitespace between and around them
+    /// ignored); otherwise the raw text as one logical value (split as ``TXTData/init(_:)``).
+    public static func decodeStrings(_ text: String) -> TXTData {
         let t = text.trimmingASCIIWhitespace
         guard t.count >= 2, t.hasPrefix("\""), t.hasSuffix("\""),
               let tokens = try? PresentationToken.tokenize(t), tokens.allSatisfy(\.quoted)
-        else { return text }
-        return tokens.map(\.text).joined()
+        else { return TXTData(text) }
+        return TXTData(strings: tokens.map(\.bytes))
     }
 }

@@ -23,18 +23,23 @@ public struct Change: Sendable, Hashable, Codable {
     public var driftClass: DriftClass
     /// The safety gates (`--allow=<gate>`) apply needs for this change; empty for most.
     public var gates: [SafetyGate]
+    /// True when the RRset also holds values mailplan does not own (the apex TXT next to the
+    /// SPF value): `after` carries them exactly as read, and apply re-reads the RRset just
+    /// before writing it, refusing when it changed since the plan (`shared` in JSON, present
+    /// only when true).
+    public let shared: Bool
 
     public init(action: ChangeAction, name: DomainName, type: RRType, before: RRset?, after: RRset?, notes: [String] = [],
-                driftClass: DriftClass? = nil) {
+                driftClass: DriftClass? = nil, shared: Bool = false) {
         self.action = action; self.name = name; self.type = type
-        self.before = before; self.after = after; self.notes = notes
+        self.before = before; self.after = after; self.notes = notes; self.shared = shared
         self.driftClass = driftClass ?? DriftClass.of(action: action, name: name, before: before, after: after)
         self.gates = []
         self.gates = SafetyGate.needed(by: self)
     }
     public var key: RRsetKey { RRsetKey(name, type) }
 
-    enum CodingKeys: String, CodingKey { case action, name, type, before, after, notes, driftClass = "class", gates }
+    enum CodingKeys: String, CodingKey { case action, name, type, before, after, notes, driftClass = "class", gates, shared }
     /// `before` and `after` are always present in JSON, `null` when absent, so the schema is stable.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -46,6 +51,7 @@ public struct Change: Sendable, Hashable, Codable {
         try c.encode(notes, forKey: .notes)
         try c.encode(driftClass, forKey: .driftClass)
         try c.encode(gates, forKey: .gates)
+        if shared { try c.encode(true, forKey: .shared) }
     }
     /// Decodes the JSON written by ``encode(to:)`` (saved plans); `class` and `gates` are
     /// recomputed from the data when absent.
@@ -54,16 +60,25 @@ public struct Change: Sendable, Hashable, Codable {
         self.init(action: try c.decode(ChangeAction.self, forKey: .action), name: try c.decode(DomainName.self, forKey: .name),
                   type: try c.decode(RRType.self, forKey: .type), before: try c.decodeIfPresent(RRset.self, forKey: .before),
                   after: try c.decodeIfPresent(RRset.self, forKey: .after), notes: try c.decodeIfPresent([String].self, forKey: .notes) ?? [],
-                  driftClass: try c.decodeIfPresent(DriftClass.self, forKey: .driftClass))
+                  driftClass: try c.decodeIfPresent(DriftClass.self, forKey: .driftClass),
+                  shared: try c.decodeIfPresent(Bool.self, forKey: .shared) ?? false)
         if let stored = try c.decodeIfPresent([SafetyGate].self, forKey: .gates) { gates = stored }
     }
 
     public static func create(_ rrset: RRset, notes: [String] = [], driftClass: DriftClass? = nil) -> Change {
         Change(action: .create, name: rrset.name, type: rrset.type, before: nil, after: rrset, notes: notes, driftClass: driftClass)
     }
-    public static func update(from before: RRset, to after: RRset, notes: [String] = [], driftClass: DriftClass? = nil) -> Change {
-        Change(action: .update, name: after.name, type: after.type, before: before, after: after, notes: notes, driftClass: driftClass)
+    public static func update(from before: RRset, to after: RRset, notes: [String] = [], driftClass: DriftClass? = nil,
+                              shared: Bool = false) -> Change {
+        Change(action: .update, name: after.name, type: after.type, before: before, after: after, notes: notes,
+               driftClass: driftClass, shared: shared)
     }
+
+    /// True when apply must re-read the RRset just before writing it on a provider without
+    /// conditional writes: a create (someone may have created the RRset since the plan) or a
+    /// change to an RRset that holds values mailplan does not own (``shared``). An RRset that
+    /// is wholly mailplan's is overwritten as the plan says, without a read.
+    public var needsLiveCheck: Bool { action == .create || shared }
     public static func delete(_ rrset: RRset, notes: [String] = []) -> Change {
         Change(action: .delete, name: rrset.name, type: rrset.type, before: rrset, after: nil, notes: notes)
     }

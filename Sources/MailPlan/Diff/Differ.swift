@@ -1,13 +1,18 @@
 import Foundation
 
 /// Compares a zone's desired RRsets with its live RRsets under the ownership rules of
-/// DESIGN.md and produces the Changeset. Only RRsets the plan manages are ever touched.
+/// docs/architecture.md and produces the Changeset. Only RRsets the plan manages are ever
+/// touched, and values the plan does not own are carried into the new RRset exactly as read.
 public enum Differ {
-    /// Canonical form of one rdata for comparison: whitespace inside a DKIM `p=` tag removed
-    /// (RFC 6376 §3.6.1 allows it; providers insert it). TXT data is otherwise compared
-    /// byte for byte: it is never case-folded (a DKIM key is base64).
-    static func comparable(_ r: RData, at name: DomainName) -> RData {
-        guard case .txt(let s) = r, name.labels.contains("_domainkey") else { return r }
+    /// Canonical form of one managed rdata for comparison: TXT as its logical value (the
+    /// character-strings joined, then split the standard way, so a DKIM key stored as 255+155
+    /// or in three strings compares equal to the planned value), with whitespace inside a DKIM
+    /// `p=` tag removed (RFC 6376 §3.6.1 allows it; providers insert it). TXT bytes are
+    /// otherwise compared exactly: never case-folded (a DKIM key is base64).
+    public static func comparable(_ r: RData, at name: DomainName) -> RData {
+        guard case .txt(let t) = r else { return r }
+        guard name.labels.contains("_domainkey") else { return t.isStandardSplit ? r : .txt(TXTData(strings: TXTCodec.chunks(bytes: t.bytes))) }
+        let s = t.value
         let tags = s.split(separator: ";", omittingEmptySubsequences: false).map { part -> String in
             let t = part.trimmingCharacters(in: .whitespaces)
             if t.hasPrefix("p=") || t.hasPrefix("p =") { return "p=" + t.drop(while: { $0 != "=" }).dropFirst().filter { !$0.isWhitespace } }
@@ -88,12 +93,12 @@ public enum Differ {
                 guard let have else { changes.append(.create(want, notes: d.notes)); continue }
                 let foreign = have.rdata.filter { !($0.txtValue.map(SPF.isSPF) ?? false) }
                 let ours = have.rdata.filter { $0.txtValue.map(SPF.isSPF) ?? false }
-                if ours == want.rdata { continue }
+                if ours.count == want.rdata.count, sameData(ours, want.rdata, at: want.name) { continue }
                 var notes = d.notes
                 if !foreign.isEmpty { notes.append("only the v=spf1 value is managed; the other \(foreign.count) TXT value\(foreign.count == 1 ? " is" : "s are") kept") }
                 if ours.count > 1 { notes.append("replaces \(ours.count) SPF values with one (RFC 7208 §4.5: more than one is a permerror)") }
                 changes.append(.update(from: have, to: RRset(name: want.name, type: .txt, ttl: have.ttl, rdata: foreign + want.rdata), notes: notes,
-                                       driftClass: ours.count > 1 ? .mailBreaking : nil))
+                                       driftClass: ours.count > 1 ? .mailBreaking : nil, shared: !foreign.isEmpty))
             }
         }
 

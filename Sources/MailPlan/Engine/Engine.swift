@@ -379,6 +379,12 @@ public final class Engine {
 
     /// Applies Changesets (from a fresh plan or a saved plan) zone by zone, in order,
     /// through the adapter instance of each zone, stopping at the first zone that fails.
+    ///
+    /// On an adapter without conditional writes (``ProviderCapabilities/conditionalWrites``),
+    /// the RRsets of a zone whose change ``Change/needsLiveCheck`` are read again just before
+    /// the zone is written; when one is not what the plan was made from (a colleague added a
+    /// value, or created the RRset, since), that zone is not written and the error names the
+    /// RRset and both values. The other zones are still written.
     /// - Returns: exactly what was applied, what failed and what was not attempted.
     /// - Parameter files: MTA-STS policy files to write first (none for a saved plan).
     public func apply(changesets: [ZoneChangeset], files: [PolicyFileChange] = [], progress: (String) -> Void = { _ in }) -> ApplyReport {
@@ -405,7 +411,12 @@ public final class Engine {
             }
             progress("\(cs.zone.fqdn): applying \(cs.changes.count) change\(cs.changes.count == 1 ? "" : "s") at \(cs.provider) (\(cs.providerType))")
             do {
-                try provider(forZone: cs.zone, instance: cs.provider).apply(cs)
+                let prov = try provider(forZone: cs.zone, instance: cs.provider)
+                if let refused = try changedSincePlan(cs, provider: prov) {
+                    outcomes.append(refused)
+                    continue
+                }
+                try prov.apply(cs)
                 outcomes.append(.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil))
             } catch let e as ApplyError {
                 outcomes.append(.init(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted, error: e.description))
@@ -418,6 +429,26 @@ public final class Engine {
         var report = ApplyReport(zones: outcomes)
         report.filesWritten = written
         return report
+    }
+
+    /// The compare-before-write check of ``apply(changesets:files:progress:)``: nil when the
+    /// zone may be written, else the outcome of a zone refused because an RRset it replaces
+    /// or creates changed since the plan was made.
+    /// - Throws: ``ProviderError`` when the zone cannot be read again (then nothing is written).
+    func changedSincePlan(_ cs: ZoneChangeset, provider prov: any DNSProvider) throws -> ApplyReport.ZoneOutcome? {
+        guard !prov.capabilities.conditionalWrites else { return nil }
+        let guarded = cs.changes.filter(\.needsLiveCheck)
+        guard !guarded.isEmpty else { return nil }
+        let live = Dictionary(try prov.readZone(cs.zone, managed: guarded.map(\.key)).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let moved = guarded.filter { live[$0.key] != $0.before }
+        guard !moved.isEmpty else { return nil }
+        func show(_ s: RRset?) -> String {
+            guard let s else { return "absent" }
+            return "ttl \(s.ttl) " + s.rdata.map(\.display).joined(separator: ", ")
+        }
+        let what = moved.map { "\($0.key) is now \(show(live[$0.key])) (the plan was made from \(show($0.before)))" }.joined(separator: "; ")
+        return .init(changeset: cs, applied: [], failed: moved, notAttempted: cs.changes.filter { c in !moved.contains { $0.key == c.key } },
+                     error: "provider \(cs.provider), zone \(cs.zone.fqdn): changed since the plan was made: \(what); nothing was written to this zone: re-run mailplan plan")
     }
 }
 

@@ -27,7 +27,7 @@ public struct PlanLoader {
     public func load(path: String) throws -> MailPlan {
         let url = URL(fileURLWithPath: path)
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try FileKind.readRegular(path) } catch {
             throw DiagnosticsError(Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error, path: path)))"))
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -42,25 +42,8 @@ public struct PlanLoader {
     /// Foundation error domain and code.
     /// - Parameter path: the file, to tell a directory or a device from a missing file.
     public static func reason(_ error: Error, path: String? = nil) -> String {
-        if let path {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-                if isDir.boolValue { return "Is a directory" }
-                if let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
-                   type != .typeRegular && type != .typeSymbolicLink { return "not a regular file" }
-            }
-        }
-        let ns = error as NSError
-        if let under = ns.userInfo[NSUnderlyingErrorKey] as? NSError, under.domain == NSPOSIXErrorDomain,
-           let code = POSIXErrorCode(rawValue: Int32(under.code)) {
-            return String(cString: strerror(code.rawValue))
-        }
-        if ns.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(ns.code)) {
-            return String(cString: strerror(code.rawValue))
-        }
-        if ns.domain == NSCocoaErrorDomain && (ns.code == NSFileReadNoSuchFileError || ns.code == NSFileNoSuchFileError) { return "No such file or directory" }
-        if ns.domain == NSCocoaErrorDomain && (ns.code == NSFileReadNoPermissionError || ns.code == NSFileWriteNoPermissionError) { return "Permission denied" }
-        return ns.localizedDescription
+        if let e = error as? FileKindError { return e.description }
+        return FileKind.reason(error, path: path)
     }
 
     /// Loads plan text. `file` is used in messages; `baseDirectory` resolves relative paths.
@@ -146,7 +129,9 @@ struct PlanReader {
 
     mutating func readFile(_ url: URL) throws -> String {
         if let t = fileCache[url] { return t }
-        let t = try String(contentsOf: url, encoding: .utf8)
+        guard let t = String(data: try FileKind.readRegular(url.path), encoding: .utf8) else {
+            throw FileKindError(path: url.path, kind: "not UTF-8 text")
+        }
         fileCache[url] = t
         return t
     }
@@ -942,8 +927,8 @@ struct PlanReader {
                 continue
             }
             // A TXT record's rdata (character-strings with their length bytes) fits in 65535 bytes.
-            for case .txt(let v) in rdata where v.utf8.count + (v.utf8.count + 254) / 255 > 65_535 {
-                error(e, "\(p): a \(v.utf8.count)-byte TXT value does not fit in one DNS record (65535 bytes of rdata)")
+            for case .txt(let t) in rdata where t.strings.reduce(0, { $0 + $1.count + 1 }) > 65_535 {
+                error(e, "\(p): a \(t.bytes.count)-byte TXT value does not fit in one DNS record (65535 bytes of rdata)")
             }
             if type == .cname && rdata.count > 1 { error(e, "\(p): a CNAME RRset holds exactly one value (RFC 2181 §10.1)"); continue }
             if let prev = out.first(where: { $0.rrset.key == RRsetKey(owner, type) }) {

@@ -25,13 +25,19 @@ public struct ProviderCapabilities: Sendable, Hashable {
     /// or nil when it has none. A plan's `ttl: auto` (``Defaults/automaticTTL``) becomes
     /// this value; on a provider without it, `ttl: auto` is a validation error.
     public var autoTTL: UInt32?
+    /// True when the adapter's write itself refuses to overwrite an RRset that changed since
+    /// the plan was read (the zone file compares the file, RFC 2136 sends prerequisites).
+    /// For every other adapter the engine re-reads, just before writing a zone, the RRsets
+    /// whose change ``Change/needsLiveCheck`` and refuses the zone when one differs from what
+    /// the plan was made from (docs/architecture.md, "Concurrent edits").
+    public var conditionalWrites: Bool
 
     public init(supportedTypes: Set<RRType>, ttlRange: ClosedRange<UInt32> = 1...2_147_483_647,
                 granularity: ProviderGranularity, atomicApply: Bool, maxTXTLength: Int? = nil,
-                autoTTL: UInt32? = nil) {
+                autoTTL: UInt32? = nil, conditionalWrites: Bool = false) {
         self.supportedTypes = supportedTypes; self.ttlRange = ttlRange
         self.granularity = granularity; self.atomicApply = atomicApply; self.maxTXTLength = maxTXTLength
-        self.autoTTL = autoTTL
+        self.autoTTL = autoTTL; self.conditionalWrites = conditionalWrites
     }
 }
 

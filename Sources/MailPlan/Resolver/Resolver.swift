@@ -21,10 +21,15 @@ public enum DNSTransport: String, Sendable, Codable, Hashable {
 public struct ServedRecord: Hashable, Sendable {
     public let name: DomainName
     public let ttl: UInt32
+    /// The rdata; TXT holds each character-string in wire order, byte for byte.
     public let rdata: RData
-    /// For TXT: each character-string in wire order (their concatenation is `rdata.txtValue`);
-    /// empty for other types.
-    public let txtStrings: [String]
+    /// For TXT: each character-string in wire order as text (their concatenation is
+    /// `rdata.txtValue`); empty for other types.
+    public var txtStrings: [String] {
+        guard case .txt(let t) = rdata else { return [] }
+        return t.strings.map { String(decoding: $0, as: UTF8.self) }
+    }
+    public init(name: DomainName, ttl: UInt32, rdata: RData) { self.name = name; self.ttl = ttl; self.rdata = rdata }
 }
 
 /// A decoded DNS response from one name server.
@@ -240,23 +245,23 @@ public struct Resolver: Sendable {
         if ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT {
             let ownerText = ldns_rr_owner(rr).flatMap { LDNSText.take(ldns_rdf2str($0)) } ?? ""
             guard let owner = try? DomainName(ownerText) else { throw RecordDecodeFailure(message: "owner '\(ownerText)' is not a valid name") }
-            var strings: [String] = []
+            var strings: [[UInt8]] = []
             for i in 0..<ldns_rr_rd_count(rr) {
                 guard let rdf = ldns_rr_rdf(rr, i), let data = ldns_rdf_data(rdf) else { continue }
                 let size = ldns_rdf_size(rdf)
-                guard size >= 1 else { strings.append(""); continue }
+                guard size >= 1 else { strings.append([]); continue }
                 let len = min(Int(data[0]), size - 1)
-                strings.append(String(decoding: UnsafeBufferPointer(start: data + 1, count: len), as: UTF8.self))
+                strings.append(Array(UnsafeBufferPointer(start: data + 1, count: len)))
             }
-            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .txt(strings.joined()), txtStrings: strings)
+            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .txt(TXTData(strings: strings)))
         }
         let p: (owner: String, type: RRType, rdata: String)
         do { p = try LDNSText.presentation(of: rr) } catch { throw RecordDecodeFailure(message: "\(error)") }
         guard let owner = try? DomainName(p.owner) else { throw RecordDecodeFailure(message: "owner '\(p.owner)' is not a valid name") }
         do {
-            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: try RData.parse(type: p.type, p.rdata), txtStrings: [])
+            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: try RData.parse(type: p.type, p.rdata))
         } catch {
-            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .other(type: p.type, presentation: p.rdata), txtStrings: [])
+            return ServedRecord(name: owner, ttl: ldns_rr_ttl(rr), rdata: .other(type: p.type, presentation: p.rdata))
         }
     }
 

@@ -117,8 +117,9 @@ public enum CloudflareConvert {
             }
             rdata = .mx(preference: pref, exchange: try hostname(content, record: what))
         case .txt:
-            rdata = .txt(TXTCodec.decode(content))
-            overlong = TXTCodec.strings(content).contains { $0.utf8.count > 255 }
+            let t = TXTCodec.decodeStrings(content)
+            rdata = .txt(t)
+            overlong = t.strings.contains { $0.count > 255 }
         case .cname:
             rdata = .cname(try hostname(content, record: what))
         default:
@@ -132,7 +133,7 @@ public enum CloudflareConvert {
         switch rdata {
         case .mx(_, let x): x == .root ? "." : x.withoutTrailingDot
         case .cname(let n): n.withoutTrailingDot
-        case .txt(let s): TXTCodec.quotedChunks(s)
+        case .txt(let t): t.presentation
         default: rdata.presentation
         }
     }

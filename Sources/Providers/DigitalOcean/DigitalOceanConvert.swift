@@ -98,7 +98,7 @@ public enum DigitalOceanConvert {
         switch rdata {
         case .mx(let p, let x): priority = Int(p); data = x.fqdn
         case .cname(let n): data = n.fqdn
-        case .txt(let s): data = s
+        case .txt(let t): data = t.value
         default: data = rdata.presentation
         }
         return WriteRecord(type: rdata.type.rawValue, name: name.relative(to: zone), data: data, priority: priority, ttl: ttl)

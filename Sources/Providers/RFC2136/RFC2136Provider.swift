@@ -29,7 +29,8 @@ public final class RFC2136Provider: DNSProvider {
     public let typeName = "rfc2136"
     /// Wire format carries any type; TTL is a 32-bit field with the top bit clear (RFC 2181 §8).
     public let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647, granularity: .rrset, atomicApply: true)
+        supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647, granularity: .rrset, atomicApply: true,
+        conditionalWrites: true)
 
     /// The primary's address as configured (`host:port`).
     public let server: String

@@ -76,14 +76,8 @@ enum RFC2136Query {
     }
 
     /// One served record as a zone-file line (`owner TTL IN TYPE rdata`); TXT keeps the
-    /// character-strings as they were on the wire, each quoted.
+    /// character-strings as they were on the wire, each quoted (``RData/presentation``).
     static func line(_ r: ServedRecord) -> String {
-        let data: String
-        if r.rdata.type == .txt, !r.txtStrings.isEmpty {
-            data = r.txtStrings.map(TXTCodec.quote).joined(separator: " ")
-        } else {
-            data = r.rdata.presentation
-        }
-        return "\(r.name.fqdn) \(r.ttl) IN \(r.rdata.type) \(data)"
+        "\(r.name.fqdn) \(r.ttl) IN \(r.rdata.type) \(r.rdata.presentation)"
     }
 }

@@ -4,7 +4,8 @@ import MailPlan
 /// Conversion between the Route 53 REST/XML API 2013-04-01 (providers.md §7) and ``RRset``.
 ///
 /// `<Name>` is absolute and may carry octal escapes (`\052` for `*`); each
-/// `<ResourceRecord><Value>` is one presentation-form value, TXT quoted in ≤255-byte strings.
+/// `<ResourceRecord><Value>` is one presentation-form value, TXT as quoted character-strings
+/// with octal escapes (``txtValue(_:)``).
 public enum Route53Convert {
     /// The XML namespace of every request and response.
     public static let namespace = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -110,8 +111,66 @@ public enum Route53Convert {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// An API record set as an ``RRset``. TXT values are decoded with ``TXTCodec/decode(_:)``
-    /// (quoted strings joined; an unquoted value taken as it is).
+    /// One TXT `<Value>` as Route 53 writes it: each character-string quoted, `"` and `\`
+    /// escaped with a backslash, printable ASCII as is, every other byte as a backslash and
+    /// three *octal* digits (Route 53 Developer Guide, "TXT record type": "Route 53 … octal
+    /// codes", unlike the decimal `\DDD` of RFC 1035 §5.1).
+    public static func txtValue(_ t: TXTData) -> String {
+        t.strings.map { s -> String in
+            var out = "\""
+            for b in s {
+                switch b {
+                case 0x22: out += "\\\""
+                case 0x5c: out += "\\\\"
+                case 0x20...0x7e: out.unicodeScalars.append(UnicodeScalar(b))
+                default:
+                    let o = String(b, radix: 8)
+                    out += "\\" + String(repeating: "0", count: 3 - o.count) + o
+                }
+            }
+            return out + "\""
+        }.joined(separator: " ")
+    }
+
+    /// Reads one TXT `<Value>`: a sequence of quoted character-strings with Route 53's octal
+    /// `\NNN` escapes and `\X` for any other byte X (``txtValue(_:)``); a value that is not
+    /// quoted is taken as one logical value.
+    public static func txtData(_ value: String) -> TXTData {
+        let u = Array(value.utf8)
+        var strings: [[UInt8]] = []
+        var i = 0
+        while i < u.count {
+            if u[i] == 0x20 || u[i] == 0x09 { i += 1; continue }
+            guard u[i] == 0x22 else { return TXTData(value) }
+            i += 1
+            var cur: [UInt8] = []
+            var closed = false
+            while i < u.count {
+                let b = u[i]
+                if b == 0x22 { closed = true; i += 1; break }
+                if b == 0x5c, i + 1 < u.count {
+                    if i + 3 < u.count, u[(i + 1)...(i + 3)].allSatisfy({ (0x30...0x37).contains($0) }),
+                       let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                        cur.append(v); i += 4
+                    } else { cur.append(u[i + 1]); i += 2 }
+                    continue
+                }
+                cur.append(b); i += 1
+            }
+            guard closed else { return TXTData(value) }
+            strings.append(cur)
+        }
+        return strings.isEmpty ? TXTData(value) : TXTData(strings: strings)
+    }
+
+    /// One rdata as a `<Value>`: TXT as ``txtValue(_:)``, anything else in presentation form.
+    public static func value(_ r: RData) -> String {
+        if case .txt(let t) = r { return txtValue(t) }
+        return r.presentation
+    }
+
+    /// An API record set as an ``RRset``. TXT values are read with ``txtData(_:)`` (the
+    /// character-strings kept; an unquoted value taken as it is).
     /// - Throws: ``ConvertError`` naming the RRset for a bad name or value, or a missing TTL.
     public static func rrset(_ api: APIRecordSet, zone: DomainName) throws -> RRset {
         let name: DomainName
@@ -121,7 +180,7 @@ public enum Route53Convert {
         let type = RRType(api.type)
         guard let ttl = api.ttl else { throw ConvertError(message: "RRset \(name.fqdn) \(type) has no TTL") }
         let rdata = try api.values.map { v -> RData in
-            if type == .txt { return .txt(TXTCodec.decode(v)) }
+            if type == .txt { return .txt(txtData(v)) }
             do { return try RData.parse(type: type, v, origin: zone) } catch {
                 throw ConvertError(message: "RRset \(name.fqdn) \(type): \(error)")
             }
@@ -129,10 +188,10 @@ public enum Route53Convert {
         return RRset(name: name, type: type, ttl: ttl, rdata: rdata)
     }
 
-    /// The API form of an ``RRset``: one `<Value>` per rdata in presentation form (TXT as
-    /// quoted ≤255-byte strings).
+    /// The API form of an ``RRset``: one `<Value>` per rdata (``value(_:)``: TXT as its
+    /// character-strings, exactly as read).
     public static func apiRecordSet(_ rrset: RRset) -> APIRecordSet {
-        APIRecordSet(name: rrset.name.fqdn, type: rrset.type.rawValue, ttl: rrset.ttl, values: rrset.rdata.map(\.presentation))
+        APIRecordSet(name: rrset.name.fqdn, type: rrset.type.rawValue, ttl: rrset.ttl, values: rrset.rdata.map(value))
     }
 
     /// One `<Change>` of a batch.

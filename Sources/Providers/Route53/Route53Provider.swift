@@ -244,23 +244,27 @@ public final class Route53Provider: DNSProvider {
         return re.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1/$2")
     }
 
-    /// The batch for a changeset: CREATE for creates, UPSERT for updates (DELETE when the
-    /// update empties the set), DELETE of the RRset as last read for deletes.
+    /// The batch for a changeset: CREATE for creates (Route 53 refuses it when the RRset
+    /// exists); for updates, DELETE of the RRset as last read followed by CREATE of the new one
+    /// (Route 53 refuses a DELETE whose values or TTL differ from the current ones, so the whole
+    /// batch fails rather than overwrite a change made since the plan); DELETE as last read
+    /// for deletes (Route 53 API Reference, ChangeResourceRecordSets, "DELETE").
     /// - Throws: ``Route53Convert/ConvertError`` when a change has no records to write.
     public func batch(_ changeset: ZoneChangeset) throws -> [Route53Convert.BatchChange] {
         let raw = lastRead[changeset.zone] ?? [:]
-        return try changeset.changes.map { c in
+        return try changeset.changes.flatMap { c -> [Route53Convert.BatchChange] in
             switch c.action {
             case .create:
                 guard let after = c.after, !after.rdata.isEmpty else { throw Route53Convert.ConvertError(message: "create of \(c.key) has no records") }
-                return .init(.create, Route53Convert.apiRecordSet(after))
+                return [.init(.create, Route53Convert.apiRecordSet(after))]
             case .update:
-                if let after = c.after, !after.rdata.isEmpty { return .init(.upsert, Route53Convert.apiRecordSet(after)) }
                 guard let before = c.before else { throw Route53Convert.ConvertError(message: "update of \(c.key) has no records") }
-                return .init(.delete, raw[c.key] ?? Route53Convert.apiRecordSet(before))
+                let old = Route53Convert.BatchChange(.delete, raw[c.key] ?? Route53Convert.apiRecordSet(before))
+                if let after = c.after, !after.rdata.isEmpty { return [old, .init(.create, Route53Convert.apiRecordSet(after))] }
+                return [old]
             case .delete:
                 guard let before = c.before else { throw Route53Convert.ConvertError(message: "delete of \(c.key) has no live records") }
-                return .init(.delete, raw[c.key] ?? Route53Convert.apiRecordSet(before))
+                return [.init(.delete, raw[c.key] ?? Route53Convert.apiRecordSet(before))]
             }
         }
     }

@@ -118,19 +118,25 @@ enum RESTAPI {
         return chunks.map { TXTCodec.quote(String(decoding: $0, as: UTF8.self)) }.joined(separator: " ")
     }
 
-    /// The value an API stores for one rdata: TXT as ``quotedTXT(_:)``, anything else in
-    /// zone-file presentation with absolute names (trailing dot).
+    /// The value an API stores for one rdata: TXT as its character-strings, each quoted
+    /// (exactly as read, so a value mailplan does not own is written back unchanged), except
+    /// that a standard-split value (one mailplan built) whose escaped strings would exceed 255
+    /// characters is split with ``quotedTXT(_:)``; anything else in zone-file presentation
+    /// with absolute names (trailing dot).
     static func value(_ r: RData) -> String {
-        if case .txt(let s) = r { return quotedTXT(s) }
-        return r.presentation
+        guard case .txt(let t) = r else { return r.presentation }
+        if t.isStandardSplit, t.strings.contains(where: { TXTCodec.quoteBytes($0).utf8.count - 2 > 255 }) {
+            return quotedTXT(t.value)
+        }
+        return t.presentation
     }
 
-    /// Parses one stored value: TXT with ``TXTCodec/decode(_:)`` (quoted strings joined,
-    /// whitespace between and around them ignored, so Hetzner's trailing space is harmless;
-    /// unquoted text taken raw), anything else as presentation with relative names resolved
+    /// Parses one stored value: TXT with ``TXTCodec/decodeStrings(_:)`` (the quoted strings
+    /// kept, whitespace between and around them ignored, so Hetzner's trailing space is
+    /// harmless; unquoted text taken raw), anything else as presentation with relative names resolved
     /// against the zone.
     static func rdata(_ type: RRType, _ value: String, zone: DomainName) throws -> RData {
-        if type == .txt { return .txt(TXTCodec.decode(value)) }
+        if type == .txt { return .txt(TXTCodec.decodeStrings(value)) }
         return try RData.parse(type: type, value, origin: zone)
     }
 

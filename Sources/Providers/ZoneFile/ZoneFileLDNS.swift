@@ -20,46 +20,162 @@ enum ZoneFileLDNS {
         case record(String)
     }
 
-    /// Parses master-file `text` with `ldns_zone_new_frm_fp_l`, with `origin` as the initial
-    /// `$ORIGIN` (so `@`, relative names, `$ORIGIN` and `$TTL` work) and 3600 s as the TTL of
-    /// records that give none before any `$TTL`.
-    /// - Returns: every RR of the file, SOA first, in file order.
+    /// One record of a master file and where its text stands.
+    struct Entry {
+        /// The record as ldns read it (absolute owner, TTL in seconds, typed rdata).
+        let record: ZoneRecord
+        /// The file it was read from: the zone file itself or a file it includes.
+        let file: URL
+        /// Byte range of the record's text in `file`: from the start of its first line to just
+        /// after the newline of its last line (a parenthesised record spans several lines).
+        let range: Range<Int>
+        /// True when the record's line starts with white space: its owner is the previous
+        /// record's (RFC 1035 §5.1).
+        let ownerInherited: Bool
+        /// The default TTL (`$TTL`, seconds) in force where the record stands.
+        let defaultTTL: UInt32
+        /// The `$ORIGIN` in force where the record stands.
+        let origin: String
+        var key: RRsetKey { RRsetKey(record.name, record.rdata.type) }
+    }
+
+    /// A master file read record by record, with the files it includes.
+    struct Text {
+        /// The records of the file and of its included files, in reading order.
+        let entries: [Entry]
+        /// The files read through `$INCLUDE`, in order.
+        let includes: [URL]
+    }
+
+    /// Parses master-file `text` record by record with `ldns_rr_new_frm_fp_l`, with `origin`
+    /// as the initial `$ORIGIN` (so `@`, relative names, `$ORIGIN` and `$TTL` work) and 3600 s
+    /// as the TTL of records that give none before any `$TTL`.
+    /// - Returns: every RR of the file, in file order.
     /// - Throws: ``ParseFailure``.
     static func parseZone(_ text: Data, origin: DomainName) throws -> [ZoneRecord] {
-        guard !text.isEmpty else { return [] }
-        guard let originRdf = ldns_dname_new_frm_str(origin.fqdn) else {
-            throw ParseFailure.record("cannot use \(origin.fqdn) as origin")
-        }
-        defer { ldns_rdf_deep_free(originRdf) }
+        try read(text, file: URL(fileURLWithPath: "/dev/null"), origin: origin, includeDirectory: nil).entries.map(\.record)
+    }
 
-        var zone: UnsafeMutablePointer<ldns_zone>? = nil
+    /// Reads master-file bytes record by record (RFC 1035 §5), keeping where each record
+    /// stands so that a record can be replaced in place.
+    ///
+    /// `$INCLUDE file [origin]` (RFC 1035 §5.1) is read when `includeDirectory` is given and
+    /// the file, with symbolic links resolved, lies inside that directory; the including
+    /// file's `$ORIGIN` is unchanged after it. Any other `$INCLUDE` is refused.
+    /// - Parameters:
+    ///   - text: the file's bytes.
+    ///   - file: the file's path, recorded in each entry and used in messages.
+    ///   - origin: the initial `$ORIGIN` (the zone apex).
+    ///   - includeDirectory: the directory included files must lie in; nil refuses `$INCLUDE`.
+    ///   - defaultTTL: the TTL of records without one before any `$TTL`, in seconds.
+    ///   - depth: how many `$INCLUDE`s deep this file is (at most 8).
+    /// - Throws: ``ParseFailure``: a syntax error with its line, a record the model refuses,
+    ///   or an `$INCLUDE` that cannot be followed.
+    static func read(_ text: Data, file: URL, origin: DomainName, includeDirectory: URL?,
+                     defaultTTL: UInt32 = 3600, depth: Int = 0) throws -> Text {
+        guard !text.isEmpty else { return Text(entries: [], includes: []) }
+        let bytes = [UInt8](text)
+        // ldns replaces (and frees) both on `$ORIGIN` and on each owner it reads.
+        var optionalOrigin: UnsafeMutablePointer<ldns_rdf>? = ldns_dname_new_frm_str(origin.fqdn)
+        guard optionalOrigin != nil else { throw ParseFailure.record("cannot use \(origin.fqdn) as origin") }
+        var prev: UnsafeMutablePointer<ldns_rdf>? = nil
+        defer {
+            if let o = optionalOrigin { ldns_rdf_deep_free(o) }
+            if let p = prev { ldns_rdf_deep_free(p) }
+        }
+        let where_ = depth == 0 ? "" : "included file \(file.path), "
+        var entries: [Entry] = []
+        var includes: [URL] = []
+        // A private copy: fmemopen wants a mutable buffer, and the bytes must outlive the FILE.
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+        defer { copy.deallocate() }
+        copy.copyBytes(from: bytes)
+        guard let fp = fmemopen(copy.baseAddress, bytes.count, "r") else {
+            throw ParseFailure.record("cannot open the zone text for reading (errno \(errno))")
+        }
+        defer { fclose(fp) }
+        var ttl = defaultTTL
+        // ldns counts the newlines it has read: after a record, the number of its last line.
         var line: Int32 = 0
-        let status: ldns_status = try text.withUnsafeBytes { raw -> ldns_status in
-            // A private copy: fmemopen wants a mutable buffer, and the bytes must outlive the FILE.
-            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: raw.count, alignment: 1)
-            defer { copy.deallocate() }
-            copy.copyMemory(from: raw)
-            guard let fp = fmemopen(copy.baseAddress, raw.count, "r") else {
-                throw ParseFailure.record("cannot open the zone text for reading (errno \(errno))")
+        while true {
+            let start = ftell(fp)
+            if start >= bytes.count { break }
+            var rr: UnsafeMutablePointer<ldns_rr>? = nil
+            let ttlHere = ttl
+            let originHere = optionalOrigin.flatMap { LDNSText.take(ldns_rdf2str($0)) } ?? origin.fqdn
+            let status = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &optionalOrigin, &prev, &line)
+            let end = ftell(fp)
+            defer { if let rr { ldns_rr_free(rr) } }
+            switch status {
+            case LDNS_STATUS_OK:
+                guard let rr else { continue }
+                let first = firstRecordLine(bytes, from: start, to: end)
+                entries.append(Entry(record: try record(from: rr, origin: origin), file: file, range: first..<end,
+                                     ownerInherited: first < end && (bytes[first] == 0x20 || bytes[first] == 0x09),
+                                     defaultTTL: ttlHere, origin: originHere))
+            case LDNS_STATUS_SYNTAX_INCLUDE:
+                let first = firstRecordLine(bytes, from: start, to: end)
+                let directive = String(decoding: bytes[first..<end], as: UTF8.self)
+                guard let dir = includeDirectory else {
+                    throw ParseFailure.syntax(line: Int(line), message: "\(where_)$INCLUDE is not supported here")
+                }
+                guard depth < 8 else { throw ParseFailure.syntax(line: Int(line), message: "\(where_)$INCLUDE nested more than 8 deep") }
+                let (path, includeOrigin) = try includeTarget(directive, line: Int(line), in: where_)
+                let target = (path.hasPrefix("/") ? URL(fileURLWithPath: path) : dir.appendingPathComponent(path)).resolvingSymlinksInPath()
+                let root = dir.resolvingSymlinksInPath().path
+                guard target.path.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+                    throw ParseFailure.syntax(line: Int(line), message: "\(where_)$INCLUDE \(path) is outside \(root); mailplan reads included files only from the zone file's directory")
+                }
+                let data: Data
+                do { data = try FileKind.readRegular(target.path) } catch {
+                    throw ParseFailure.syntax(line: Int(line), message: "\(where_)$INCLUDE \(path): cannot read \(target.path)")
+                }
+                let base: DomainName
+                do { base = try DomainName(includeOrigin ?? originHere, relativeTo: (try? DomainName(originHere)) ?? origin) } catch {
+                    throw ParseFailure.syntax(line: Int(line), message: "\(where_)$INCLUDE origin '\(includeOrigin ?? "")': \(error)")
+                }
+                let inner = try read(data, file: target, origin: base, includeDirectory: dir, defaultTTL: ttl, depth: depth + 1)
+                // Records of an included file are still records of this zone: rebase nothing,
+                // the included origin only resolves its relative names.
+                entries += inner.entries
+                includes += [target] + inner.includes
+            case LDNS_STATUS_SYNTAX_TTL, LDNS_STATUS_SYNTAX_ORIGIN, LDNS_STATUS_SYNTAX_EMPTY:
+                if end <= start { break }
+            default:
+                let message = LDNSText.errorText(status)
+                if depth > 0 { throw ParseFailure.record("\(where_)line \(line): \(message)") }
+                throw ParseFailure.syntax(line: Int(line), message: message)
             }
-            defer { fclose(fp) }
-            return ldns_zone_new_frm_fp_l(&zone, fp, originRdf, 3600, LDNS_RR_CLASS_IN, &line)
+            if end <= start || feof(fp) != 0 { break }
         }
-        guard status == LDNS_STATUS_OK, let zone else {
-            if let zone { ldns_zone_deep_free(zone) }
-            throw ParseFailure.syntax(line: Int(line), message: LDNSText.errorText(status))
-        }
-        defer { ldns_zone_deep_free(zone) }
+        return Text(entries: entries, includes: includes)
+    }
 
-        var out: [ZoneRecord] = []
-        if let soa = ldns_zone_soa(zone) { out.append(try record(from: soa, origin: origin)) }
-        if let list = ldns_zone_rrs(zone) {
-            for i in 0..<ldns_rr_list_rr_count(list) {
-                guard let rr = ldns_rr_list_rr(list, i) else { continue }
-                out.append(try record(from: rr, origin: origin))
-            }
+    /// The offset of the first line in `bytes[from..<to]` that is not blank or only a
+    /// comment: where the record (or directive) itself begins.
+    static func firstRecordLine(_ bytes: [UInt8], from: Int, to: Int) -> Int {
+        var i = from
+        while i < to {
+            var j = i
+            while j < to, bytes[j] == 0x20 || bytes[j] == 0x09 || bytes[j] == 0x0d { j += 1 }
+            guard j < to, bytes[j] == 0x0a || bytes[j] == 0x3b else { return i }
+            // blank or comment line: skip to after its newline
+            while j < to, bytes[j] != 0x0a { j += 1 }
+            i = j + 1
         }
-        return out
+        return min(i, to)
+    }
+
+    /// The file name and optional origin of an `$INCLUDE` line.
+    static func includeTarget(_ directive: String, line: Int, in where_: String) throws -> (String, String?) {
+        let body = directive.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? directive
+        let fields = body.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).map(String.init)
+        guard fields.count >= 2, fields[0].uppercased() == "$INCLUDE" else {
+            throw ParseFailure.syntax(line: line, message: "\(where_)$INCLUDE needs a file name")
+        }
+        var path = fields[1]
+        if path.count >= 2, path.hasPrefix("\""), path.hasSuffix("\"") { path = String(path.dropFirst().dropLast()) }
+        return (path, fields.count >= 3 ? fields[2] : nil)
     }
 
     /// Converts one ldns RR to the model: owner via `ldns_rdf2str`, type via

@@ -14,14 +14,12 @@ import Glibc
 /// - `backup` (optional, default `true`): keep the previous file as `<path>.bak` on apply.
 ///
 /// Reading parses the file as an RFC 1035 §5 master file (`$ORIGIN`, `$TTL`, `@`, relative
-/// names), with the zone apex as the initial origin. Applying rewrites the whole file
-/// atomically: `$ORIGIN`, the SOA (serial bumped), the apex NS, then every other RRset in
-/// canonical name order and type order, one RR per line as ldns prints it. Comments and
-/// the original layout are not kept; every record is.
-///
-/// Known ldns 1.8 behaviour: a second SOA in a file is silently skipped by ldns (so an
-/// apply drops it), and when ldns stops on a syntax error it frees the partly read zone
-/// without its records (a small leak per failed read, inside ldns).
+/// names, `$INCLUDE` of files in the zone file's directory), with the zone apex as the
+/// initial origin. Applying edits the file in place (``ZoneFileEditor``): only the lines of
+/// the records that change are replaced, added or removed and the SOA serial is bumped where
+/// it stands; every comment, directive, blank line and other record keeps its bytes. The
+/// result is parsed again through ldns and must hold exactly the planned RRsets before it
+/// replaces the file atomically. Records in included files are read, never written.
 public final class ZoneFileProvider: DNSProvider {
     /// The instance name from the plan file's `providers:` map.
     public let instanceName: String
@@ -29,7 +27,7 @@ public final class ZoneFileProvider: DNSProvider {
     public let typeName = "zonefile"
     /// Every modelled type, TTL 0…2147483647 s, whole-RRset writes, all-or-nothing apply.
     public let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647,
-                                                   granularity: .rrset, atomicApply: true)
+                                                   granularity: .rrset, atomicApply: true, conditionalWrites: true)
     /// The zone file, absolute.
     public let path: URL
     /// Whether ``apply(_:)`` keeps the previous file as `<path>.bak`.
@@ -94,7 +92,7 @@ public final class ZoneFileProvider: DNSProvider {
                               reason: reason + "; nothing was applied and \(path.path) is unchanged")
         }
 
-        let current: (rrsets: [RRset], data: Data)
+        let current: (rrsets: [RRset], data: Data, text: ZoneFileLDNS.Text)
         do { current = try load(zone) } catch let e as ProviderError {
             throw failure("cannot re-read the zone file: \(e.message)")
         }
@@ -126,27 +124,41 @@ public final class ZoneFileProvider: DNSProvider {
 
         for c in changes { sets[c.key] = c.after }
         let soaKey = RRsetKey(zone, .soa)
-        guard let soa = sets[soaKey], soa.rdata.count == 1, let bumped = Self.bumpingSerial(soa.rdata[0], now: Date()) else {
+        guard let soa = sets[soaKey], soa.rdata.count == 1, let serial = Self.serial(of: soa.rdata[0]),
+              let bumped = Self.bumpingSerial(soa.rdata[0], now: Date()), let newSerial = Self.serial(of: bumped) else {
             throw failure("the SOA serial in \(path.path) cannot be read")
         }
         sets[soaKey] = soa.with(rdata: [bumped])
 
-        // Render through ldns, then parse the text back: what we write must read as intended.
-        let text: String
-        do { text = try Self.render(zone: zone, rrsets: Array(sets.values)) } catch let e as RenderFailure {
-            throw failure("ldns refuses \(e.line): \(e.message)", failed: changes.filter { $0.key == e.key })
+        // Each new record must be one ldns accepts, so a refusal names its change.
+        for c in changes {
+            for rd in c.after?.rdata ?? [] {
+                let input = "\(c.name.fqdn) \(c.after!.ttl) IN \(c.type.rawValue) \(rd.presentation)"
+                do { _ = try ZoneFileLDNS.canonicalLine(input) } catch ZoneFileLDNS.ParseFailure.record(let msg) {
+                    throw failure("ldns refuses '\(input)': \(msg)", failed: [c])
+                }
+            }
         }
-        let data = Data(text.utf8)
+
+        // Edit the text in place, then parse it back: what we write must read as planned.
+        let edited: [UInt8]
         do {
-            let reread = try Self.rrsets(ZoneFileLDNS.parseZone(data, origin: zone))
+            edited = try ZoneFileEditor.edit([UInt8](current.data), entries: current.text.entries, file: path, changes: changes,
+                                             zone: zone, serial: (serial, newSerial))
+        } catch let e as ZoneFileEditor.Failure {
+            throw failure(e.message, failed: changes.filter { e.keys.contains($0.key) })
+        }
+        let data = Data(edited)
+        do {
+            let reread = Self.rrsets(try ZoneFileLDNS.read(data, file: path, origin: zone, includeDirectory: includeDirectory).entries.map(\.record))
             let back = Dictionary(reread.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
             if back != sets {
                 let keys = Set(back.keys).union(sets.keys).filter { back[$0] != sets[$0] }.sorted()
-                throw failure("the new zone text would not read back as planned at \(keys.map(\.description).joined(separator: ", "))",
+                throw failure("the edited zone text would not read back as planned at \(keys.map(\.description).joined(separator: ", "))",
                               failed: changes.filter { keys.contains($0.key) })
             }
         } catch let e as ZoneFileLDNS.ParseFailure {
-            throw failure("the new zone text does not parse: \(describe(e))")
+            throw failure("the edited zone text does not parse: \(describe(e))")
         }
 
         do {
@@ -179,20 +191,27 @@ public final class ZoneFileProvider: DNSProvider {
 
     // MARK: - Internals
 
-    /// Reads and checks the file; returns its RRsets and the exact bytes parsed.
-    func load(_ zone: DomainName) throws -> (rrsets: [RRset], data: Data) {
+    /// The directory `$INCLUDE`d files must lie in: the zone file's own.
+    var includeDirectory: URL { path.resolvingSymlinksInPath().deletingLastPathComponent() }
+
+    /// Reads and checks the file; returns its RRsets, the exact bytes parsed and where each
+    /// record stands.
+    func load(_ zone: DomainName) throws -> (rrsets: [RRset], data: Data, text: ZoneFileLDNS.Text) {
         let file = path.path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir) else {
-            throw ProviderError(provider: instanceName, "zone file \(file) does not exist")
+        if let kind = FileKind.notRegular(file) {
+            throw ProviderError(provider: instanceName, kind == "missing" ? "zone file \(file) does not exist"
+                                : "zone file \(file) is \(kind), not a zone file (give the path of an RFC 1035 master file)")
         }
-        guard !isDir.boolValue else { throw ProviderError(provider: instanceName, "zone file \(file) is a directory") }
         let data: Data
         do { data = try Data(contentsOf: path) } catch {
-            throw ProviderError(provider: instanceName, "cannot read zone file \(file): \(error.localizedDescription)")
+            throw ProviderError(provider: instanceName, "cannot read zone file \(file): \(FileKind.reason(error, path: file))")
         }
         let rrsets: [RRset]
-        do { rrsets = try Self.rrsets(ZoneFileLDNS.parseZone(data, origin: zone)) } catch let e as ZoneFileLDNS.ParseFailure {
+        let text: ZoneFileLDNS.Text
+        do {
+            text = try ZoneFileLDNS.read(data, file: path, origin: zone, includeDirectory: includeDirectory)
+            rrsets = Self.rrsets(text.entries.map(\.record))
+        } catch let e as ZoneFileLDNS.ParseFailure {
             throw ProviderError(provider: instanceName, "zone file \(file)\(describe(e))")
         }
         let soas = rrsets.filter { $0.type == .soa }
@@ -207,7 +226,7 @@ public final class ZoneFileProvider: DNSProvider {
         if let outside = rrsets.first(where: { !$0.name.isSubdomain(of: zone) }) {
             throw ProviderError(provider: instanceName, "zone file \(file): \(outside.key) is outside zone \(zone.fqdn)")
         }
-        return (rrsets, data)
+        return (rrsets, data, text)
     }
 
     func describe(_ e: ZoneFileLDNS.ParseFailure) -> String {
@@ -221,6 +240,13 @@ public final class ZoneFileProvider: DNSProvider {
         [RRset].grouping(records.map { (name: $0.name, ttl: $0.ttl, rdata: $0.rdata) })
     }
 
+    /// The serial (third field) of SOA rdata, or nil.
+    static func serial(of soa: RData) -> UInt32? {
+        guard case .other(let type, let text) = soa, type == .soa else { return nil }
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        return fields.count == 7 ? UInt32(fields[2]) : nil
+    }
+
     /// The SOA rdata with its serial (third field) replaced by ``nextSerial(after:now:)``.
     static func bumpingSerial(_ soa: RData, now: Date) -> RData? {
         guard case .other(let type, let text) = soa, type == .soa else { return nil }
@@ -228,28 +254,5 @@ public final class ZoneFileProvider: DNSProvider {
         guard fields.count == 7, let serial = UInt32(fields[2]) else { return nil }
         fields[2] = String(nextSerial(after: serial, now: now))
         return .other(type: .soa, presentation: fields.joined(separator: " "))
-    }
-
-    struct RenderFailure: Error {
-        let key: RRsetKey
-        let line: String
-        let message: String
-    }
-
-    /// The zone-file text: `$ORIGIN`, SOA, apex NS, then the rest by owner (canonical DNS
-    /// order) and type; each record built and printed by ldns.
-    static func render(zone: DomainName, rrsets: [RRset]) throws -> String {
-        func rank(_ s: RRset) -> Int { s.name == zone ? (s.type == .soa ? 0 : s.type == .ns ? 1 : 2) : 2 }
-        let ordered = rrsets.sorted { a, b in rank(a) != rank(b) ? rank(a) < rank(b) : a.key < b.key }
-        var lines = ["$ORIGIN \(zone.fqdn)"]
-        for set in ordered {
-            for rd in set.rdata {
-                let input = "\(set.name.fqdn) \(set.ttl) IN \(set.type.rawValue) \(rd.presentation)"
-                do { lines.append(try ZoneFileLDNS.canonicalLine(input)) } catch let ZoneFileLDNS.ParseFailure.record(msg) {
-                    throw RenderFailure(key: set.key, line: "'\(input)'", message: msg)
-                }
-            }
-        }
-        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -41,7 +41,7 @@ struct Apply: ParsableCommand, LoggingCommand {
 
     func run() throws {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: options.planFile)) } catch {
+        do { data = try FileKind.readRegular(options.planFile) } catch {
             throw DiagnosticsError(Diagnostic(at: nil, "\(options.planFile): cannot read the plan file (\(PlanLoader.reason(error, path: options.planFile)))"))
         }
         if let saved = try SavedPlan.detect(data, file: options.planFile) { return try applySaved(saved) }

@@ -77,7 +77,7 @@ struct Plan: ParsableCommand, LoggingCommand {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: out, isDirectory: &isDir) else { return }
         if isDir.boolValue { throw ValidationError("--out \(out) is a directory; give a file name such as \(out)/plan.json") }
-        let data = (try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()
+        let data = (try? FileKind.readRegular(out)) ?? Data()
         if (try? SavedPlan.detect(data, file: out)) ?? nil == nil {
             throw ValidationError("--out \(out) exists and is not a saved plan; refusing to overwrite it (remove it first, or choose another name)")
         }

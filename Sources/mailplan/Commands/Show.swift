@@ -26,8 +26,8 @@ struct Show: ParsableCommand, LoggingCommand {
 
     func run() throws {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-            throw DiagnosticsError(Diagnostic(at: nil, "\(file): cannot read the file (\(error.localizedDescription))"))
+        do { data = try FileKind.readRegular(file) } catch {
+            throw DiagnosticsError(Diagnostic(at: nil, "\(file): cannot read the file (\(PlanLoader.reason(error, path: file)))"))
         }
         guard let saved = try SavedPlan.detect(data, file: file) else {
             throw DiagnosticsError(Diagnostic(at: nil, "\(file) is not a saved plan (make one with: mailplan plan PLAN --out plan.json, then: mailplan show plan.json)"))

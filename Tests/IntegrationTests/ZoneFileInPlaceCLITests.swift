@@ -1,0 +1,203 @@
+import Foundation
+import MailPlan
+import Providers
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A hand-kept zone file is edited in place by `apply` (issue 12): only the lines of the
+/// records that change, the serial where it stands; comments, directives, layout and every
+/// other record byte for byte.
+final class ZoneFileInPlaceCLITests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("zf-inplace-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    static let handWritten = #"""
+        ; example.org -- kept by hand in git
+        $TTL 3600
+        $ORIGIN example.org.
+        @   IN  SOA   ns1.example.org. hostmaster.example.org. (
+                      2026010101 ; serial
+                      7200       ; refresh
+                      3600       ; retry
+                      1209600    ; expire
+                      300 )      ; minimum
+
+        ; name servers
+                    IN  NS    ns1
+                    IN  NS    ns2.example.net.
+        @           IN  MX    20   old-mx.example.net. ; the old relay
+        @   3600    IN  TXT   "v=spf1 a -all"   ; managed by mailplan
+                    IN  TXT   "txtvers=1" "path=/x" "k=v"
+        @           IN  TXT   "a\000b"
+        @           IN  TXT   "caf\195\169" "\255\128" ""
+        @           IN  TXT   ""
+        @           IN  TXT   "google-site-verification=tok123"
+        ns1         IN  A     192.0.2.53
+        mail        IN  A     192.0.2.25
+        _dmarc      IN  TXT   "v=DMARC1; p=none"
+        www   300   IN  CNAME  @     ; web
+
+        $ORIGIN sub.example.org.
+        host        IN  A     192.0.2.99
+
+        """#
+
+    func write(_ name: String, _ text: String) throws -> URL {
+        let u = dir.appendingPathComponent(name)
+        try Data(text.utf8).write(to: u)
+        return u
+    }
+
+    func plan(_ extra: String = "") throws -> String {
+        try write("plan.yaml", """
+            version: 1
+            server: {hostname: mail.example.org, ipv4: 192.0.2.25, ipv6: 2001:db8::25}
+            providers:
+              local: {type: zonefile, path: example.org.zone}
+            domains:
+              - name: example.org
+                provider: local
+                spf: {senders: [mx]}
+                dmarc: {policy: quarantine}
+            \(extra)
+            """).path
+    }
+
+    /// `diff old new` (diffutils), as a reviewer reads the change.
+    func diff(_ a: URL, _ b: URL) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/diff")
+        p.arguments = [a.path, b.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let d = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    func testApplyChangesOnlyTheChangedLinesAndTheSerial() throws {
+        let zone = try write("example.org.zone", Self.handWritten)
+        let old = try write("old.zone", Self.handWritten)
+        let planPath = try plan()
+        let apply = try runMailplan(["apply", planPath, "--auto-approve", "--no-color"], env: ["MAILPLAN_NOW": "2026-12-01"])
+        XCTAssertEqual(apply.status, 0, apply.stderr)
+        XCTAssertTrue(apply.stdout.hasSuffix("Apply complete! Records: 1 added, 3 changed, 0 destroyed.\n"), apply.stdout)
+        let serial = ZoneFileProvider.nextSerial(after: 2026010101, now: Date())
+        XCTAssertEqual(try diff(old, zone), """
+            5c5
+            <               2026010101 ; serial
+            ---
+            >               \(serial) ; serial
+            14,15c14,15
+            < @           IN  MX    20   old-mx.example.net. ; the old relay
+            < @   3600    IN  TXT   "v=spf1 a -all"   ; managed by mailplan
+            ---
+            > @           IN  MX    10 mail.example.org. ; the old relay
+            > @   3600    IN  TXT   "v=spf1 mx -all"   ; managed by mailplan
+            23c23,24
+            < _dmarc      IN  TXT   "v=DMARC1; p=none"
+            ---
+            > mail        IN  AAAA     2001:db8::25
+            > _dmarc      IN  TXT   "v=DMARC1; p=quarantine"
+
+            """)
+        // The backup is the old file byte for byte; a second plan is a no-op.
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: zone.path + ".bak")), Data(Self.handWritten.utf8))
+        let again = try runMailplan(["plan", planPath, "--detailed-exitcode"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(again.stdout, "No changes. The live DNS matches the plan.\n")
+    }
+
+    /// Removing a record whose owner the next line inherits hands the owner field on, so the
+    /// next record keeps its owner (and ldns reads back exactly the planned RRsets).
+    func testRemovingALineWhoseOwnerTheNextLineInheritsKeepsThatOwner() throws {
+        let text = """
+            $ORIGIN example.org.
+            @ 3600 IN SOA ns1 hostmaster 7 7200 3600 1209600 300
+              3600 IN NS ns1.example.net.
+            mail 3600 IN A 192.0.2.99
+                 3600 IN AAAA 2001:db8::99
+            selector1._domainkey 3600 IN TXT "v=DKIM1; k=rsa; p="
+                 3600 IN SPF "kept"
+
+            """
+        let zone = try write("example.org.zone", text)
+        let p = try ZoneFileProvider(config: ProviderConfig(name: "z", type: "zonefile", location: nil,
+            settings: ["path": PlanValue(text: zone.path, location: nil)], baseDirectory: dir))
+        let z = try DomainName("example.org")
+        let live = Dictionary(uniqueKeysWithValues: try p.readZone(z).map { ($0.key, $0) })
+        let a = live[RRsetKey(try DomainName("mail.example.org"), .a)]!
+        let dkim = live[RRsetKey(try DomainName("selector1._domainkey.example.org"), .txt)]!
+        try p.apply(ZoneChangeset(zone: z, provider: "z", providerType: "zonefile", changes: [.delete(a), .delete(dkim)]))
+        XCTAssertEqual(try String(contentsOf: zone, encoding: .utf8), """
+            $ORIGIN example.org.
+            @ 3600 IN SOA ns1 hostmaster 8 7200 3600 1209600 300
+              3600 IN NS ns1.example.net.
+            mail 3600 IN AAAA 2001:db8::99
+            selector1._domainkey 3600 IN SPF "kept"
+
+            """)
+        let after = Dictionary(uniqueKeysWithValues: try p.readZone(z).map { ($0.key, $0) })
+        XCTAssertEqual(after[RRsetKey(try DomainName("mail.example.org"), .aaaa)]?.rdata.map(\.presentation), ["2001:db8::99"])
+        XCTAssertEqual(after[RRsetKey(try DomainName("selector1._domainkey.example.org"), RRType("SPF"))]?.rdata.map(\.presentation), ["\"kept\""])
+    }
+
+    /// `$INCLUDE` of a file in the zone file's directory is read; a change to one of its
+    /// records is refused naming the file; an include outside the directory is refused.
+    func testIncludedFilesAreReadNeverWritten() throws {
+        try write("example.org.zone", """
+            $ORIGIN example.org.
+            @ 3600 IN SOA ns1 hostmaster 7 7200 3600 1209600 300
+            @ 3600 IN NS ns1.example.net.
+            $INCLUDE mail.inc ; the mail records
+            www 3600 IN A 192.0.2.80
+
+            """)
+        let inc = try write("mail.inc", "@ 3600 IN MX 10 mail.example.org.\nmail 3600 IN A 192.0.2.25\nmail 3600 IN AAAA 2001:db8::25\n@ 3600 IN TXT \"v=spf1 a -all\"\n")
+        let planPath = try plan()
+        let r = try runMailplan(["plan", planPath, "--no-color"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, """
+            mailplan will perform the following actions:
+
+              # zone example.org. (provider local, zonefile)
+              + _dmarc.example.org. TXT ttl 3600
+                  + "v=DMARC1; p=quarantine"
+              ~ example.org. TXT ttl 3600
+                  - "v=spf1 a -all"
+                  + "v=spf1 mx -all"
+
+            Plan: 1 to add, 1 to change, 0 to destroy.
+
+            """)
+        let apply = try runMailplan(["apply", planPath, "--auto-approve", "--no-color"])
+        XCTAssertEqual(apply.status, 1)
+        XCTAssertTrue(apply.stderr.contains("error: provider local, zone example.org.: example.org. TXT is in the included file \(inc.resolvingSymlinksInPath().path); mailplan does not edit included files: move those records into \(dir.appendingPathComponent("example.org.zone").path) or keep them out of the plan; nothing was applied"), apply.stderr)
+
+        try write("example.org.zone", "$ORIGIN example.org.\n@ 3600 IN SOA ns1 hostmaster 7 7200 3600 1209600 300\n$INCLUDE /etc/hostname\n")
+        let outside = try runMailplan(["plan", planPath])
+        XCTAssertEqual(outside.status, 1)
+        XCTAssertEqual(outside.stderr, "error: provider local: zone file \(dir.appendingPathComponent("example.org.zone").path), line 3: $INCLUDE /etc/hostname is outside \(dir.resolvingSymlinksInPath().path); mailplan reads included files only from the zone file's directory\n")
+    }
+
+    /// A FIFO given as the zone file or the plan file is named as what it is, without being
+    /// opened (opening a FIFO would wait for a writer).
+    func testAFIFOIsNamedNotOpened() throws {
+        let fifo = dir.appendingPathComponent("example.org.zone")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        let planPath = try plan()
+        let r = try runMailplan(["plan", planPath])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "error: provider local: zone file \(fifo.path) is a FIFO (named pipe), not a zone file (give the path of an RFC 1035 master file)\n")
+        let asPlan = try runMailplan(["validate", fifo.path])
+        XCTAssertEqual(asPlan.status, 1)
+        XCTAssertEqual(asPlan.stderr, "error: \(fifo.path): cannot read the plan file (it is a FIFO (named pipe), not a regular file)\n")
+    }
+}
