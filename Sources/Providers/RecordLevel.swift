@@ -25,6 +25,35 @@ public enum RecordLevel {
         public var key: RRsetKey { RRsetKey(name, rdata.type) }
     }
 
+    /// A fix for each RRset that holds the same value more than once (a record API keeps
+    /// each copy as its own record, for example after a create whose reply was lost was sent
+    /// again). The engine turns it into an update of an RRset the plan manages, and
+    /// ``operations(for:live:)`` deletes the extra copies.
+    public static func duplicateFixes(_ records: [LiveRecord]) -> [ProviderFix] {
+        var seen = Set<RData>()
+        var fixes: [ProviderFix] = []
+        for r in records where !seen.insert(r.rdata).inserted {
+            let fix = ProviderFix(key: r.key, note: "the provider holds \(r.rdata.display) more than once: the extra copy is deleted", mailSafety: false)
+            if !fixes.contains(fix) { fixes.append(fix) }
+        }
+        return fixes
+    }
+
+    /// Whether one record write took effect, judged from a listing read after its reply
+    /// was lost: `knownIDs` are the record IDs that existed (or that this apply created)
+    /// before the write.
+    /// - Returns: true when the listing shows the write done, false when it does not (yet).
+    public static func tookEffect(_ op: Operation, in records: [LiveRecord], knownIDs: Set<String>) -> Bool {
+        switch op {
+        case .create(let name, let rdata, let ttl):
+            return records.contains { !knownIDs.contains($0.id) && $0.name == name && $0.rdata == rdata && $0.ttl == ttl }
+        case .replace(let id, _, let rdata, let ttl), .rewrite(let id, _, let rdata, let ttl):
+            return records.contains { $0.id == id && $0.rdata == rdata && $0.ttl == ttl }
+        case .delete(let id, _, _):
+            return !records.contains { $0.id == id }
+        }
+    }
+
     /// One record write.
     public enum Operation: Sendable, Hashable {
         /// Create a record.

@@ -91,3 +91,30 @@ final class HardeningCLITests: XCTestCase {
         }
     }
 }
+
+/// A value of megabytes pasted into a plan is named in errors by its first 80 characters and
+/// its length, never echoed whole (issue 12).
+final class LongValueCLITests: XCTestCase {
+    func testAMegabyteValueIsQuotedShortened() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-long-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = String(repeating: "A", count: 7_000_000)
+        let plan = dir.appendingPathComponent("plan.yaml")
+        try """
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers:
+          local: {type: zonefile, path: example.com.zone}
+        domains:
+          - name: example.com
+            provider: local
+            dmarc: {policy: "\(big)"}
+
+        """.write(to: plan, atomically: true, encoding: .utf8)
+        let r = try runMailplan(["validate", plan.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertEqual(r.stderr, "\(plan.path):8:21: error: domains[example.com].dmarc.policy must be one of none, quarantine, reject, found '\(big.prefix(79))…(7000002 bytes)\n")
+    }
+}

@@ -290,6 +290,39 @@ final class RFC2136BINDTests: XCTestCase {
         XCTAssertTrue(try axfr(z).contains("mail.\(z). 60 IN A 192.0.2.99"))
     }
 
+    /// The apex TXT values mailplan does not own (DNS-SD strings, a NUL, bytes that are not
+    /// UTF-8, empty strings) come back byte for byte after an UPDATE that changes the SPF
+    /// value: checked in BIND's zone transfer (issue 12).
+    func testForeignApexValuesAreKeptByteForByte() throws {
+        let z = providerZone
+        try reset(z)
+        try run("/usr/bin/nsupdate", ["-k", keyFile.path], stdin: """
+            server \(host) \(port)
+            zone \(z)
+            update add \(z). 300 TXT "txtvers=1" "path=/x" "k=v"
+            update add \(z). 300 TXT "a\\000b"
+            update add \(z). 300 TXT "caf\\195\\169" "\\255\\128" ""
+            update add \(z). 300 TXT ""
+            send
+
+            """)
+        let p = provider()
+        let apex = try p.readZone(n(z)).first { $0.key == RRsetKey(n(z), .txt) }!
+        let foreign = apex.rdata.filter { !($0.txtValue?.hasPrefix("v=spf1") ?? false) }
+        XCTAssertEqual(foreign.count, 5)
+        let after = apex.with(rdata: foreign + [.txt("v=spf1 mx -all")])
+        try p.apply(ZoneChangeset(zone: n(z), provider: "bind", providerType: "rfc2136", changes: [.update(from: apex, to: after, shared: true)]))
+        let lines = try axfr(z).filter { $0.hasPrefix("\(z). 300 IN TXT ") }.sorted()
+        XCTAssertEqual(lines, [
+            "\(z). 300 IN TXT \"\"",
+            "\(z). 300 IN TXT \"a\\000b\"",
+            "\(z). 300 IN TXT \"caf\\195\\169\" \"\\255\\128\" \"\"",
+            "\(z). 300 IN TXT \"google-site-verification=tok123\"",
+            "\(z). 300 IN TXT \"txtvers=1\" \"path=/x\" \"k=v\"",
+            "\(z). 300 IN TXT \"v=spf1 mx -all\"",
+        ])
+    }
+
     /// A replace is delete-RRset + add in one message; a delete removes the set; a TTL change goes through.
     func testReplaceAndDeleteInOneMessage() throws {
         let z = providerZone

@@ -48,6 +48,7 @@ final class ZoneFileInPlaceCLITests: XCTestCase {
 
         """#
 
+    @discardableResult
     func write(_ name: String, _ text: String) throws -> URL {
         let u = dir.appendingPathComponent(name)
         try Data(text.utf8).write(to: u)

@@ -18,6 +18,8 @@ final class FakeHTTPServer: @unchecked Sendable {
         var status: Int
         var headers: [String: String] = [:]
         var body: String = ""
+        /// Close the connection instead of answering: the request was handled, the reply is lost.
+        var dropConnection = false
         init(_ status: Int, headers: [String: String] = [:], _ body: String = "") {
             self.status = status; self.headers = headers; self.body = body
         }
@@ -102,6 +104,7 @@ final class FakeHTTPServer: @unchecked Sendable {
             let req = Request(method: String(start.first ?? ""), path: start.count > 1 ? String(start[1]) : "/", headers: headers, body: body)
             lock.lock(); let index = _requests.count; _requests.append(req); lock.unlock()
             let resp = handler(req, index)
+            if resp.dropConnection { return }
             var out = "HTTP/1.1 \(resp.status) X\r\nContent-Length: \(resp.body.utf8.count)\r\n"
             for (k, v) in resp.headers { out += "\(k): \(v)\r\n" }
             out += "\r\n" + resp.body

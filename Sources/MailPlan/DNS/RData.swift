@@ -238,7 +238,7 @@ public struct TXTData: Hashable, Sendable {
     }
 
     /// Zone-file presentation: each string quoted (``TXTCodec/quote(_:)``), separated by one space.
-    public var presentation: String { strings.map(TXTCodec.quoteBytes).joined(separator: " ") }
+    public var presentation: String { strings.map { TXTCodec.quoteBytes($0) }.joined(separator: " ") }
 
     /// As shown in a plan: the logical value as one quoted string when the strings are the
     /// standard split (a long DKIM key reads as one value), else every string as it is.
@@ -263,15 +263,18 @@ public enum TXTCodec {
     /// printable ASCII as `\DDD`.
     public static func quote(_ s: String) -> String { quoteBytes(Array(s.utf8)) }
 
-    /// Quotes one character-string given as bytes (see ``quote(_:)``).
-    public static func quoteBytes(_ bytes: [UInt8]) -> String {
+    /// Quotes one character-string given as bytes (see ``quote(_:)``). `radix` 8 writes the
+    /// three-digit escapes in octal, as Route 53 does; RFC 1035 §5.1's are decimal.
+    public static func quoteBytes(_ bytes: [UInt8], radix: Int = 10) -> String {
         var out = "\""
         for b in bytes {
             switch b {
             case 0x22: out += "\\\""
             case 0x5c: out += "\\\\"
             case 0x20...0x7e: out.unicodeScalars.append(UnicodeScalar(b))
-            default: out += "\\" + String(format: "%03d", b)
+            default:
+                let d = String(b, radix: radix)
+                out += "\\" + String(repeating: "0", count: 3 - d.count) + d
             }
         }
         return out + "\""
@@ -280,7 +283,7 @@ public enum TXTCodec {
     /// The zone-file form of a logical TXT value: ≤255-byte chunks, each quoted (escaping
     /// after splitting, so an escape never counts toward the limit), joined by one space.
     public static func quotedChunks(_ value: String, limit: Int = 255) -> String {
-        chunks(value, limit: limit).map(quoteBytes).joined(separator: " ")
+        chunks(value, limit: limit).map { quoteBytes($0) }.joined(separator: " ")
     }
 
     /// The character-strings of a TXT value as an API returns it: the unescaped strings when

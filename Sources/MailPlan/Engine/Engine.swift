@@ -36,6 +36,8 @@ public struct ApplyReport: Sendable {
         public let failed: [Change]
         public let notAttempted: [Change]
         public let error: String?
+        /// Changes whose outcome is not known (``ApplyError/unknown``).
+        public var unknown: [Change] = []
     }
     public let zones: [ZoneOutcome]
     /// Policy files written.
@@ -419,7 +421,8 @@ public final class Engine {
                 try prov.apply(cs)
                 outcomes.append(.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil))
             } catch let e as ApplyError {
-                outcomes.append(.init(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted, error: e.description))
+                outcomes.append(.init(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted, error: e.description,
+                                      unknown: e.unknown))
                 stopped = "zone \(cs.zone.fqdn) failed"
             } catch {
                 outcomes.append(.init(changeset: cs, applied: [], failed: cs.changes, notAttempted: [], error: "\(error)"))

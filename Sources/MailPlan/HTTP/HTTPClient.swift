@@ -165,6 +165,12 @@ public final class HTTPClient: @unchecked Sendable {
             _ = mp_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int((request.timeout ?? options.totalTimeout) * 1000))
             _ = mp_curl_setopt_string(h, CURLOPT_USERAGENT, options.userAgent)
             _ = mp_curl_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "") // any encoding libcurl can decode
+            // libcurl re-sends a request by itself when a reused connection turns out to be
+            // closed before any reply byte arrived. For a request that is not idempotent (a
+            // POST that creates a record) the server may have done it already and only the
+            // reply was lost, so such a request gets a connection of its own: a lost reply is
+            // then an error the caller sees (outcome unknown), never a silent second write.
+            _ = mp_curl_setopt_long(h, CURLOPT_FRESH_CONNECT, request.idempotent ? 0 : 1)
             if Self.isLoopback(host: request.url.host ?? "") {
                 _ = mp_curl_setopt_string(h, CURLOPT_PROXY, "") // never proxy loopback
             }

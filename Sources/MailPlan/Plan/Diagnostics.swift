@@ -15,8 +15,33 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     public let severity: Severity
     public let location: SourceLocation?
     public let message: String
+    /// - Parameter message: what is wrong and what would be valid; a value quoted in it that is
+    ///   very long (a megabyte pasted into a plan) is shortened (``shortened(_:)``).
     public init(_ severity: Severity = .error, at location: SourceLocation?, _ message: String) {
-        self.severity = severity; self.location = location; self.message = message
+        self.severity = severity; self.location = location; self.message = Self.shortened(message)
+    }
+
+    /// The message with every run of more than 200 characters without a space cut to its
+    /// first 80 characters, "…" and its length, and, when still longer than 2,000 characters,
+    /// the middle cut the same way: an error names the bad value without echoing megabytes.
+    public static func shortened(_ message: String) -> String {
+        let bytes = Array(message.utf8)
+        guard bytes.count > 200 else { return message }
+        var out: [UInt8] = []
+        var start = 0
+        func flush(_ end: Int) {
+            let run = bytes[start..<end]
+            if end - start > 200, let text = String(bytes: run, encoding: .utf8) {
+                out += Array(text.prefix(80).utf8) + Array("…(\(end - start) bytes)".utf8)
+            } else { out += run }
+        }
+        for (i, b) in bytes.enumerated() where b == 0x20 || b == 0x0a {
+            flush(i); out.append(b); start = i + 1
+        }
+        flush(bytes.count)
+        let text = String(decoding: out, as: UTF8.self)
+        guard out.count > 2_000 else { return text }
+        return text.prefix(1_000) + "…(\(out.count) bytes in all)…" + text.suffix(200)
     }
     /// `file:line:column: error: message`, or `error: message` without a location.
     public var description: String {

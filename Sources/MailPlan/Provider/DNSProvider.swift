@@ -129,10 +129,14 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
     public let applied: [Change]
     public let failed: [Change]
     public let notAttempted: [Change]
+    /// Changes whose outcome is not known (a reply was lost and the result could not be
+    /// seen): to be checked with `mailplan plan` before applying again.
+    public let unknown: [Change]
     public let reason: String
-    public init(provider: String, zone: DomainName, applied: [Change], failed: [Change], notAttempted: [Change], reason: String) {
+    public init(provider: String, zone: DomainName, applied: [Change], failed: [Change], notAttempted: [Change],
+                unknown: [Change] = [], reason: String) {
         self.provider = provider; self.zone = zone; self.applied = applied
-        self.failed = failed; self.notAttempted = notAttempted; self.reason = reason
+        self.failed = failed; self.notAttempted = notAttempted; self.unknown = unknown; self.reason = reason
     }
     public var description: String { "provider \(provider), zone \(zone.fqdn): \(reason)" }
 }

@@ -233,6 +233,7 @@ public final class CloudflareProvider: DNSProvider {
             live.append(.init(id: r.id, name: c.name, rdata: c.rdata, ttl: c.ttl, needsRewrite: rewrite))
         }
         state.store(zone, zoneID: id, records: live)
+        for f in RecordLevel.duplicateFixes(live) where !zoneFixes.contains(f) { zoneFixes.append(f) }
         lock.lock(); fixes[zone] = zoneFixes; overlongIDs.formUnion(overlong); lock.unlock()
         return [RRset].grouping(live.map { ($0.name, $0.ttl, $0.rdata) })
     }

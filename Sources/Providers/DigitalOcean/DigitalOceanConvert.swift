@@ -104,6 +104,12 @@ public enum DigitalOceanConvert {
         return WriteRecord(type: rdata.type.rawValue, name: name.relative(to: zone), data: data, priority: priority, ttl: ttl)
     }
 
+    /// The `domain_record.id` of a create's 201 body, or nil.
+    public static func createdID(_ body: Data) -> String? {
+        struct Created: Decodable { struct R: Decodable { var id: Int }; var domain_record: R }
+        return (try? JSONDecoder().decode(Created.self, from: body)).map { String($0.domain_record.id) }
+    }
+
     /// JSON with sorted keys, as sent.
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
         let enc = JSONEncoder()

@@ -41,6 +41,8 @@ public final class DigitalOceanProvider: DNSProvider {
     private let token: Secret
     private let client: HTTPClient
     private let state = RecordLevelState()
+    private let fixLock = NSLock()
+    private var fixes: [DomainName: [ProviderFix]] = [:]
 
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` naming file:line:column for missing or invalid settings.
@@ -163,7 +165,14 @@ public final class DigitalOceanProvider: DNSProvider {
             live.append(.init(id: String(r.id), name: c.name, rdata: c.rdata, ttl: c.ttl))
         }
         state.store(zone, zoneID: name, records: live)
+        fixLock.lock(); fixes[zone] = RecordLevel.duplicateFixes(live); fixLock.unlock()
         return [RRset].grouping(live.map { ($0.name, $0.ttl, $0.rdata) })
+    }
+
+    /// A value held twice in one RRset (each copy its own record) is a change: the copy is
+    /// deleted when the plan manages the RRset.
+    public func providerFixes(_ zone: DomainName) -> [ProviderFix] {
+        fixLock.lock(); defer { fixLock.unlock() }; return fixes[zone] ?? []
     }
 
     // MARK: - write
@@ -177,9 +186,10 @@ public final class DigitalOceanProvider: DNSProvider {
         let zone = changeset.zone
         let name = zone.withoutTrailingDot
         defer { state.forget(zone) }
-        func fail(applied: [Change], failed: [Change], _ reason: String) -> ApplyError {
-            let rest = changes.filter { c in !applied.contains(c) && !failed.contains(c) }
-            return ApplyError(provider: instanceName, zone: zone, applied: applied, failed: failed, notAttempted: rest, reason: reason)
+        func fail(applied: [Change], failed: [Change], unknown: [Change] = [], _ reason: String) -> ApplyError {
+            let rest = changes.filter { c in !applied.contains(c) && !failed.contains(c) && !unknown.contains(c) }
+            return ApplyError(provider: instanceName, zone: zone, applied: applied, failed: failed, notAttempted: rest,
+                              unknown: unknown, reason: reason)
         }
         if state.get(zone) == nil {
             do { _ = try readZone(zone) } catch { throw fail(applied: [], failed: [], "cannot read the zone before writing: \(error)") }
@@ -192,6 +202,9 @@ public final class DigitalOceanProvider: DNSProvider {
             }
         }
         var applied: [Change] = []
+        // The IDs that exist or that this apply created: a record seen after a lost reply
+        // with an ID outside them is the one the lost call created.
+        var knownIDs = Set(live.map(\.id))
         for (change, ops) in planned {
             for (i, op) in ops.enumerated() {
                 let req: HTTPRequest
@@ -214,12 +227,29 @@ public final class DigitalOceanProvider: DNSProvider {
                 let done = i == 0 ? "none of its record calls were done" : "\(i) of its \(ops.count) record calls were done"
                 let resp: HTTPResponse
                 do { resp = try client.send(req) } catch let e as HTTPError {
-                    let unknown = e.outcomeUnknown ? " (this call may or may not have been applied)" : ""
-                    throw fail(applied: applied, failed: [change], "\(e)\(unknown); \(done); run plan again to see what is left")
+                    guard e.outcomeUnknown else {
+                        throw fail(applied: applied, failed: [change], "\(e); \(done); run plan again to see what is left")
+                    }
+                    // The reply was lost: the call may have been carried out. Never send it
+                    // again blindly (a create would make a second record); read the zone and
+                    // go on from what is there.
+                    let now: [RecordLevel.LiveRecord]
+                    do { _ = try readZone(zone); now = state.get(zone)?.records ?? [] } catch {
+                        throw fail(applied: applied, failed: [], unknown: [change], "\(e); the reply was lost and the zone could not be read again (\(error)): check \(change.key) with mailplan plan")
+                    }
+                    guard RecordLevel.tookEffect(op, in: now, knownIDs: knownIDs) else {
+                        throw fail(applied: applied, failed: [], unknown: [change], "\(e); the reply was lost and the zone read again does not show this call's result (yet): check \(change.key) with mailplan plan before applying again")
+                    }
+                    if case .create(let n, let rdata, let ttl) = op,
+                       let made = now.first(where: { !knownIDs.contains($0.id) && $0.name == n && $0.rdata == rdata && $0.ttl == ttl }) {
+                        knownIDs.insert(made.id)
+                    }
+                    continue
                 }
                 if resp.status == 401 || resp.status == 403 {
                     throw fail(applied: applied, failed: [change], tokenRejected(resp, zone: zone) + "; \(done)")
                 }
+                if resp.status == 201, let id = DigitalOceanConvert.createdID(resp.body) { knownIDs.insert(id) }
                 guard resp.status == expected || (expected != 201 && resp.isSuccess) else {
                     let text = DigitalOceanConvert.errorText(resp.body) ?? resp.excerpt()
                     let retry = resp.status == 429 ? " (rate limited; retry after \(resp.headers["Retry-After"] ?? "a while") s)" : ""

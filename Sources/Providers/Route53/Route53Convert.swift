@@ -116,20 +116,7 @@ public enum Route53Convert {
     /// three *octal* digits (Route 53 Developer Guide, "TXT record type": "Route 53 … octal
     /// codes", unlike the decimal `\DDD` of RFC 1035 §5.1).
     public static func txtValue(_ t: TXTData) -> String {
-        t.strings.map { s -> String in
-            var out = "\""
-            for b in s {
-                switch b {
-                case 0x22: out += "\\\""
-                case 0x5c: out += "\\\\"
-                case 0x20...0x7e: out.unicodeScalars.append(UnicodeScalar(b))
-                default:
-                    let o = String(b, radix: 8)
-                    out += "\\" + String(repeating: "0", count: 3 - o.count) + o
-                }
-            }
-            return out + "\""
-        }.joined(separator: " ")
+        t.strings.map { TXTCodec.quoteBytes($0, radix: 8) }.joined(separator: " ")
     }
 
     /// Reads one TXT `<Value>`: a sequence of quoted character-strings with Route 53's octal

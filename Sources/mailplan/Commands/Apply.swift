@@ -103,6 +103,7 @@ struct Apply: ParsableCommand, LoggingCommand {
             printError("error: \(z.error!)")
             for c in z.applied { printError("  applied:       \(actionWord(c.action)) \(c.key)") }
             for c in z.failed { printError("  failed:        \(actionWord(c.action)) \(c.key)") }
+            for c in z.unknown { printError("  unknown, check: \(actionWord(c.action)) \(c.key)") }
             for c in z.notAttempted { printError("  not attempted: \(actionWord(c.action)) \(c.key)") }
         }
         if let r = report.reverse {

@@ -38,6 +38,9 @@ final class DigitalOceanFake: @unchecked Sendable {
     var maxPerPage = 200
     /// 0-based indexes of write requests (POST/PUT/DELETE) to refuse with HTTP 400 `bad_request`.
     var failWrites: Set<Int> = []
+    /// 0-based indexes of write requests that are carried out but whose reply is lost (the
+    /// connection is closed instead of answering).
+    var dropReplies: Set<Int> = []
     /// Added to `meta.total`, to simulate a listing that does not add up.
     var totalSkew = 0
     private(set) var server: FakeHTTPServer!
@@ -106,10 +109,19 @@ final class DigitalOceanFake: @unchecked Sendable {
         if parts.count == 3 && req.method == "GET" { return respond(200, ["domain": ["name": domain, "ttl": 1800, "zone_file": ""]]) }
         guard parts.count >= 4, parts[3] == "records" else { return error(404, "not_found", "The resource you were accessing could not be found.") }
         if parts.count == 4 && req.method == "GET" { return list(domain, query: query) }
+        var drop = false
         if req.method != "GET" {
             let index = writeCount; writeCount += 1
             if failWrites.contains(index) { return error(400, "bad_request", "There was an error processing your request.") }
+            drop = dropReplies.contains(index)
         }
+        var resp = write(req, parts: parts, domain: domain)
+        resp.dropConnection = drop
+        return resp
+    }
+
+    /// Carries out one write request (lock held).
+    private func write(_ req: FakeHTTPServer.Request, parts: [String], domain: String) -> FakeHTTPServer.Response {
         if parts.count == 4 && req.method == "POST" {
             do {
                 nextID += 1
