@@ -13,7 +13,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
@@ -36,11 +36,15 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
-        .target(name: "Providers", dependencies: ["MailPlan", "CLDNS", .product(name: "Crypto", package: "swift-crypto")]),
+        // The git commit of a `make release` build (the Makefile writes Sources/CBuildInfo/commit.h).
+        .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
+        .target(name: "Providers", dependencies: ["MailPlan", "CLDNS", .product(name: "Crypto", package: "swift-crypto"),
+                                                 .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "mailplan",
             dependencies: [
-                "MailPlan", "Providers",
+                "MailPlan", "Providers", "CBuildInfo",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

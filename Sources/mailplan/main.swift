@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBuildInfo
 import Foundation
 import MailPlan
 import Providers
@@ -18,8 +19,11 @@ struct MailPlanCLI: ParsableCommand {
           mailplan validate plans/example.yaml
           mailplan plan plans/example.yaml --detailed-exitcode
           mailplan apply plans/example.yaml
+
+        Shell completion: mailplan --generate-completion-script bash|zsh|fish (make install \
+        puts the scripts where bash, zsh and fish look). Debug log: --verbose or MAILPLAN_LOG=debug.
         """,
-        version: MailPlanVersion.current,
+        version: BuildInfo.versionLine,
         subcommands: [
             // One line per command; each lives in Commands/<Name>.swift.
             Validate.self,
@@ -31,6 +35,20 @@ struct MailPlanCLI: ParsableCommand {
             DKIM.self,
         ]
     )
+}
+
+/// What `mailplan --version` prints: the version and the git commit of the build.
+enum BuildInfo {
+    /// The commit `make release` passed in (`git describe --always --dirty`), or nil.
+    static var commit: String? {
+        let c = String(cString: mailplan_git_commit())
+        return c.isEmpty ? nil : c
+    }
+
+    /// `0.1.0 (commit 1a2b3c4d5e6f)`, or `0.1.0 (commit unknown: not built by make release)`.
+    static var versionLine: String {
+        "\(MailPlanVersion.current) (commit \(commit ?? "unknown: not built by make release"))"
+    }
 }
 
 // Entry point: every error is one clear line on stderr and exit 1 (usage errors included),
@@ -49,6 +67,8 @@ do {
     Foundation.exit(1)
 }
 do {
+    // The debug log (--verbose, MAILPLAN_LOG) goes to stderr; set up before any adapter exists.
+    try DebugLog.bootstrap(level: DebugLog.level(verbose: (command as? LoggingCommand)?.log.verbose ?? false))
     try command.run()
 } catch let code as ExitCode {
     Foundation.exit(code.rawValue)

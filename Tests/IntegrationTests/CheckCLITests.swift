@@ -28,7 +28,9 @@ final class CheckCLITests: XCTestCase {
         return file
     }
 
-    func testCheckExitCodesTableAndJSON() throws {
+    /// A mail zone whose check passes (MX, A, SPF, DMARC p=reject), an empty blocklist zone,
+    /// and the PTR of 192.0.2.25; removed in tearDown.
+    func healthyZones() throws -> (zone: DomainName, blocklist: DomainName, host: String) {
         let z = uniqueZone(), bl = uniqueZone("bl"), rev = try DomainName("2.0.192.in-addr.arpa")
         let host = "mail.\(z.fqdn)"
         try pdns.createZone(z, [rrset("@", z, .mx, 300, ["10 \(host)"]), rrset("mail", z, .a, 300, ["192.0.2.25"]),
@@ -36,6 +38,11 @@ final class CheckCLITests: XCTestCase {
         try pdns.createZone(bl, [])
         try pdns.createZone(rev, [rrset("25", rev, .ptr, 300, [host])])
         zones += [z, bl, rev]
+        return (z, bl, host)
+    }
+
+    func testCheckExitCodesTableAndJSON() throws {
+        let (z, bl, host) = try healthyZones()
 
         let good = try runMailplan(["check", try writePlan(z, bl: bl, dmarc: "reject").path, "--no-color"])
         XCTAssertEqual(good.status, 0, good.stdout + good.stderr)
@@ -67,6 +74,45 @@ final class CheckCLITests: XCTestCase {
         XCTAssertEqual(broken.status, 1)
         XCTAssertEqual(broken.stderr, "error: /nonexistent/plan.yaml: cannot read the plan file (No such file or directory)\n")
     }
+
+    /// `--verbose`: each DNS query with its server on stderr; stdout is the same table; the API key never appears.
+    func testVerboseCheckLogsEachDNSQueryWithItsServer() throws {
+        let (z, bl, host) = try healthyZones()
+        let plan = try writePlan(z, bl: bl, dmarc: "reject").path
+        let quiet = try runMailplan(["check", plan, "--no-color"])
+        let loud = try runMailplan(["check", plan, "--no-color", "--verbose"])
+        XCTAssertEqual(loud.status, 0, loud.stderr)
+        XCTAssertEqual(loud.stdout, quiet.stdout)
+        XCTAssertEqual(quiet.stderr, "")
+        let server = pdns.dns.description
+        let lines = loud.stderr.split(separator: "\n").map(String.init)
+        let dns = lines.filter { $0.hasPrefix("debug mailplan.dns: ") }
+        let shape = try NSRegularExpression(pattern: #"^debug mailplan\.dns: query (\S+) ([A-Z]+) @(\S+) \((udp|tcp)\) → ([A-Z]+)( aa)?( tc)?, [0-9]+ answers? in [0-9]+ ms$"#)
+        var asked: [String] = []
+        for l in dns {
+            guard let m = shape.firstMatch(in: l, range: NSRange(l.startIndex..., in: l)) else { XCTFail("unexpected line: \(l)"); continue }
+            func g(_ i: Int) -> String { String(l[Range(m.range(at: i), in: l)!]) }
+            XCTAssertEqual(g(3), server, l)
+            asked.append("\(g(1)) \(g(2)) \(g(5))")
+        }
+        // The first query is the probe that tells "could not run" (exit 1) from findings.
+        XCTAssertEqual(asked.first, "\(z.fqdn) SOA NOERROR")
+        for q in ["\(z.fqdn) MX NOERROR", "25.2.0.192.in-addr.arpa. PTR NOERROR", "\(host) A NOERROR",
+                  "\(z.fqdn) TXT NOERROR", "_dmarc.\(z.fqdn) TXT NOERROR", "25.2.0.192.\(bl.fqdn) A NXDOMAIN"] {
+            XCTAssertTrue(asked.contains(q), "no query \(q) in:\n" + asked.joined(separator: "\n"))
+        }
+        XCTAssertFalse(loud.stderr.contains(pdns.key), "the API key leaked")
+        XCTAssertFalse(loud.stderr.contains("trace "), "answer records are logged at trace level only")
+        // MAILPLAN_LOG=trace adds each answer record under its query.
+        let trace = try runMailplan(["check", plan, "--no-color"], env: ["MAILPLAN_LOG": "trace"])
+        XCTAssertEqual(trace.status, 0, trace.stderr)
+        let mx = trace.stderr.split(separator: "\n").map(String.init)
+        guard let i = mx.firstIndex(where: { $0.hasPrefix("debug mailplan.dns: query \(z.fqdn) MX @\(server) (udp) → NOERROR aa, 1 answer in ") }) else {
+            return XCTFail("no MX query in:\n" + trace.stderr)
+        }
+        XCTAssertEqual(mx[i + 1], "trace mailplan.dns:    \(z.fqdn) 300 MX 10 \(host)")
+    }
+
 }
 
 /// With no resolver answering, `check` exited 2 ("findings") instead of 1 ("could not run").

@@ -88,11 +88,13 @@ final class ExampleZoneFileCLITests: XCTestCase {
         let original = try Data(contentsOf: zone)
         let no = try runMailplan(["apply", plan], stdin: "y\n")
         XCTAssertEqual(no.status, 1)
-        XCTAssertTrue(no.stdout.hasSuffix("Only 'yes' will be accepted to approve.\n\n  Enter a value: \nApply cancelled.\n"), no.stdout)
+        XCTAssertTrue(no.stdout.hasSuffix("Only 'yes' will be accepted to approve.\n\n  Enter a value: \n\nApply cancelled.\n"), no.stdout)
         XCTAssertEqual(try Data(contentsOf: zone), original)
         let yes = try runMailplan(["apply", plan], stdin: "yes\n")
         XCTAssertEqual(yes.status, 0, yes.stderr)
         XCTAssertTrue(yes.stdout.hasSuffix("Apply complete! Records: 6 added, 2 changed, 0 destroyed.\n"))
+        // The piped answer is not echoed: the prompt line still ends, then the blank line.
+        XCTAssertEqual(yes.stdout.components(separatedBy: "  Enter a value: ").last?.prefix(2), "\n\n", yes.stdout)
     }
 
     func testJSONOutput() throws {
@@ -128,7 +130,11 @@ final class ExampleZoneFileCLITests: XCTestCase {
             provider: local
             spf: {sender: [mx]}
         """.write(to: bad, atomically: true, encoding: .utf8)
-        let r = try runMailplan(["validate", bad.path])
+        // Plain validate lets the unset token pass (a warning, issue 14); the spf key is an error.
+        let lenient = try runMailplan(["validate", bad.path])
+        XCTAssertEqual(lenient.status, 1)
+        XCTAssertEqual(lenient.stderr, "\(bad.path):11:11: error: domains[example.com].spf: unknown key 'sender'; did you mean 'senders'? (valid keys: senders, all, senders_expected)\n")
+        let r = try runMailplan(["validate", "--strict-env", bad.path])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stdout, "")
         XCTAssertEqual(r.stderr, """

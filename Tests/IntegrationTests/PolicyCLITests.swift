@@ -23,7 +23,7 @@ final class PolicyCLITests: XCTestCase {
 
         Add under dkim: of domain example.com in the plan file (public_key_file is relative to the plan file's directory):
           - selector: mail2027
-            public_key_file: \(pub)
+            public_key_file: \(dir.lastPathComponent)/mail2027.public.pem
 
         DNS TXT at mail2027._domainkey.example.com.:
         v=DKIM1; k=rsa; p=\(p)

@@ -189,6 +189,28 @@ final class RFC2136BINDTests: XCTestCase {
         XCTAssertEqual(try axfr(z), before)
     }
 
+    /// `--verbose`: the AXFR and the UPDATE, each with its server, key name, outcome and
+    /// time, on stderr; the TSIG secret never appears.
+    func testCLIVerboseApplyLogsTheTransferAndTheUpdate() throws {
+        let z = cliZone
+        try reset(z)
+        let plan = try writePlan(z).path
+        let r = try runMailplan(["apply", plan, "--auto-approve", "--verbose"], env: ["MAILPLAN_TEST_TSIG_SECRET": secret])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let ms = try NSRegularExpression(pattern: " in [0-9]+ ms$")
+        let lines = r.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("debug mailplan.dns: ") }
+            .map { ms.stringByReplacingMatches(in: $0, range: NSRange($0.startIndex..., in: $0), withTemplate: " in N ms") }
+        let at = "@\(host):\(port) (tcp, TSIG \(keyName).)"
+        XCTAssertEqual(lines, [
+            // The zone as reset (SOA, NS, ns1 A, www A, MX, two TXT), the UPDATE, then the
+            // transfer that verifies it (three RRsets added: DMARC, DKIM, mail A).
+            "debug mailplan.dns: AXFR \(z). \(at) → 7 records in N ms",
+            "debug mailplan.dns: UPDATE \(z). (5 prerequisites, 8 updates) \(at) → NOERROR in N ms",
+            "debug mailplan.dns: AXFR \(z). \(at) → 10 records in N ms",
+        ])
+        XCTAssertFalse(r.stderr.contains(secret), "the TSIG secret leaked")
+    }
+
     // MARK: - the adapter directly
 
     func provider(secret s: String? = nil, key: String? = nil) -> RFC2136Provider {

@@ -301,3 +301,28 @@ extension ChangeSummary {
         var s = self; s.add = add; s.change = change; s.destroy = destroy; return s
     }
 }
+
+/// `mailplan check`'s table keeps a multi-line expected or served value (an MTA-STS policy)
+/// under its own row, each further line indented past the label.
+final class CheckTableTests: XCTestCase {
+    func testMultiLineValuesStayIndentedUnderTheirRow() {
+        let f = Finding(.error, "mta-sts", "example.com", "served policy differs from the plan",
+                        expected: "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 604800\n",
+                        actual: "version: STSv1\r\nmode: testing\r\nmx: mail.example.com\r\nmax_age: 86400\r\n")
+        XCTAssertEqual(CheckRenderer.table([f]), """
+        STATUS  CHECK    SUBJECT      MESSAGE
+        ERROR   mta-sts  example.com  served policy differs from the plan
+                                      expected: version: STSv1
+                                                mode: enforce
+                                                mx: mail.example.com
+                                                max_age: 604800
+                                      served:   version: STSv1
+                                                mode: testing
+                                                mx: mail.example.com
+                                                max_age: 86400
+
+        Check: 0 ok, 0 warnings, 1 error.
+
+        """)
+    }
+}

@@ -22,10 +22,9 @@ final class LogCapture: @unchecked Sendable {
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] } set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
-                 file: String, function: String, line: UInt) {
-            let all = self.metadata.merging(metadata ?? [:]) { $1 }
-            sink.append("\(level) \(label): \(message) \(all)")
+        func log(event: LogEvent) {
+            let all = self.metadata.merging(event.metadata ?? [:]) { $1 }
+            sink.append("\(event.level) \(label): \(event.message) \(all)")
         }
     }
 }

@@ -20,8 +20,14 @@ public enum CheckRenderer {
             out += status + "  " + pad(check, w1) + "  " + pad(subject, w2) + "  " + f.message + "\n"
             if f.isProblem {
                 let indent = String(repeating: " ", count: w0 + w1 + w2 + 6)
-                if let e = f.expected { out += indent + "expected: " + e + "\n" }
-                if let a = f.actual { out += indent + "served:   " + a + "\n" }
+                // A multi-line value (an MTA-STS policy) stays under its own row: each
+                // further line is indented past the "expected: " label.
+                func block(_ label: String, _ value: String) -> String {
+                    let cont = "\n" + indent + String(repeating: " ", count: label.count)
+                    return indent + label + value.trimmingTrailingNewlines.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).joined(separator: cont) + "\n"
+                }
+                if let e = f.expected { out += block("expected: ", e) }
+                if let a = f.actual { out += block("served:   ", a) }
             }
         }
         let e = findings.filter { $0.severity == .error }.count, w = findings.filter { $0.severity == .warning }.count
@@ -56,5 +62,14 @@ public struct CheckDocument: Codable, Sendable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try enc.encode(self), as: UTF8.self) + "\n"
+    }
+}
+
+extension String {
+    /// The text without its final line breaks (`\n`, `\r\n`).
+    var trimmingTrailingNewlines: Substring {
+        var s = Substring(self)
+        while let last = s.last, last.isNewline { s.removeLast() }
+        return s
     }
 }

@@ -105,7 +105,8 @@ public final class HTTPClient: @unchecked Sendable {
     /// libcurl results worth another try: couldn't connect, timeout, empty reply, send/recv errors.
     static let retryableCurlCodes: Set<Int> = [7, 28, 52, 55, 56]
 
-    static func milliseconds(_ d: Duration) -> Int {
+    /// A duration in whole milliseconds (rounded down), as the debug log shows timings.
+    public static func milliseconds(_ d: Duration) -> Int {
         Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
     }
 

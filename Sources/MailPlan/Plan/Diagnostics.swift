@@ -66,6 +66,9 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// The environment variable it came from, safe to show.
     public let variable: String
     public init(value: String, variable: String) { self.value = value; self.variable = variable }
+    /// True for the stand-in of an unset variable that `mailplan validate` accepts
+    /// (``PlanLoader/unsetSecretsAreWarnings``): its value is empty and must not be checked.
+    public var isPlaceholder: Bool { value.isEmpty }
     public var description: String { "${\(variable)}" }
     public var debugDescription: String { "Secret(${\(variable)})" }
 }

@@ -11,6 +11,11 @@ import Yams
 public struct PlanLoader {
     /// Environment used for `${VAR}` substitution in provider settings.
     public var environment: [String: String]
+    /// When true (`mailplan validate` without `--strict-env`), a setting written exactly as
+    /// `${VAR}` whose variable is unset or empty is a warning, not an error: the setting
+    /// becomes a placeholder ``Secret`` (``Secret/isPlaceholder``) that adapters accept as a
+    /// credential but that fails as any other setting. CI validates pull requests without tokens.
+    public var unsetSecretsAreWarnings = false
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
@@ -52,6 +57,7 @@ public struct PlanLoader {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(error)"))
         }
         var reader = PlanReader(file: file, baseDirectory: baseDirectory, environment: environment)
+        reader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
         guard let root else {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "the plan file is empty; it needs at least version, server, providers and domains"))
         }
@@ -116,6 +122,7 @@ struct PlanReader {
     let file: String
     let baseDirectory: URL
     let environment: [String: String]
+    var unsetSecretsAreWarnings = false
     var diagnostics: [Diagnostic] = []
     /// Files read so far (a key file shared by many domains is read once).
     var fileCache: [URL: String] = [:]
@@ -302,7 +309,7 @@ struct PlanReader {
                 guard case .scalar(let s) = sv else {
                     error(sv, "providers.\(name).\(key) must be a single value, found \(Self.kind(sv))"); continue
                 }
-                if let value = substitute(s.string, node: sv, path: "providers.\(name).\(key)") { settings[key] = value }
+                if let value = substitute(s.string, node: sv, path: "providers.\(name).\(key)", providerSetting: true) { settings[key] = value }
             }
             guard let type else { if pm.first(where: { ($0.key.scalar?.string) == "type" }) == nil { error(v, "providers.\(name): missing required key 'type'") }; continue }
             out.append(ProviderConfig(name: name, type: type, location: loc(k), settings: settings, baseDirectory: baseDirectory))
@@ -311,7 +318,9 @@ struct PlanReader {
     }
 
     /// `${VAR}` substitution. A value that is exactly `${VAR}` becomes a ``Secret``.
-    mutating func substitute(_ text: String, node: Node, path: String) -> PlanValue? {
+    /// - Parameter providerSetting: a provider setting, which may be a credential: an unset
+    ///   variable is a warning there under ``PlanLoader/unsetSecretsAreWarnings``.
+    mutating func substitute(_ text: String, node: Node, path: String, providerSetting: Bool = false) -> PlanValue? {
         guard text.contains("${") else { return PlanValue(text: text, location: loc(node)) }
         var out = ""
         var rest = Substring(text)
@@ -326,6 +335,10 @@ struct PlanReader {
                 error(node, "\(path): '${\(name)}' is not an environment variable name"); return nil
             }
             guard let value = environment[name], !value.isEmpty else {
+                if unsetSecretsAreWarnings && providerSetting && text == "${\(name)}" {
+                    warn(node, "\(path): environment variable \(name) is not set; validate goes on without it, but plan, apply, check and import need it (--strict-env makes this an error)")
+                    return PlanValue(text: "", location: loc(node), secret: Secret(value: "", variable: name), unsetVariable: name)
+                }
                 error(node, "\(path): environment variable \(name) is not set (export \(name)=… before running mailplan)"); return nil
             }
             if text == "${\(name)}" { onlyVar = name }

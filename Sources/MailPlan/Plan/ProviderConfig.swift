@@ -8,8 +8,11 @@ public struct PlanValue: Sendable {
     public let location: SourceLocation?
     /// Set when the value came from an environment variable.
     public let secret: Secret?
-    public init(text: String, location: SourceLocation?, secret: Secret? = nil) {
-        self.text = text; self.location = location; self.secret = secret
+    /// The variable of a `${VAR}` left unset under ``PlanLoader/unsetSecretsAreWarnings``;
+    /// `text` is then empty and ``secret`` a placeholder.
+    public let unsetVariable: String?
+    public init(text: String, location: SourceLocation?, secret: Secret? = nil, unsetVariable: String? = nil) {
+        self.text = text; self.location = location; self.secret = secret; self.unsetVariable = unsetVariable
     }
 }
 
@@ -48,18 +51,27 @@ public struct ProviderConfig: Sendable {
     }
 
     /// A plain (non-secret) string setting; nil when absent.
-    /// - Throws: when `required` and absent.
+    /// - Throws: when `required` and absent, or when it is a `${VAR}` left unset.
     public func string(_ key: String, required: Bool = false) throws -> String? {
-        guard let v = settings[key] else {
+        guard let v = try plain(key) else {
             if required { throw error(nil, "missing required setting '\(key)'") }
             return nil
         }
         return v.text
     }
 
+    /// The setting, refusing one whose `${VAR}` was left unset: only a secret can stay unset.
+    func plain(_ key: String) throws -> PlanValue? {
+        guard let v = settings[key] else { return nil }
+        if let n = v.unsetVariable {
+            throw DiagnosticsError(Diagnostic(at: v.location, "providers.\(name).\(key): environment variable \(n) is not set (export \(n)=… before running mailplan)"))
+        }
+        return v
+    }
+
     /// An integer setting within `range`; nil when absent.
     public func int(_ key: String, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int? {
-        guard let v = settings[key] else { return nil }
+        guard let v = try plain(key) else { return nil }
         guard let n = Int(v.text), range.contains(n) else {
             throw error(key, "'\(key)' must be an integer from \(range.lowerBound) to \(range.upperBound), got '\(v.text)'")
         }
@@ -68,7 +80,7 @@ public struct ProviderConfig: Sendable {
 
     /// A boolean setting (`true`/`false`); nil when absent.
     public func bool(_ key: String) throws -> Bool? {
-        guard let v = settings[key] else { return nil }
+        guard let v = try plain(key) else { return nil }
         switch v.text.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false

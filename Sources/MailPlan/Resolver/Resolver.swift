@@ -1,5 +1,6 @@
 import CLDNS
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -119,12 +120,33 @@ public struct Resolver: Sendable {
     /// - Throws: ``ResolverError`` when no answer arrived within `attempts × timeout`
     ///   seconds, the server is unreachable, or the reply cannot be decoded.
     public func query(_ name: DomainName, _ type: RRType, at server: NameServer) throws -> DNSAnswer {
-        let first = try send(name, type, server, tcp: false)
+        let first = try logged(name, type, server, tcp: false)
         if first.truncated {
-            let second = try send(name, type, server, tcp: true)
+            let second = try logged(name, type, server, tcp: true)
             return second.answer(transport: .tcp)
         }
         return first.answer(transport: .udp)
+    }
+
+    /// The debug log of every query (label `mailplan.dns`), shown with `--verbose`.
+    static let logger = Logger(label: "mailplan.dns")
+
+    /// ``send(_:_:_:tcp:)`` with one debug line per query: name, type, server, transport,
+    /// then the rcode, answer count and time, or the failure.
+    func logged(_ name: DomainName, _ type: RRType, _ server: NameServer, tcp: Bool) throws -> Raw {
+        let how = tcp ? "tcp" : "udp"
+        let start = ContinuousClock.now
+        func ms() -> Int { HTTPClient.milliseconds(ContinuousClock.now - start) }
+        do {
+            let raw = try send(name, type, server, tcp: tcp)
+            Self.logger.debug("query \(name.fqdn) \(type) @\(server) (\(how)) → \(raw.rcode.rawValue)\(raw.aa ? " aa" : "")\(raw.truncated ? " tc" : ""), \(raw.answer.count) answer\(raw.answer.count == 1 ? "" : "s") in \(ms()) ms")
+            // MAILPLAN_LOG=trace: each answer record as served.
+            for r in raw.answer { Self.logger.trace("   \(r.name.fqdn) \(r.ttl) \(r.rdata.type) \(r.rdata.presentation)") }
+            return raw
+        } catch let e as ResolverError {
+            Self.logger.debug("query \(name.fqdn) \(type) @\(server) (\(how)) failed in \(ms()) ms: \(e.reason)")
+            throw e
+        }
     }
 
     /// Sends the query to each server in turn and returns the first answer that is not an

@@ -139,18 +139,18 @@ public final class CloudflareProvider: DNSProvider {
         let req = request(.get, path, query: query)
         let resp: HTTPResponse
         do { resp = try client.send(req) } catch let e as HTTPError {
-            throw ProviderError(provider: instanceName, "\(what) for zone \(zone.fqdn) failed: \(e)")
+            throw ProviderError(provider: instanceName, "\(what) failed: \(e)")
         }
         if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenRejected(resp, zone: zone)) }
         guard resp.status == 200 else {
-            throw ProviderError(provider: instanceName, "\(what) for zone \(zone.fqdn) failed: \(HTTPError(request: req, response: resp))")
+            throw ProviderError(provider: instanceName, "\(what) failed: \(HTTPError(request: req, response: resp))")
         }
         let env: CloudflareConvert.Envelope<R>
         do { env = try JSONDecoder().decode(CloudflareConvert.Envelope<R>.self, from: resp.body) } catch {
-            throw ProviderError(provider: instanceName, "\(what) for zone \(zone.fqdn) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a Cloudflare response (\(PowerDNSConvert.describe(error))): \(req.redact(resp.excerpt()))")
+            throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a Cloudflare response (\(PowerDNSConvert.describe(error))): \(req.redact(resp.excerpt()))")
         }
         guard env.success, env.result != nil else {
-            throw ProviderError(provider: instanceName, "\(what) for zone \(zone.fqdn) failed: GET \(req.displayURL) answered success=false: \(CloudflareConvert.errorText(resp.body) ?? resp.excerpt())")
+            throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) answered success=false: \(CloudflareConvert.errorText(resp.body) ?? resp.excerpt())")
         }
         return env
     }
@@ -167,16 +167,16 @@ public final class CloudflareProvider: DNSProvider {
             let items = env.result ?? []
             all += items
             guard let info = env.result_info, let totalPages = info.total_pages, let total = info.total_count else {
-                throw ProviderError(provider: instanceName, "\(what) for zone \(zone.fqdn): page \(page) has no result_info (total_pages, total_count); refusing to plan from a listing that may be partial")
+                throw ProviderError(provider: instanceName, "\(what): page \(page) has no result_info (total_pages, total_count); refusing to plan from a listing that may be partial")
             }
             if page >= totalPages {
                 guard all.count == total else {
-                    throw ProviderError(provider: instanceName, "\(what) for zone \(zone.fqdn): got \(all.count) items over \(page) page\(page == 1 ? "" : "s") but Cloudflare reports total_count \(total); refusing to plan from a partial listing")
+                    throw ProviderError(provider: instanceName, "\(what): got \(all.count) items over \(page) page\(page == 1 ? "" : "s") but Cloudflare reports total_count \(total); refusing to plan from a partial listing")
                 }
                 return all
             }
             guard !items.isEmpty else {
-                throw ProviderError(provider: instanceName, "\(what) for zone \(zone.fqdn): page \(page) of \(totalPages) is empty; refusing to plan from a partial listing")
+                throw ProviderError(provider: instanceName, "\(what): page \(page) of \(totalPages) is empty; refusing to plan from a partial listing")
             }
             page += 1
         }
@@ -186,7 +186,7 @@ public final class CloudflareProvider: DNSProvider {
     func zoneID(_ zone: DomainName) throws -> String {
         var q = [("name", zone.withoutTrailingDot)]
         if let accountID { q.append(("account.id", accountID)) }
-        let zones: [CloudflareConvert.APIZone] = try listAll("/zones", query: q, perPage: 50, zone: zone, what: "finding the zone")
+        let zones: [CloudflareConvert.APIZone] = try listAll("/zones", query: q, perPage: 50, zone: zone, what: "finding zone \(zone.fqdn)")
         let matching = zones.filter { (try? DomainName($0.name)) == zone }
         guard !matching.isEmpty else {
             throw ProviderError(provider: instanceName, "zone \(zone.withoutTrailingDot) was not found in the Cloudflare account\(accountID.map { " \($0)" } ?? "s") the token can see; add the zone at Cloudflare or check the token's zone scope")
@@ -205,7 +205,7 @@ public final class CloudflareProvider: DNSProvider {
     public func readZone(_ zone: DomainName) throws -> [RRset] {
         let id = try zoneID(zone)
         let records: [CloudflareConvert.APIRecord] = try listAll("/zones/\(id)/dns_records", query: [], perPage: 100,
-                                                                 zone: zone, what: "listing records")
+                                                                 zone: zone, what: "listing records for zone \(zone.fqdn)")
         var live: [RecordLevel.LiveRecord] = []
         var zoneFixes: [ProviderFix] = []
         var overlong: Set<String> = []

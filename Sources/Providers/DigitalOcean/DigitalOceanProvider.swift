@@ -119,6 +119,10 @@ public final class DigitalOceanProvider: DNSProvider {
     public func readZone(_ zone: DomainName) throws -> [RRset] {
         let name = zone.withoutTrailingDot
         let (dreq, dresp) = try get("/domains/\(name)", zone: zone, what: "finding the domain")
+        if dresp.status == 404 && !baseURL.hasSuffix("/v2") {
+            // Every DigitalOcean API path starts with /v2: a 404 here is the URL, not the domain.
+            throw ProviderError(provider: instanceName, "no DigitalOcean API at api_url \(baseURL) (did you mean \(baseURL)/v2?): GET \(dreq.displayURL) returned HTTP 404")
+        }
         if dresp.status == 404 {
             throw ProviderError(provider: instanceName, "domain \(name) is not in the DigitalOcean account of ${\(token.variable)}; add it at DigitalOcean first")
         }

@@ -1,5 +1,6 @@
 import CLDNS
 import Foundation
+import Logging
 import MailPlan
 #if canImport(Glibc)
 import Glibc
@@ -31,6 +32,26 @@ enum RFC2136LDNS {
         /// The transfer stopped before its closing SOA without an error rcode (the server
         /// closed the connection, or sent nothing more).
         case transferClosed
+    }
+
+    /// The debug log of each exchange (label `mailplan.dns`, shown with `--verbose`): what was
+    /// sent, to which server, with which key name, and how it ended. The TSIG secret is never logged.
+    static let logger = Logger(label: "mailplan.dns")
+
+    /// Runs one exchange and logs it: "AXFR example.com. @192.0.2.53:53 (tcp, TSIG mailplan.) → …".
+    static func logged<T>(_ what: String, _ ep: Endpoint, _ body: () throws -> T, outcome: (T) -> String) throws -> T {
+        let server = ep.address.contains(":") ? "[\(ep.address)]:\(ep.port)" : "\(ep.address):\(ep.port)"
+        let head = "\(what) @\(server) (tcp, TSIG \(ep.keyName))"
+        let start = ContinuousClock.now
+        func ms() -> Int { HTTPClient.milliseconds(ContinuousClock.now - start) }
+        do {
+            let r = try body()
+            logger.debug("\(head) → \(outcome(r)) in \(ms()) ms")
+            return r
+        } catch {
+            logger.debug("\(head) failed in \(ms()) ms: \(error)")
+            throw error
+        }
     }
 
     /// A TCP resolver to `ep` holding the TSIG key (ldns signs AXFR queries with it).

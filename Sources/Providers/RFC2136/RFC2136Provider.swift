@@ -72,7 +72,8 @@ public final class RFC2136Provider: DNSProvider {
                 "providers.\(config.name): unknown tsig_algorithm '\(alg)'; \(Suggest.hint(alg, Self.algorithms.keys.sorted()).replacingOccurrences(of: "valid keys", with: "valid algorithms"))"))
         }
         let secret = try config.secret("tsig_secret")!
-        guard let raw = Data(base64Encoded: secret.value.trimmingCharacters(in: .whitespaces)), !raw.isEmpty else {
+        // A placeholder (validate without the variable set) has no value to check.
+        guard secret.isPlaceholder || Data(base64Encoded: secret.value.trimmingCharacters(in: .whitespaces)).map({ !$0.isEmpty }) == true else {
             throw DiagnosticsError(Diagnostic(at: config.settings["tsig_secret"]?.location,
                 "providers.\(config.name): the TSIG secret in ${\(secret.variable)} is not base64 (use the secret \"…\" value that tsig-keygen prints)"))
         }
@@ -183,7 +184,7 @@ public final class RFC2136Provider: DNSProvider {
         warnings[zone] = nil
         queried[zone] = nil
         let rrs: [(record: ZoneRecord, line: String)]
-        do { rrs = try RFC2136LDNS.axfr(endpoint, zone: zone) } catch let f as RFC2136LDNS.Failure {
+        do { rrs = try RFC2136LDNS.logged("AXFR \(zone.fqdn)", endpoint, { try RFC2136LDNS.axfr(endpoint, zone: zone) }) { "\($0.count) records" } } catch let f as RFC2136LDNS.Failure {
             let refused = explain(f, zone: zone, transfer: true)
             guard let why = Self.refusal(f), !managed.isEmpty else { throw ProviderError(provider: instanceName, refused) }
             return try readByQuery(zone, managed: managed, refusal: refused, why: why)
@@ -279,7 +280,9 @@ public final class RFC2136Provider: DNSProvider {
         let msg: (prerequisites: [RFC2136LDNS.Item], updates: [RFC2136LDNS.Item])
         do { msg = try message(changeset) } catch { throw fail("\(error); nothing was applied") }
         do {
-            try RFC2136LDNS.update(endpoint, zone: changeset.zone, prerequisites: msg.prerequisites, updates: msg.updates)
+            try RFC2136LDNS.logged("UPDATE \(changeset.zone.fqdn) (\(msg.prerequisites.count) prerequisites, \(msg.updates.count) updates)", endpoint, {
+                try RFC2136LDNS.update(endpoint, zone: changeset.zone, prerequisites: msg.prerequisites, updates: msg.updates)
+            }) { "NOERROR" }
         } catch let f as RFC2136LDNS.Failure {
             let text = explain(f, zone: changeset.zone, transfer: false)
             if case .network = f { throw fail(text + "; the update may or may not have been applied (it is all-or-nothing): run plan again to see the live state") }

@@ -6,7 +6,7 @@ import Providers
 import Glibc
 #endif
 
-struct Apply: ParsableCommand {
+struct Apply: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the plan, ask for confirmation, and write the changes through each provider.",
         discussion: """
@@ -29,6 +29,7 @@ struct Apply: ParsableCommand {
           mailplan apply plan.json
         """)
     @OptionGroup var options: CommonOptions
+    var log: LogOptions { options.log }
     @OptionGroup var runOptions: RunOptions
     @Flag(help: "Apply without asking for confirmation.")
     var autoApprove = false
@@ -60,6 +61,9 @@ struct Apply: ParsableCommand {
             print("\nDo you want to perform these actions?\n  mailplan will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", terminator: "")
             fflush(nil)
             let answer = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces)
+            // A terminal echoes the answer and its newline; a piped answer is not echoed, so
+            // end the prompt line here and the output reads the same as on a terminal.
+            if isatty(STDIN_FILENO) != 1 { print("") }
             guard answer == "yes" else {
                 print("\nApply cancelled.")
                 throw ExitCode(1)
@@ -75,7 +79,7 @@ struct Apply: ParsableCommand {
             throw ValidationError("--target cannot be used with a saved plan: it applies the zones it was made for")
         }
         let plan: MailPlan
-        do { plan = try PlanLoader().load(path: saved.planFile) } catch let e as DiagnosticsError {
+        do { plan = try PlanLoader().load(path: saved.planFile); redactSecrets(of: plan) } catch let e as DiagnosticsError {
             printError("error: stale plan: \(options.planFile) was made from \(saved.planFile), which no longer loads:")
             printError(e.description)
             throw ExitCode(1)

@@ -6,7 +6,7 @@ import Providers
 import Glibc
 #endif
 
-struct Check: ParsableCommand {
+struct Check: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check what the world is served: PTR/FCrDNS, blocklists, MX, SPF lookups, DKIM, DMARC, MTA-STS, delegation, and with check.smtp the mail server itself.",
         discussion: """
@@ -28,6 +28,7 @@ struct Check: ParsableCommand {
           mailplan check plans/powerdns.yaml --json
         """)
     @OptionGroup var options: CommonOptions
+    var log: LogOptions { options.log }
     @Flag(help: "Print the findings as JSON (format_version 1) instead of a table.")
     var json = false
 

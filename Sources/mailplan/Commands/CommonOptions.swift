@@ -30,13 +30,27 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .customLong("no-color"), help: "Never colour the output (colour is used only on a terminal and never when NO_COLOR is set).")
     var noColor = false
 
+    @OptionGroup var log: LogOptions
+
     var style: Style { noColor ? Style(enabled: false) : Style.auto(isTerminal: isatty(STDOUT_FILENO) == 1) }
 
-    func loadEngine() throws -> Engine {
-        let plan = try PlanLoader().load(path: planFile)
+    /// Loads the plan file and builds the engine.
+    /// - Parameter unsetSecretsAreWarnings: `validate` without `--strict-env`: an unset
+    ///   `${VAR}` written as a whole setting is a warning, not an error (see ``PlanLoader``).
+    func loadEngine(unsetSecretsAreWarnings: Bool = false) throws -> Engine {
+        var loader = PlanLoader()
+        loader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
+        let plan = try loader.load(path: planFile)
+        redactSecrets(of: plan)
         // MAILPLAN_NOW (an ISO date) overrides the clock, for reviewing a future rotation stage.
         return Engine(plan: plan, now: try PlanClock.now(), makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
     }
+}
+
+/// Keeps every secret the plan reads (and the AWS credentials) out of the debug log.
+func redactSecrets(of plan: MailPlan, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    let aws = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"].compactMap { environment[$0] }
+    LogRedactions.shared.add(plan.providers.flatMap { $0.settings.values.compactMap { $0.secret?.value } } + aws)
 }
 
 func printWarnings(_ w: [Diagnostic]) { for d in w { printError(d.description) } }

@@ -3,7 +3,7 @@ import Foundation
 import MailPlan
 import Providers
 
-struct Import: ParsableCommand {
+struct Import: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a plan file from the live mail records of a zone, to adopt an existing setup.",
         discussion: """
@@ -15,7 +15,8 @@ struct Import: ParsableCommand {
         settings resolve against the new file's directory.
 
         Example:
-          mailplan import --plan plans/powerdns.yaml --provider pdns --domain example.org --out example.org.yaml
+          mailplan import --plan plans/powerdns.yaml --provider pdns \\
+            --domain example.org --out example.org.yaml
         """)
     @Option(help: ArgumentHelp("A plan file that defines the provider (its providers: entry is copied, ${ENV} references kept).", valueName: "plan"))
     var plan: String
@@ -29,9 +30,11 @@ struct Import: ParsableCommand {
     var out: String?
     @Flag(help: "Overwrite --out when it exists.")
     var force = false
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         let base = try PlanLoader().load(path: plan)
+        redactSecrets(of: base)
         guard base.provider(named: provider) != nil else {
             let names = base.providers.map(\.name)
             let hint = Suggest.closest(to: provider, in: names).map { "did you mean '\($0)'? " } ?? ""

@@ -6,7 +6,7 @@ import Providers
 import Glibc
 #endif
 
-struct Plan: ParsableCommand {
+struct Plan: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what apply would change: read the live records and diff them against the plan.",
         discussion: """
@@ -17,12 +17,14 @@ struct Plan: ParsableCommand {
 
         Examples:
           mailplan plan plans/example.yaml
-          mailplan plan plans/example.yaml --detailed-exitcode   # exit 2 when changes are pending
-          mailplan plan plans/example.yaml --json                # the JSON document of docs/json-output.md
-          mailplan plan plans/example.yaml --out plan.json       # save it; then: mailplan apply plan.json
-          mailplan plan plans/example.yaml --summary "$GITHUB_STEP_SUMMARY" --detailed-exitcode
+          mailplan plan plans/example.yaml --detailed-exitcode  # 2: changes pending
+          mailplan plan plans/example.yaml --json    # docs/json-output.md
+          mailplan plan plans/example.yaml --out plan.json  # then: apply plan.json
+          mailplan plan plans/example.yaml --detailed-exitcode \\
+            --summary "$GITHUB_STEP_SUMMARY"
         """)
     @OptionGroup var options: CommonOptions
+    var log: LogOptions { options.log }
     @OptionGroup var runOptions: RunOptions
     @Flag(help: "Exit 0 when nothing changes, 2 when changes are pending, 1 on error (as Terraform).")
     var detailedExitcode = false

@@ -5,7 +5,7 @@ import MailPlan
 import Glibc
 #endif
 
-struct Show: ParsableCommand {
+struct Show: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Render a saved plan (made with 'mailplan plan PLAN --out FILE') without reading any DNS.",
         discussion: """
@@ -22,6 +22,7 @@ struct Show: ParsableCommand {
     var format: OutputFormat = .text
     @Flag(name: .customLong("no-color"), help: "Never colour the output.")
     var noColor = false
+    @OptionGroup var log: LogOptions
 
     func run() throws {
         let data: Data

@@ -6,14 +6,22 @@ import Providers
 import Glibc
 #endif
 
-struct Validate: ParsableCommand {
+struct Validate: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a plan file offline: syntax, schema, keys, and what each provider can hold. No API call is made.",
-        discussion: "Example: mailplan validate plans/example.yaml")
+        discussion: """
+        Secrets are not needed: a setting written as ${VAR} whose variable is unset is a \
+        warning here (plan, apply, check and import need it), unless --strict-env.
+
+        Example: mailplan validate plans/example.yaml
+        """)
     @OptionGroup var options: CommonOptions
+    var log: LogOptions { options.log }
+    @Flag(help: "Treat an unset ${VAR} in a secret setting as an error, as plan and apply do.")
+    var strictEnv = false
 
     func run() throws {
-        let engine = try options.loadEngine()
+        let engine = try options.loadEngine(unsetSecretsAreWarnings: !strictEnv)
         let (zones, warnings) = try engine.validate()
         printWarnings(warnings)
         let count = zones.reduce(0) { $0 + $1.rrsets.count }
