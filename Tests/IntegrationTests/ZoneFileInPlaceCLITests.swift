@@ -180,7 +180,7 @@ final class ZoneFileInPlaceCLITests: XCTestCase {
             """)
         let apply = try runMailplan(["apply", planPath, "--auto-approve", "--no-color"])
         XCTAssertEqual(apply.status, 1)
-        XCTAssertTrue(apply.stderr.contains("error: provider local, zone example.org.: example.org. TXT is in the included file \(inc.resolvingSymlinksInPath().path); mailplan does not edit included files: move those records into \(dir.appendingPathComponent("example.org.zone").path) or keep them out of the plan; nothing was applied"), apply.stderr)
+        XCTAssertTrue(apply.stderr.contains("error: provider local, zone example.org.: example.org. TXT: a record to change is in the included file \(inc.resolvingSymlinksInPath().path); mailplan does not edit included files: move it into \(dir.appendingPathComponent("example.org.zone").path) or keep it out of the plan; nothing was applied"), apply.stderr)
 
         try write("example.org.zone", "$ORIGIN example.org.\n@ 3600 IN SOA ns1 hostmaster 7 7200 3600 1209600 300\n$INCLUDE /etc/hostname\n")
         let outside = try runMailplan(["plan", planPath])
@@ -196,9 +196,82 @@ final class ZoneFileInPlaceCLITests: XCTestCase {
         let planPath = try plan()
         let r = try runMailplan(["plan", planPath])
         XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "error: provider local: zone file \(fifo.path) is a FIFO (named pipe), not a zone file (give the path of an RFC 1035 master file)\n")
+        XCTAssertEqual(r.stderr, "\(planPath):4:33: error: providers.local.path: \(fifo.path) is a FIFO (named pipe); give the master file of zone example.org. (RFC 1035 §5)\n")
         let asPlan = try runMailplan(["validate", fifo.path])
         XCTAssertEqual(asPlan.status, 1)
         XCTAssertEqual(asPlan.stderr, "error: \(fifo.path): cannot read the plan file (it is a FIFO (named pipe), not a regular file)\n")
+    }
+
+    // MARK: - failing inputs found by attacking the editor (each was wrong before its fix)
+
+    /// Writes `zone` as example.org.zone, applies the base plan, and returns apply's exit code,
+    /// its stderr and `diff old new`; a successful apply must be followed by a no-op plan.
+    func applied(_ zone: String, files: [String: String] = [:]) throws -> (status: Int32, stderr: String, diff: String) {
+        let z = try write("example.org.zone", zone)
+        let old = try write("old.zone", zone)
+        for (name, text) in files {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(name).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try write(name, text)
+        }
+        let planPath = try plan()
+        let r = try runMailplan(["apply", planPath, "--auto-approve", "--no-color"], env: ["MAILPLAN_NOW": "2026-12-01"])
+        if r.status == 0 {
+            let again = try runMailplan(["plan", planPath, "--detailed-exitcode"])
+            XCTAssertEqual(again.status, 0, again.stdout)
+        }
+        return (r.status, r.stderr, try diff(old, z))
+    }
+
+    let head = "$TTL 3600\n@ IN SOA ns1 hostmaster 5 7200 3600 1209600 3600\n  IN NS ns1\n"
+    let serialDiff = "2c2\n< @ IN SOA ns1 hostmaster 5 7200 3600 1209600 3600\n---\n> @ IN SOA ns1 hostmaster 6 7200 3600 1209600 3600\n"
+    let mailSet = "mail A 192.0.2.25\n AAAA 2001:db8::25\n_dmarc TXT \"v=DMARC1; p=quarantine\"\n"
+
+    /// Blank lines after a changed record stay (ldns reads past them; they are not its text).
+    func testBlankLinesAfterAChangedRecordStay() throws {
+        let r = try applied(head + "  MX 10 mail\n@ TXT \"v=spf1 a -all\"\n\n\n; section: hosts\n" + mailSet)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.diff, serialDiff + "5c5\n< @ TXT \"v=spf1 a -all\"\n---\n> @ TXT \"v=spf1 mx -all\"\n")
+    }
+
+    /// In the shared apex TXT, a foreign line with another TTL and a duplicate foreign line are
+    /// left exactly as they are; only the SPF line changes.
+    func testForeignApexLinesWithOtherTTLsOrTwiceStayAsTheyAre() throws {
+        let r = try applied(head + "  MX 10 mail\n@ 300 TXT \"v=spf1 a -all\"\n@ TXT \"foreign\\065\" ; keep me\n@ TXT \"foreign\\065\" ; twice\n" + mailSet)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.diff, serialDiff + "5c5\n< @ 300 TXT \"v=spf1 a -all\"\n---\n> @ 300 TXT \"v=spf1 mx -all\"\n")
+    }
+
+    /// Without $TTL a record without a TTL takes the last TTL stated (RFC 1035 §5.1, as BIND
+    /// reads it): an edit that would change the TTL of a record the plan does not manage is
+    /// refused, saying why, and nothing is written.
+    func testWithoutDollarTTLAnEditThatMovesAnotherRecordsTTLIsRefused() throws {
+        let zone = "@ 300 IN SOA ns1 hostmaster 5 7200 3600 1209600 3600\n  NS ns1\n@ 300 TXT \"v=spf1 a -all\"\nmail 600 A 192.0.2.25\n AAAA 2001:db8::25\n_dmarc TXT \"v=DMARC1; p=quarantine\"\nns1 A 192.0.2.1\n"
+        let r = try applied(zone)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("the edit would also change ns1.example.org. A, which the plan does not manage (the file has no $TTL, so a record without a TTL takes the last TTL stated before it, RFC 1035 §5.1: add a $TTL line); nothing was applied"), r.stderr)
+        XCTAssertEqual(r.diff, "")
+        // And the TTLs read are BIND's: the AAAA without a TTL after `mail 600 A` is 600, not 3600.
+        let plan = try runMailplan(["plan", try plan(), "--no-color"])
+        XCTAssertTrue(plan.stdout.contains("~ mail.example.org. AAAA ttl 600 -> 3600"), plan.stdout)
+    }
+
+    /// Parentheses around a record's fields, CRLF line breaks and a one-line parenthesised
+    /// record's comment: the edited lines stay balanced and in the file's line-break style.
+    func testParenthesesAndCRLF() throws {
+        let zone = "$TTL 3600\r\n@ IN SOA ns1 hostmaster 5 7200 3600 1209600 3600\r\n  IN NS ns1\r\n@ ( TXT \"v=spf1 a -all\" )\r\n@ 3600 (\r\n   IN MX 10 old.example.net. )\r\n@ TXT ( \"x\" ) ; keep this comment\r\n" + mailSet.replacingOccurrences(of: "\n", with: "\r\n")
+        let r = try applied(zone)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.diff, "2c2\n< @ IN SOA ns1 hostmaster 5 7200 3600 1209600 3600\r\n---\n> @ IN SOA ns1 hostmaster 6 7200 3600 1209600 3600\r\n4,6c4,5\n< @ ( TXT \"v=spf1 a -all\" )\r\n< @ 3600 (\r\n<    IN MX 10 old.example.net. )\r\n---\n> @ TXT \"v=spf1 mx -all\"\r\n> @ 3600 IN MX 10 mail.example.org.\r\n")
+    }
+
+    /// A foreign apex value in an included file does not block the SPF change in the zone
+    /// file; a $TTL set in the included file carries on after it, as in BIND.
+    func testIncludedForeignValueAndItsTTL() throws {
+        let r = try applied(head + mailSet + "$INCLUDE sub/spf.inc\n@ TXT \"v=spf1 a -all\"\n",
+                            files: ["sub/spf.inc": "@ TXT \"google-site-verification=zzz\"\n$TTL 60\n"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // The SPF line's TTL is 60 (the included $TTL), the set's too, so it stays without a TTL;
+        // the new MX after it states its 3600.
+        XCTAssertEqual(r.diff, serialDiff + "8c8,9\n< @ TXT \"v=spf1 a -all\"\n---\n> @ TXT \"v=spf1 mx -all\"\n> @ 3600 MX 10 mail.example.org.\n")
     }
 }

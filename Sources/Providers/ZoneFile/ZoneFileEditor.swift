@@ -45,13 +45,15 @@ enum ZoneFileEditor {
         while i < end {
             let b = bytes[i]
             if b == 0x0a { if i + 1 < end { multiLine = true }; i += 1; continue }
-            if isSpace(b) || b == 0x28 || b == 0x29 { if b == 0x28 { multiLine = true }; i += 1; continue }
+            if isSpace(b) || b == 0x28 || b == 0x29 { i += 1; continue }
             if b == 0x3b {
                 var s = i
                 while s > range.lowerBound, bytes[s - 1] == 0x20 || bytes[s - 1] == 0x09 { s -= 1 }
                 var j = i
                 while j < end, bytes[j] != 0x0a { j += 1 }
-                if comment == nil { comment = s..<j }
+                var k = j
+                if k > i, bytes[k - 1] == 0x0d { k -= 1 }
+                if comment == nil { comment = s..<k }
                 i = j
                 continue
             }
@@ -73,6 +75,35 @@ enum ZoneFileEditor {
 
     static let classes: Set<String> = ["IN", "CH", "HS", "CS", "ANY"]
 
+    /// True when the record text `bytes[range]` states a TTL (a field before the type that
+    /// starts with a digit).
+    static func statesTTL(_ bytes: [UInt8], _ range: Range<Int>, ownerInherited: Bool) -> Bool {
+        let f = fields(bytes, range).fields
+        for k in (ownerInherited ? 0 : 1)..<min(f.count, ownerInherited ? 2 : 3) {
+            let text = bytes[f[k].range]
+            if let c = text.first, (0x30...0x39).contains(c) { return true }
+            if !classes.contains(String(decoding: text, as: UTF8.self).uppercased()) { return false }
+        }
+        return false
+    }
+
+    /// A TTL field's value in seconds, with BIND's units (`1h30m`, `2d`, `1w`).
+    static func ttlValue(_ text: [UInt8]) -> UInt32? {
+        var total: UInt64 = 0, n: UInt64 = 0, digits = false
+        for b in text {
+            switch b {
+            case 0x30...0x39: n = n * 10 + UInt64(b - 0x30); digits = true
+            default:
+                let unit: UInt64
+                switch b | 0x20 { case 0x73: unit = 1; case 0x6d: unit = 60; case 0x68: unit = 3600; case 0x64: unit = 86400; case 0x77: unit = 604800; default: return nil }
+                guard digits else { return nil }
+                total += n * unit; n = 0; digits = false
+            }
+            if total + n > UInt64(UInt32.max) { return nil }
+        }
+        return UInt32(exactly: total + n)
+    }
+
     /// The parts of a record line: where the owner field ends (with its white space), the TTL
     /// and class fields as written, and the type field.
     struct Layout {
@@ -85,26 +116,37 @@ enum ZoneFileEditor {
         let typeSpace: [UInt8]
         /// A trailing comment with the white space before it (one-line records only).
         let comment: [UInt8]
+        /// How the record's text ends: LF, CRLF, or nothing (the end of the file).
+        let newline: [UInt8]
     }
 
     static func layout(_ bytes: [UInt8], _ e: ZoneFileLDNS.Entry) -> Layout? {
         let (f, comment, multi) = fields(bytes, e.range)
         var k = e.ownerInherited ? 0 : 1
         guard f.count > k else { return nil }
-        let prefix = Array(bytes[e.range.lowerBound..<f[k].range.lowerBound])
+        // White space as written, unless it holds a parenthesis (or a line break): then one
+        // space, so the new line is balanced and on one line.
+        func space(_ r: Range<Int>) -> [UInt8] {
+            let s = Array(bytes[r])
+            return s.contains(where: { $0 == 0x28 || $0 == 0x29 || $0 == 0x0a || $0 == 0x0d }) || s.isEmpty ? [0x20] : s
+        }
+        let prefix = e.ownerInherited ? space(e.range.lowerBound..<f[0].range.lowerBound)
+            : Array(bytes[f[0].range]) + space(f[0].range.upperBound..<f[1].range.lowerBound)
         var middle: [(text: [UInt8], isTTL: Bool, space: [UInt8])] = []
         while k + 1 < f.count, middle.count < 2 {
             let text = Array(bytes[f[k].range])
             let upper = String(decoding: text, as: UTF8.self).uppercased()
             let isTTL = text.first.map { (0x30...0x39).contains($0) } ?? false
             guard isTTL || classes.contains(upper) else { break }
-            middle.append((text, isTTL, Array(bytes[f[k].range.upperBound..<f[k + 1].range.lowerBound])))
+            middle.append((text, isTTL, space(f[k].range.upperBound..<f[k + 1].range.lowerBound)))
             k += 1
         }
         let type = Array(bytes[f[k].range])
-        let typeSpace = k + 1 < f.count && !multi ? Array(bytes[f[k].range.upperBound..<f[k + 1].range.lowerBound]) : [0x20]
+        let typeSpace = k + 1 < f.count && !multi ? space(f[k].range.upperBound..<f[k + 1].range.lowerBound) : [0x20]
+        let crlf = e.range.upperBound >= 2 && bytes[e.range.upperBound - 1] == 0x0a && bytes[e.range.upperBound - 2] == 0x0d
+        let newline: [UInt8] = bytes[e.range.upperBound - 1] != 0x0a ? [] : crlf ? [0x0d, 0x0a] : [0x0a]
         return Layout(prefix: prefix, middle: middle, type: type, typeSpace: typeSpace,
-                      comment: !multi ? comment.map { Array(bytes[$0]) } ?? [] : [])
+                      comment: !multi ? comment.map { Array(bytes[$0]) } ?? [] : [], newline: newline)
     }
 
     /// One record line in the layout of `template`: its owner field (or `prefix` when given),
@@ -116,10 +158,13 @@ enum ZoneFileEditor {
         guard let l = layout(bytes, template) else { return nil }
         var out = prefix ?? l.prefix
         if !l.middle.contains(where: \.isTTL), ttl != template.defaultTTL { out += Array("\(ttl) ".utf8) }
-        for m in l.middle { out += (m.isTTL ? Array(String(ttl).utf8) : m.text) + m.space }
+        // A TTL field keeps its text (`1h`) when its value stays.
+        for m in l.middle { out += (m.isTTL && ttlValue(m.text) != ttl ? Array(String(ttl).utf8) : m.text) + m.space }
         let type = String(decoding: l.type, as: UTF8.self).uppercased() == rdata.type.rawValue ? l.type : Array(rdata.type.rawValue.utf8)
-        // A comment belongs to the record it was written for: kept on a replaced line, not copied to a new one.
-        out += type + l.typeSpace + Array(rdata.presentation.utf8) + (keepComment ? l.comment : []) + [0x0a]
+        // A comment belongs to the record it was written for: kept on a replaced line, not
+        // copied to a new one. A new line always ends with a line break.
+        out += type + l.typeSpace + Array(rdata.presentation.utf8) + (keepComment ? l.comment : [])
+        out += keepComment ? l.newline : (l.newline.isEmpty ? [0x0a] : l.newline)
         return out
     }
 
@@ -132,22 +177,31 @@ enum ZoneFileEditor {
         enum Action: Equatable { case keep, replace(RData, UInt32), delete }
         var action = Array(repeating: Action.keep, count: entries.count)
         var inserts: [(position: Int, line: [UInt8])] = []
+        // A file written with CRLF line breaks gets CRLF on the lines added at its end too.
+        let newline: [UInt8] = (bytes.firstIndex(of: 0x0a).map { $0 > 0 && bytes[$0 - 1] == 0x0d } ?? false) ? [0x0d, 0x0a] : [0x0a]
 
         for c in changes {
-            let idx = entries.indices.filter { entries[$0].key == c.key }
-            if let i = idx.first(where: { entries[$0].file != file }) {
-                throw Failure(message: "\(c.key) is in the included file \(entries[i].file.path); mailplan does not edit included files: move those records into \(file.path) or keep them out of the plan", keys: [c.key])
-            }
             let ttl = c.after?.ttl ?? 0
-            var wanted = c.after?.rdata ?? []
+            // In a shared RRset (the apex TXT) every line holding a value mailplan does not own
+            // stays as it is, TTL and duplicates included; only the plan's own values are edited.
+            func owned(_ r: RData) -> Bool { !c.shared || (r.txtValue.map(SPF.isSPF) ?? false) }
+            let idx = entries.indices.filter { entries[$0].key == c.key && owned(entries[$0].record.rdata) }
+            var wanted = (c.after?.rdata ?? []).filter(owned)
             var unmatched: [Int] = []
+            // A line keeps its value when the plan keeps it (only its TTL may change); lines
+            // whose value goes are reused, in order, for the values that come.
             for i in idx {
-                if entries[i].record.ttl == ttl, let j = wanted.firstIndex(of: entries[i].record.rdata) { wanted.remove(at: j) }
-                else { unmatched.append(i) }
+                if let j = wanted.firstIndex(of: entries[i].record.rdata) {
+                    wanted.remove(at: j)
+                    if entries[i].record.ttl != ttl { action[i] = .replace(entries[i].record.rdata, ttl) }
+                } else { unmatched.append(i) }
             }
             for i in unmatched { action[i] = wanted.isEmpty ? .delete : .replace(wanted.removeFirst(), ttl) }
+            if let i = idx.first(where: { entries[$0].file != file && action[$0] != .keep }) {
+                throw Failure(message: "\(c.key): a record to change is in the included file \(entries[i].file.path); mailplan does not edit included files: move it into \(file.path) or keep it out of the plan", keys: [c.key])
+            }
             guard !wanted.isEmpty else { continue }
-            let anchor = idx.last(where: { action[$0] != .delete })
+            let anchor = idx.last(where: { entries[$0].file == file && action[$0] != .delete })
                 ?? entries.indices.last(where: { entries[$0].file == file && entries[$0].record.name == c.name })
             for rd in wanted {
                 if let a = anchor {
@@ -156,7 +210,7 @@ enum ZoneFileEditor {
                     }
                     inserts.append((entries[a].range.upperBound, l))
                 } else {
-                    inserts.append((bytes.count, Array("\(c.name.fqdn) \(ttl) IN \(c.type.rawValue) \(rd.presentation)\n".utf8)))
+                    inserts.append((bytes.count, Array("\(c.name.fqdn) \(ttl) IN \(c.type.rawValue) \(rd.presentation)".utf8) + newline))
                 }
             }
         }
@@ -197,7 +251,7 @@ enum ZoneFileEditor {
         }
         for ins in inserts {
             let needsNewline = ins.position > 0 && bytes[ins.position - 1] != 0x0a
-            edits.append((ins.position..<ins.position, (needsNewline ? [0x0a] : []) + ins.line, true))
+            edits.append((ins.position..<ins.position, (needsNewline ? newline : []) + ins.line, true))
         }
 
         // The SOA serial, in place.

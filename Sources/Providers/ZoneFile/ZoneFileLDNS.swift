@@ -32,8 +32,11 @@ enum ZoneFileLDNS {
         /// True when the record's line starts with white space: its owner is the previous
         /// record's (RFC 1035 §5.1).
         let ownerInherited: Bool
-        /// The default TTL (`$TTL`, seconds) in force where the record stands.
+        /// The TTL (seconds) a record without one gets where this record stands: the `$TTL`
+        /// in force, or without any `$TTL` the last TTL stated (RFC 1035 §5.1).
         let defaultTTL: UInt32
+        /// True when the record's text states its TTL.
+        let explicitTTL: Bool
         /// The `$ORIGIN` in force where the record stands.
         let origin: String
         var key: RRsetKey { RRsetKey(record.name, record.rdata.type) }
@@ -45,6 +48,16 @@ enum ZoneFileLDNS {
         let entries: [Entry]
         /// The files read through `$INCLUDE`, in order.
         let includes: [URL]
+        /// What a reader that goes on after this file (an including file) starts from.
+        var after = TTLState()
+    }
+
+    /// How a record without a TTL gets one: from the last `$TTL` (RFC 2308 §4), or, while no
+    /// `$TTL` has been seen, from the last TTL stated on a record (RFC 1035 §5.1), as BIND
+    /// reads a master file. Both carry on past an `$INCLUDE`.
+    struct TTLState {
+        var dollarTTL: UInt32? = nil
+        var lastStated: UInt32? = nil
     }
 
     /// Parses master-file `text` record by record with `ldns_rr_new_frm_fp_l`, with `origin`
@@ -72,8 +85,8 @@ enum ZoneFileLDNS {
     /// - Throws: ``ParseFailure``: a syntax error with its line, a record the model refuses,
     ///   or an `$INCLUDE` that cannot be followed.
     static func read(_ text: Data, file: URL, origin: DomainName, includeDirectory: URL?,
-                     defaultTTL: UInt32 = 3600, depth: Int = 0) throws -> Text {
-        guard !text.isEmpty else { return Text(entries: [], includes: []) }
+                     defaultTTL: UInt32 = 3600, depth: Int = 0, ttlState: TTLState = TTLState()) throws -> Text {
+        guard !text.isEmpty else { return Text(entries: [], includes: [], after: ttlState) }
         let bytes = [UInt8](text)
         // ldns replaces (and frees) both on `$ORIGIN` and on each owner it reads.
         var optionalOrigin: UnsafeMutablePointer<ldns_rdf>? = ldns_dname_new_frm_str(origin.fqdn)
@@ -94,7 +107,8 @@ enum ZoneFileLDNS {
             throw ParseFailure.record("cannot open the zone text for reading (errno \(errno))")
         }
         defer { fclose(fp) }
-        var ttl = defaultTTL
+        var ttl = ttlState.dollarTTL ?? defaultTTL
+        var state = ttlState
         // ldns counts the newlines it has read: after a record, the number of its last line.
         var line: Int32 = 0
         while true {
@@ -110,9 +124,15 @@ enum ZoneFileLDNS {
             case LDNS_STATUS_OK:
                 guard let rr else { continue }
                 let first = firstRecordLine(bytes, from: start, to: end)
-                entries.append(Entry(record: try record(from: rr, origin: origin), file: file, range: first..<end,
-                                     ownerInherited: first < end && (bytes[first] == 0x20 || bytes[first] == 0x09),
-                                     defaultTTL: ttlHere, origin: originHere))
+                // ldns reads past the blank and comment lines after a record: they are not its text.
+                let range = first..<lastRecordLineEnd(bytes, from: first, to: end)
+                let inherited = first < end && (bytes[first] == 0x20 || bytes[first] == 0x09)
+                let stated = ZoneFileEditor.statesTTL(bytes, range, ownerInherited: inherited)
+                var rec = try record(from: rr, origin: origin)
+                let implicitTTL = state.dollarTTL ?? state.lastStated ?? ttlHere
+                if stated { state.lastStated = rec.ttl } else { rec.ttl = implicitTTL }
+                entries.append(Entry(record: rec, file: file, range: range, ownerInherited: inherited,
+                                     defaultTTL: implicitTTL, explicitTTL: stated, origin: originHere))
             case LDNS_STATUS_SYNTAX_INCLUDE:
                 let first = firstRecordLine(bytes, from: start, to: end)
                 let directive = String(decoding: bytes[first..<end], as: UTF8.self)
@@ -134,12 +154,17 @@ enum ZoneFileLDNS {
                 do { base = try DomainName(includeOrigin ?? originHere, relativeTo: (try? DomainName(originHere)) ?? origin) } catch {
                     throw ParseFailure.syntax(line: Int(line), message: "\(where_)$INCLUDE origin '\(includeOrigin ?? "")': \(error)")
                 }
-                let inner = try read(data, file: target, origin: base, includeDirectory: dir, defaultTTL: ttl, depth: depth + 1)
+                let inner = try read(data, file: target, origin: base, includeDirectory: dir, defaultTTL: ttl, depth: depth + 1,
+                                     ttlState: state)
+                state = inner.after
+                if let t = state.dollarTTL { ttl = t }
                 // Records of an included file are still records of this zone: rebase nothing,
                 // the included origin only resolves its relative names.
                 entries += inner.entries
                 includes += [target] + inner.includes
-            case LDNS_STATUS_SYNTAX_TTL, LDNS_STATUS_SYNTAX_ORIGIN, LDNS_STATUS_SYNTAX_EMPTY:
+            case LDNS_STATUS_SYNTAX_TTL:
+                state.dollarTTL = ttl
+            case LDNS_STATUS_SYNTAX_ORIGIN, LDNS_STATUS_SYNTAX_EMPTY:
                 if end <= start { break }
             default:
                 let message = LDNSText.errorText(status)
@@ -148,7 +173,23 @@ enum ZoneFileLDNS {
             }
             if end <= start || feof(fp) != 0 { break }
         }
-        return Text(entries: entries, includes: includes)
+        return Text(entries: entries, includes: includes, after: state)
+    }
+
+    /// The end of the last line in `bytes[from..<to]` that is not blank or only a comment.
+    static func lastRecordLineEnd(_ bytes: [UInt8], from: Int, to: Int) -> Int {
+        var end = to, i = from, lineStart = from
+        while i < to {
+            if bytes[i] == 0x0a || i == to - 1 {
+                let lineEnd = i + 1
+                var j = lineStart
+                while j < lineEnd, bytes[j] == 0x20 || bytes[j] == 0x09 || bytes[j] == 0x0d || bytes[j] == 0x0a { j += 1 }
+                if j < lineEnd, bytes[j] != 0x3b { end = lineEnd }
+                lineStart = lineEnd
+            }
+            i += 1
+        }
+        return end
     }
 
     /// The offset of the first line in `bytes[from..<to]` that is not blank or only a

@@ -49,10 +49,8 @@ public final class ZoneFileProvider: DNSProvider {
 
     /// Offline check (`mailplan validate`): the zone file exists and is a file.
     public func audit(_ zone: DesiredZone) -> [Diagnostic] {
-        var isDir: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: path.path, isDirectory: &isDir)
-        guard !exists || isDir.boolValue else { return [] }
-        return [Diagnostic(at: pathLocation, "providers.\(instanceName).path: \(path.path) \(exists ? "is a directory" : "does not exist"); give the master file of zone \(zone.zone.fqdn) (RFC 1035 §5)")]
+        guard let kind = FileKind.notRegular(path.path) else { return [] }
+        return [Diagnostic(at: pathLocation, "providers.\(instanceName).path: \(path.path) \(kind == "missing" ? "does not exist" : "is \(kind)"); give the master file of zone \(zone.zone.fqdn) (RFC 1035 §5)")]
     }
 
     /// Reads every RRset of `zone` from the zone file, including the SOA and NS and any
@@ -154,7 +152,11 @@ public final class ZoneFileProvider: DNSProvider {
             let back = Dictionary(reread.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
             if back != sets {
                 let keys = Set(back.keys).union(sets.keys).filter { back[$0] != sets[$0] }.sorted()
-                throw failure("the edited zone text would not read back as planned at \(keys.map(\.description).joined(separator: ", "))",
+                let changed = Set(changes.map(\.key))
+                let others = keys.filter { !changed.contains($0) && $0.type != .soa }
+                let why = others.isEmpty ? "" : "; the edit would also change \(others.map(\.description).joined(separator: ", ")), which the plan does not manage"
+                    + (current.text.after.dollarTTL == nil ? " (the file has no $TTL, so a record without a TTL takes the last TTL stated before it, RFC 1035 §5.1: add a $TTL line)" : "")
+                throw failure("the edited zone text would not read back as planned at \(keys.map(\.description).joined(separator: ", "))\(why)",
                               failed: changes.filter { keys.contains($0.key) })
             }
         } catch let e as ZoneFileLDNS.ParseFailure {
