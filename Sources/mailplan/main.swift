@@ -29,6 +29,7 @@ struct MailPlanCLI: ParsableCommand {
             Show.self,
             Import.self,
             DKIM.self,
+            VerifyMessage.self,
         ]
     )
 }
