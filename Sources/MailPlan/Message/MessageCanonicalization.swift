@@ -36,6 +36,12 @@ public struct MessageFormatError: Error, Sendable, CustomStringConvertible, Equa
     public var description: String { "line \(line): \(reason)" }
 }
 
+/// A message file that cannot be opened.
+public struct MessageInputError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
 /// The header section of a message, read from a byte stream, and the reader left positioned
 /// at the first body byte.
 public struct MessageHeaderSection: Sendable {
@@ -80,7 +86,7 @@ public final class MessageReader {
         let handle: FileHandle
         if path == "-" { handle = FileHandle.standardInput } else {
             guard let h = FileHandle(forReadingAtPath: path) else {
-                throw MessageFormatError(line: 0, reason: "cannot read \(path): no such file or not readable")
+                throw MessageInputError(message: "cannot read \(path): no such file, or not readable")
             }
             handle = h
         }

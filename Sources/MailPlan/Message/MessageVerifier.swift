@@ -34,6 +34,8 @@ public struct MessageReport: Sendable, Codable {
     public var from: [String]
     /// Set when the header section could not be read.
     public var messageError: String?
+    /// The line of the message where the header section stops parsing.
+    public var headerLine: Int?
     public var dkim: [DKIMSignatureResult]
     /// `none` with a reason when the message has no signature or cannot be read.
     public var dkimSummary: AuthResult
@@ -50,7 +52,7 @@ public struct MessageReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", mailplanVersion = "mailplan_version", file, from
-        case messageError = "message_error", dkim, dkimSummary = "dkim_result", dkimReason = "dkim_reason"
+        case messageError = "message_error", headerLine = "message_error_line", dkim, dkimSummary = "dkim_result", dkimReason = "dkim_reason"
         case spf, spfHelo = "spf_helo", dmarc, authenticationResults = "authentication_results", hints
     }
 
@@ -110,7 +112,9 @@ public struct MessageVerifier {
         var spfDomain: DomainName? = nil
         let spf: SPFCheckResult
         var spfHelo: SPFCheckResult? = nil
-        if let mf = mailFrom, !mf.isEmpty {
+        if envelope.ip == nil {
+            spf = check("mailfrom", nil, sender: nil)
+        } else if let mf = mailFrom, !mf.isEmpty {
             let dom = mf.split(separator: "@", omittingEmptySubsequences: false).last.map(String.init)
             spf = check("mailfrom", dom, sender: mf.contains("@") ? mf : "postmaster@\(mf)")
             spfDomain = dom.flatMap { try? DomainName($0.lowercased()) }
@@ -149,6 +153,7 @@ public struct MessageVerifier {
         var report = MessageReport(file: file, from: fromDomains, messageError: headers.error?.description, dkim: dkim,
                                    dkimSummary: summary, dkimReason: summaryReason, spf: spf, spfHelo: spfHelo, dmarc: dmarc,
                                    authenticationResults: "")
+        report.headerLine = headers.error?.line
         report.authenticationResults = AuthenticationResultsRenderer.header(report, authservID: authservID)
         return report
     }
@@ -173,7 +178,7 @@ public enum AuthenticationResultsRenderer {
     public static func header(_ r: MessageReport, authservID: String) -> String {
         var parts: [String] = []
         if r.dkim.isEmpty {
-            parts.append("dkim=\(r.dkimSummary.rawValue)" + comment(r.dkimSummary == .none ? "no signature" : r.dkimReason))
+            parts.append("dkim=\(r.dkimSummary.rawValue)" + comment(r.dkimSummary == .none ? "no signature" : r.headerLine.map { "malformed header at line \($0)" }))
         }
         for d in r.dkim {
             var s = "dkim=\(d.result.rawValue)" + comment(d.reason)
@@ -194,7 +199,7 @@ public enum AuthenticationResultsRenderer {
         switch r.dmarc.result {
         case .pass: dm += comment(r.dmarc.appliedPolicy.map { "\(r.dmarc.appliedPolicyTag ?? "p")=\($0)" })
         case .fail: dm += comment(r.dmarc.appliedPolicy.map { "\(r.dmarc.appliedPolicyTag ?? "p")=\($0)" })
-        default: dm += comment(r.dmarc.reason)
+        default: dm += comment(r.headerLine.map { "malformed header at line \($0)" } ?? r.dmarc.reason)
         }
         if let f = r.dmarc.fromDomain { dm += " header.from=\(f)" }
         parts.append(dm)
