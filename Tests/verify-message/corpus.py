@@ -3,6 +3,9 @@
 
   corpus.py generate OUT RUNID   keys (dkimpy's dknewkey), zones.json (the RRsets to serve),
                                  messages OUT/msg/NNN.eml signed with dkimpy, cases.json
+  corpus.py sign KEY SELECTOR DOMAIN [ed25519] < MSG
+                                 the message signed by dkimpy with l= (dkimsign has no option
+                                 for it), relaxed/relaxed, From To Subject signed
   corpus.py verify OUT DNS       expected.json: each message verified by dkimpy (every
                                  DKIM-Signature, DKIM.verify(idx)), pyspf through authheaders
                                  (check_spf) and authheaders' DMARC (check_dmarc), all asking
@@ -295,4 +298,10 @@ def verify(out, server):
 if __name__ == "__main__":
     if sys.argv[1] == "generate": generate(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "verify": verify(sys.argv[2], sys.argv[3])
-    else: sys.exit("usage: corpus.py generate OUT RUNID | verify OUT ADDR:PORT")
+    elif sys.argv[1] == "sign":
+        key = open(sys.argv[2], "rb").read().strip()
+        ed = len(sys.argv) > 5 and sys.argv[5] == "ed25519"
+        out = sign(sys.stdin.buffer.read(), sys.argv[3].encode(), sys.argv[4].encode(), key,
+                   alg=b"ed25519-sha256" if ed else b"rsa-sha256", length=True, headers=[b"from", b"to", b"subject"])
+        sys.stdout.buffer.write(out)
+    else: sys.exit("usage: corpus.py generate OUT RUNID | verify OUT ADDR:PORT | sign KEY SELECTOR DOMAIN [ed25519]")
