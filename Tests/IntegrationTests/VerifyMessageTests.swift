@@ -190,7 +190,7 @@ final class VerifyMessageTests: XCTestCase {
         SPF   fail      203.0.113.9 is not allowed to send for \(d.d) (MAIL FROM identity): matched '-all' in \(d.d)
         DMARC fail      From \(d.d) (organizational domain mailplan-test.example): not aligned: no DKIM signature passes; SPF does not pass; policy p=reject (a receiver rejects it)
 
-        hint: selector s2026 is in the plan (domains[0].dkim (plan.yaml:10:9)) but not served: run `mailplan apply plan.yaml`
+        hint: selector s2026 is in the plan (domains[0].dkim at plan.yaml:10:9) but not served: run `mailplan apply plan.yaml`
         hint: the sending address 203.0.113.9 is not in domains[0].spf.senders (plan.yaml:6:5): add ip4:203.0.113.9, or send through a listed host
 
         """)

@@ -208,4 +208,49 @@ final class MessageVerifyTests: XCTestCase {
         let h = try MessageVerifier(lookup: lookup(keys), suffixes: Self.psl).verify(MessageReader.bytes(huge), file: "h", envelope: SMTPEnvelope())
         XCTAssertEqual(h.messageError, "line 10001: more than 10000 header fields")
     }
+
+    /// With a plan, each failure names the plan entry or the pending apply behind it.
+    func testPlanHintsNameTheCause() throws {
+        let edKey = Self.rfc8463Keys["brisbane._domainkey.football.example.com."]![0]
+        let plan = try loadPlan("""
+        version: 1
+        server: {hostname: mail.football.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: zonefile, path: x.zone}}
+        domains:
+          - name: football.example.com
+            spf: {senders: ["ip4:192.0.2.25"]}
+            dkim:
+              - {selector: brisbane, public_key: "\(edKey)"}
+            dmarc: {policy: reject}
+
+        """)
+        func hints(_ keys: [String: [String]], _ message: String = Self.rfc8463Message, ip: String? = nil) throws -> [String] {
+            let env = SMTPEnvelope(ip: ip.flatMap(SPFAddress.init), mailFrom: ip == nil ? nil : "bounce@football.example.com")
+            let r = try verify(message, keys, envelope: env)
+            return MessagePlanHints(plan: plan, now: Date(), lookup: lookup(keys)).hints(r, envelope: env)
+        }
+        var keys = Self.rfc8463Keys
+        keys["test._domainkey.football.example.com."] = nil
+        keys["_dmarc.football.example.com."] = nil
+        keys["football.example.com."] = ["v=spf1 -all"]  // served: not yet applied
+        XCTAssertEqual(try hints(keys, ip: "192.0.2.25"), [
+            "selector test is not in domains[0].dkim of test.yaml (test.yaml:5:5): add it, or sign with selector brisbane",
+            "the planned SPF record of football.example.com passes 192.0.2.25 but the served one gives fail: run `mailplan apply test.yaml`",
+            "domains[0].dmarc is in the plan (test.yaml:5:5) but no DMARC record is served for football.example.com: run `mailplan apply test.yaml`",
+        ])
+        XCTAssertEqual(try hints(keys, ip: "203.0.113.9").dropFirst().first,
+                       "the sending address 203.0.113.9 is not in domains[0].spf.senders (test.yaml:5:5): add ip4:203.0.113.9, or send through a listed host")
+        // Another key served under brisbane; the planned key served but the header changed; revoked.
+        var other = Self.rfc8463Keys
+        other["brisbane._domainkey.football.example.com."] = ["v=DKIM1; k=ed25519; p=" + Data(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation).base64EncodedString()]
+        XCTAssertEqual(try hints(other).first, "the key served for selector brisbane differs from the plan (domains[0].dkim at test.yaml:8:9): run `mailplan apply test.yaml`")
+        XCTAssertEqual(try hints(Self.rfc8463Keys, Self.rfc8463Message.replacingOccurrences(of: "Subject: Is dinner", with: "Subject: Was dinner")).first,
+                       "the signature does not verify with the key the plan publishes for selector brisbane (domains[0].dkim at test.yaml:8:9): the message was changed after signing, or the signer uses another private key")
+        var revoked = Self.rfc8463Keys
+        revoked["brisbane._domainkey.football.example.com."] = ["v=DKIM1; k=ed25519; p="]
+        XCTAssertEqual(try hints(revoked).first, "selector brisbane is active in the plan (domains[0].dkim at test.yaml:8:9) but served revoked: run `mailplan apply test.yaml`")
+        // A From domain the plan does not have.
+        let foreign = Self.rfc8463Message.replacingOccurrences(of: "From: Joe SixPack <joe@football.example.com>", with: "From: joe@elsewhere.example")
+        XCTAssertEqual(try hints(Self.rfc8463Keys, foreign).last, "the From domain elsewhere.example is not a domain of test.yaml")
+    }
 }

@@ -17,6 +17,8 @@ public struct MessagePlanHints {
         return plan.domains.enumerated().first { $0.element.name == n }.map { ($0.offset, $0.element) }
     }
     func at(_ l: SourceLocation?) -> String { l.map { " (\($0))" } ?? "" }
+    /// `domains[0].dkim at plan.yaml:12:9`
+    func ref(_ path: String, _ l: SourceLocation?) -> String { path + (l.map { " at \($0)" } ?? "") }
 
     /// The hints for `report`, in the order of the report (DKIM, SPF, DMARC).
     public func hints(_ r: MessageReport, envelope: SMTPEnvelope) -> [String] {
@@ -34,8 +36,8 @@ public struct MessagePlanHints {
             case .noKey?:
                 if let k = planned {
                     switch k.stage(at: now) {
-                    case .removed: out.append("selector \(sel) is removed in the plan (\(where_)\(at(k.location))) but the signer still signs with it: sign with an active selector")
-                    default: out.append("selector \(sel) is in the plan (\(where_)\(at(k.location))) but not served: \(apply)")
+                    case .removed: out.append("selector \(sel) is removed in the plan (\(ref(where_, k.location))) but the signer still signs with it: sign with an active selector")
+                    default: out.append("selector \(sel) is in the plan (\(ref(where_, k.location))) but not served: \(apply)")
                     }
                 } else {
                     let active = dp.dkim.filter { $0.stage(at: now) == .active }.map(\.selector)
@@ -43,20 +45,20 @@ public struct MessagePlanHints {
                 }
             case .keyRevoked?:
                 if let k = planned, case .active = k.stage(at: now) {
-                    out.append("selector \(sel) is active in the plan (\(where_)\(at(k.location))) but served revoked: \(apply)")
+                    out.append("selector \(sel) is active in the plan (\(ref(where_, k.location))) but served revoked: \(apply)")
                 } else if let k = planned {
-                    out.append("selector \(sel) is \(k.stage(at: now)) in the plan (\(where_)\(at(k.location))): the signer must move to an active selector")
+                    out.append("selector \(sel) is \(k.stage(at: now)) in the plan (\(ref(where_, k.location))): the signer must move to an active selector")
                 }
             case .signature?:
                 if let k = planned, let served = d.key?.record {
                     if let p = try? DKIMKeyParser.parse(served, allowRevoked: true), p.record != k.record {
-                        out.append("the key served for selector \(sel) differs from the plan (\(where_)\(at(k.location))): \(apply)")
+                        out.append("the key served for selector \(sel) differs from the plan (\(ref(where_, k.location))): \(apply)")
                     } else {
-                        out.append("the signer's private key does not match the public key of selector \(sel) in the plan (\(where_)\(at(k.location))): configure the signer with the key the plan publishes")
+                        out.append("the signature does not verify with the key the plan publishes for selector \(sel) (\(ref(where_, k.location))): the message was changed after signing, or the signer uses another private key")
                     }
                 }
             case .keyUnusable?:
-                if let k = planned { out.append("the record served for selector \(sel) is not the planned key (\(where_)\(at(k.location))): \(apply)") }
+                if let k = planned { out.append("the record served for selector \(sel) is not the planned key (\(ref(where_, k.location))): \(apply)") }
             default: break
             }
         }
