@@ -28,23 +28,10 @@ struct DkimpyTools {
     /// Runs a program; standard input from `stdin`.
     @discardableResult
     func run(_ exe: String, _ args: [String], stdin: Data = Data(), check: Bool = true) throws -> (status: Int32, stdout: Data, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out; p.standardError = err; p.standardInput = inp
-        try p.run()
-        let writer = Thread { try? inp.fileHandleForWriting.write(contentsOf: stdin); try? inp.fileHandleForWriting.close() }
-        writer.start()
-        let e = Box(Data())
-        let g = DispatchGroup()
-        g.enter(); DispatchQueue.global().async { e.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave() }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        g.wait()
-        p.waitUntilExit()
-        let r = (p.terminationStatus, o, String(decoding: e.get(), as: UTF8.self))
-        if check && r.0 != 0 { throw LiveDNSError("\(exe) \(args.joined(separator: " ")) exited \(r.0): \(r.2)") }
-        return r
+        let r = try runProgram(URL(fileURLWithPath: exe), args, stdin: stdin)
+        let err = String(decoding: r.stderr, as: UTF8.self)
+        if check && r.status != 0 { throw LiveDNSError("\(exe) \(args.joined(separator: " ")) exited \(r.status): \(err)") }
+        return (r.status, r.stdout, err)
     }
 
     /// A key made by dkimpy's dknewkey: the private key file and the TXT value.
