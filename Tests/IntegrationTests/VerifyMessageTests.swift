@@ -288,4 +288,36 @@ final class VerifyMessageTests: XCTestCase {
         XCTAssertEqual(Set(expected.map(\.spf)), ["pass", "fail", "softfail", "neutral", "none"])
         XCTAssertEqual(Set(expected.flatMap(\.dkim)), [true, false])
     }
+
+    /// SERVFAIL is an answer: DKIM and DMARC temperror, exit 2. No answer at all: exit 1.
+    func testResolverFailuresAreTemperrorOrCouldNotRun() throws {
+        let d = try makeDomain()
+        let file = try write(try dkimsign(message(d), d, selector: "s2026", key: d.rsa.key, hcanon: "relaxed", bcanon: "relaxed", alg: "rsa-sha256"), "m.eml")
+        func plan(_ server: NameServer) throws -> String {
+            let f = dir.appendingPathComponent("p\(server.port).yaml")
+            try """
+            version: 1
+            server: {hostname: mail.\(d.d), ipv4: 198.51.100.7}
+            providers: {local: {type: zonefile, path: x.zone}}
+            dns: {resolvers: ["127.0.0.1:\(server.port)"], timeout: 0.3, attempts: 1}
+            domains:
+              - name: \(d.d)
+
+            """.write(to: f, atomically: true, encoding: .utf8)
+            return f.path
+        }
+        let servfail = try FakeUDPNameServer(.rcode(2))
+        defer { servfail.stop() }
+        let r = try runMailplan(["verify-message", "--plan", try plan(servfail.server), file])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        let first = r.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        XCTAssertTrue(first.hasPrefix("Authentication-Results: mailplan; dkim=temperror (key lookup failed: s2026._domainkey.\(d.zone.fqdn) TXT answered SERVFAIL from 127.0.0.1:\(servfail.port))"), first)
+        XCTAssertTrue(first.hasSuffix("dmarc=temperror (DMARC record lookup failed: _dmarc.\(d.zone.fqdn) TXT answered SERVFAIL from 127.0.0.1:\(servfail.port)) header.from=\(d.d)"), first)
+        let silent = try FakeUDPNameServer(.silent)
+        defer { silent.stop() }
+        let s = try runMailplan(["verify-message", "--plan", try plan(silent.server), file])
+        XCTAssertEqual(s.status, 1)
+        XCTAssertEqual(s.stdout, "")
+        XCTAssertEqual(s.stderr, "error: could not verify: no resolver answered (127.0.0.1:\(silent.port))\n")
+    }
 }
