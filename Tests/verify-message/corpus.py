@@ -184,7 +184,10 @@ def scenario(i, rng, z, keys):
         if rng.random() < 0.5: out = b"Subject: added on top\r\n" + out
     elif kind == "dupfrom":
         out = s(msg)
-        out = out.replace(b"\r\n\r\n", f"\r\nFrom: second <other@{from_dom}>\r\n\r\n".encode(), 1)
+        extra = f"From: second <other@{from_dom}>\r\n".encode()
+        # Above the signed From (not covered by h=, but an added From fails: RFC 6376 §8.15),
+        # or below it (then it is the instance h= selects).
+        out = extra + out if i % 2 else out.replace(b"\r\n\r\n", b"\r\n" + extra + b"\r\n", 1)
     elif kind == "l-append":
         out = s(msg, length=True) + b"-- \r\nappended by a list\r\n"
     elif kind == "l-edit":
