@@ -253,4 +253,22 @@ final class MessageVerifyTests: XCTestCase {
         let foreign = Self.rfc8463Message.replacingOccurrences(of: "From: Joe SixPack <joe@football.example.com>", with: "From: joe@elsewhere.example")
         XCTAssertEqual(try hints(Self.rfc8463Keys, foreign).last, "the From domain elsewhere.example is not a domain of test.yaml")
     }
+
+    /// SPF identities (RFC 7208 §2.3, §2.4): MAIL FROM, Return-Path, and postmaster@HELO for `<>`.
+    func testSPFIdentities() throws {
+        var keys = Self.rfc8463Keys
+        keys["mail.football.example.com."] = ["v=spf1 ip4:192.0.2.25 -all"]
+        keys["football.example.com."] = ["v=spf1 ip4:198.51.100.7 -all"]
+        let ip = SPFAddress("192.0.2.25")
+        let helo = try DomainName("mail.football.example.com")
+        let null = try verify(Self.rfc8463Message, keys, envelope: SMTPEnvelope(ip: ip, helo: helo, mailFrom: ""))
+        XCTAssertEqual([null.spf.identity, null.spf.result.rawValue, null.spf.sender], ["helo", "pass", "postmaster@mail.football.example.com"])
+        XCTAssertNil(null.spfHelo)
+        XCTAssertEqual(null.dmarc.spfDomain, "mail.football.example.com")
+        XCTAssertTrue(null.authenticationResults.contains("; spf=pass smtp.helo=mail.football.example.com; "), null.authenticationResults)
+        let rp = try verify("Return-Path: <bounce@football.example.com>\r\n" + Self.rfc8463Message, keys, envelope: SMTPEnvelope(ip: ip, helo: helo))
+        XCTAssertEqual([rp.spf.identity, rp.spf.result.rawValue, rp.spf.sender], ["mailfrom", "fail", "bounce@football.example.com"])
+        XCTAssertEqual(rp.spfHelo?.result, .pass)
+        XCTAssertTrue(rp.authenticationResults.contains("; spf=fail (matched '-all' in football.example.com) smtp.mailfrom=football.example.com; spf=pass smtp.helo=mail.football.example.com; "), rp.authenticationResults)
+    }
 }
