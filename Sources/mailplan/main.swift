@@ -33,6 +33,7 @@ struct MailPlanCLI: ParsableCommand {
             Show.self,
             Import.self,
             DKIM.self,
+            VerifyMessage.self,
         ]
     )
 }

@@ -21,23 +21,34 @@ struct RunResult {
 
 /// Runs the CLI as a user would, with `stdin` as its input.
 func runMailplan(_ args: [String], stdin: String = "", cwd: URL? = nil, env extra: [String: String] = [:]) throws -> RunResult {
-    let p = Process()
-    p.executableURL = mailplanBinary()
-    p.arguments = args
-    if let cwd { p.currentDirectoryURL = cwd }
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "NO_COLOR")
     for (k, v) in extra { env[k] = v }
-    p.environment = env
+    let r = try runProgram(mailplanBinary(), args, stdin: Data(stdin.utf8), cwd: cwd, environment: env)
+    return RunResult(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self), stderr: String(decoding: r.stderr, as: UTF8.self))
+}
+
+/// Runs a program; `stdin` is written and standard error read on their own threads, so
+/// neither pipe can fill up and stall it.
+func runProgram(_ exe: URL, _ args: [String], stdin: Data = Data(), cwd: URL? = nil, environment: [String: String]? = nil) throws -> (status: Int32, stdout: Data, stderr: Data) {
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    if let cwd { p.currentDirectoryURL = cwd }
+    if let environment { p.environment = environment }
     let out = Pipe(), err = Pipe(), inp = Pipe()
     p.standardOutput = out; p.standardError = err; p.standardInput = inp
     try p.run()
-    inp.fileHandleForWriting.write(Data(stdin.utf8))
-    try inp.fileHandleForWriting.close()
+    let writer = Thread { try? inp.fileHandleForWriting.write(contentsOf: stdin); try? inp.fileHandleForWriting.close() }
+    writer.start()
+    final class Collected: @unchecked Sendable { var data = Data() }
+    let e = Collected()
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async { e.data = err.fileHandleForReading.readDataToEndOfFile(); done.signal() }
     let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
+    done.wait()
     p.waitUntilExit()
-    return RunResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    return (p.terminationStatus, o, e.data)
 }
 
 /// A fresh copy of plans/ in a temporary directory, so tests can apply to it.
