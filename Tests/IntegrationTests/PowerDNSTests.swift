@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Drives the PowerDNS adapter against a real PowerDNS started by `scripts/servers start`
 /// (`MAILPLAN_PDNS_URL`, `MAILPLAN_PDNS_API_KEY`). Each test makes its own zone.

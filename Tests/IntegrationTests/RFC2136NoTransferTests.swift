@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The read-by-query fallback against the real BIND zone that refuses every transfer
 /// (`MAILPLAN_BIND_NOXFR_ZONE`, `allow-transfer { none; }`, updates allowed with the key).

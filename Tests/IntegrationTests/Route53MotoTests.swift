@@ -2,22 +2,17 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Route 53 against moto's server (`MAILPLAN_MOTO_URL`, started by `scripts/servers start`),
 /// which implements the REST/XML API and routes requests by their SigV4 credential scope,
 /// so every request here is signed. Each test makes its own hosted zone.
 final class Route53MotoTests: XCTestCase {
     var endpoint: URL!
-    let env = ["AWS_ACCESS_KEY_ID": "AKIAMAILPLANTEST", "AWS_SECRET_ACCESS_KEY": "mailplan/test+secret"]
+    let env = MotoServer.environment
 
     override func setUpWithError() throws {
-        let e = ProcessInfo.processInfo.environment
-        guard let u = e["MAILPLAN_MOTO_URL"], let url = URL(string: u) else {
-            let msg = "MAILPLAN_MOTO_URL not set: run scripts/servers start && source /tmp/mailplan-servers/env"
-            if e["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
-        }
-        endpoint = url
+        endpoint = try MotoServer.fromEnvironment().endpoint
     }
 
     func provider() -> Route53Provider {

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Saved plans, stale-plan refusal, drift classes and import, through the real CLI against
 /// a real PowerDNS started by `scripts/servers start` (`MAILPLAN_PDNS_URL`,

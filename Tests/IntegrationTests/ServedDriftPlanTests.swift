@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// `mailplan plan` reporting served drift and a delegation mismatch (issue 4), through the
 /// real binary, with two real name servers from `scripts/servers start`:

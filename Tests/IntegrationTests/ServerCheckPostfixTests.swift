@@ -1,6 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The Postfix instances and the validating unbound of `scripts/servers start` (issue 15).
 struct MailServers {

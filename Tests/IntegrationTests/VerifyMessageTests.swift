@@ -4,6 +4,7 @@ import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import MailPlanTestSupport
 
 /// The dkimpy tools of the test virtualenv (scripts/deps installs dkimpy, authheaders and
 /// pyspf into it). Fails in CI when missing, skips otherwise.

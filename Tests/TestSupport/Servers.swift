@@ -6,6 +6,14 @@ import XCTest
 import Glibc
 #endif
 
+/// What a test does when a server of `scripts/servers start` is not there: in CI
+/// (`CI` set) the test fails, since CI starts every server; elsewhere it is skipped.
+/// - Returns: the `XCTSkip` to throw (after recording the failure in CI).
+func missingServer(_ message: String) -> XCTSkip {
+    if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(message); return XCTSkip("failed: " + message) }
+    return XCTSkip(message)
+}
+
 /// The real PowerDNS of `scripts/servers start`: its API (to create test zones) and its DNS
 /// port (to query through the ldns resolver). Fails in CI when missing, skips otherwise.
 struct PDNSServer {
@@ -18,9 +26,7 @@ struct PDNSServer {
         let env = ProcessInfo.processInfo.environment
         guard let u = env["MAILPLAN_PDNS_URL"], let url = URL(string: u), let k = env["MAILPLAN_PDNS_API_KEY"],
               let d = env["MAILPLAN_PDNS_DNS"], let ns = try? NameServer(parsing: d) else {
-            let msg = "MAILPLAN_PDNS_URL / MAILPLAN_PDNS_API_KEY / MAILPLAN_PDNS_DNS not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env"
-            if env["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
+            throw missingServer("MAILPLAN_PDNS_URL / MAILPLAN_PDNS_API_KEY / MAILPLAN_PDNS_DNS not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env")
         }
         return PDNSServer(url: url, key: k, dns: ns)
     }
@@ -153,7 +159,51 @@ final class FakeClock: WaitClock, @unchecked Sendable {
     }
 }
 
-/// Loads plan text with an environment (for `${VAR}`), relative to `dir`.
-func loadPlan(_ text: String, dir: URL = FileManager.default.temporaryDirectory, env: [String: String] = [:]) throws -> MailPlan {
-    try PlanLoader(environment: env).load(text: text, file: "test.yaml", baseDirectory: dir)
+/// The BIND 9 primary of `scripts/servers start` (`MAILPLAN_BIND_ADDR`, `MAILPLAN_BIND_TSIG_NAME`,
+/// `MAILPLAN_BIND_TSIG_SECRET`, `MAILPLAN_BIND_ZONES`): RFC 2136 UPDATE with TSIG (hmac-sha256).
+struct BINDServer {
+    let host: String
+    let port: UInt16
+    let keyName: String
+    let secret: String
+    /// The zones BIND holds for the tests (at least two: `scripts/servers` makes them).
+    let zones: [String]
+
+    /// The server from the environment; fails in CI when missing, skips otherwise.
+    static func fromEnvironment() throws -> BINDServer {
+        let env = ProcessInfo.processInfo.environment
+        guard let addr = env["MAILPLAN_BIND_ADDR"], let k = env["MAILPLAN_BIND_TSIG_NAME"], let s = env["MAILPLAN_BIND_TSIG_SECRET"],
+              let zones = env["MAILPLAN_BIND_ZONES"]?.split(separator: " ").map(String.init), zones.count >= 2 else {
+            throw missingServer("MAILPLAN_BIND_* not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env")
+        }
+        let parts = addr.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]) else { throw missingServer("MAILPLAN_BIND_ADDR \(addr) is not host:port") }
+        return BINDServer(host: String(parts[0]), port: port, keyName: k, secret: s, zones: zones)
+    }
+
+    /// "host:port", as the rfc2136 provider's `server:` setting takes it.
+    var address: String { "\(host):\(port)" }
+
+    /// Writes an nsupdate/dig key file for the TSIG key; removed when `test` ends.
+    func keyFile(removedAfter test: XCTestCase) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-tsig-\(UUID().uuidString).conf")
+        try "key \"\(keyName)\" { algorithm hmac-sha256; secret \"\(secret)\"; };\n".write(to: url, atomically: true, encoding: .utf8)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+}
+
+/// moto's Route 53 API of `scripts/servers start` (`MAILPLAN_MOTO_URL`).
+struct MotoServer {
+    let endpoint: URL
+    /// Credentials moto accepts (any); requests are still SigV4-signed with them.
+    static let environment = ["AWS_ACCESS_KEY_ID": "AKIAMAILPLANTEST", "AWS_SECRET_ACCESS_KEY": "mailplan/test+secret"]
+
+    /// The server from the environment; fails in CI when missing, skips otherwise.
+    static func fromEnvironment() throws -> MotoServer {
+        guard let u = ProcessInfo.processInfo.environment["MAILPLAN_MOTO_URL"], let url = URL(string: u) else {
+            throw missingServer("MAILPLAN_MOTO_URL not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env")
+        }
+        return MotoServer(endpoint: url)
+    }
 }
