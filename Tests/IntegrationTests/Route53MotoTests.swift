@@ -27,20 +27,7 @@ final class Route53MotoTests: XCTestCase {
     /// Creates a uniquely named hosted zone holding `seed` (CREATE batch); returns its name and ID.
     func createZone(seed: (String) -> [RRset]) throws -> (zone: String, id: String) {
         let zone = "r53-\(UUID().uuidString.prefix(8).lowercased()).mailplan-test.example"
-        let p = provider()
-        let body = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>\(zone)</Name><CallerReference>\(UUID().uuidString)</CallerReference></CreateHostedZoneRequest>
-        """
-        let (_, resp) = try p.call(.post, "/2013-04-01/hostedzone", body: Data(body.utf8))
-        XCTAssertEqual(resp.status, 201, resp.text)
-        let id = try p.hostedZoneID(n(zone))
-        let sets = seed(zone)
-        if !sets.isEmpty {
-            let batch = Route53Convert.changeBatchXML(sets.map { .init(.create, Route53Convert.apiRecordSet($0)) }, comment: "seed")
-            let (_, r) = try p.call(.post, "/2013-04-01/hostedzone/\(id)/rrset/", body: batch)
-            XCTAssertEqual(r.status, 200, r.text)
-        }
+        let id = try MotoServer(endpoint: endpoint).createZone(zone, seed: seed(zone))
         return (zone, id)
     }
 

@@ -206,4 +206,35 @@ struct MotoServer {
         }
         return MotoServer(endpoint: url)
     }
+
+    /// A Route 53 adapter talking to moto with ``environment``'s credentials.
+    func provider(name: String = "aws") -> Route53Provider {
+        Route53Provider(name: name, endpoint: endpoint, credentials: AWSCredentials.fromEnvironment(Self.environment)!,
+                        client: HTTPClient(options: HTTPClientOptions(totalTimeout: 20)))
+    }
+
+    /// Creates hosted zone `zone` holding `seed` (one CREATE batch).
+    /// - Returns: the hosted zone ID.
+    /// - Throws: `LiveDNSError` naming the request that moto refused.
+    @discardableResult
+    func createZone(_ zone: String, seed: [RRset]) throws -> String {
+        let p = provider()
+        let body = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>\(zone)</Name><CallerReference>\(UUID().uuidString)</CallerReference></CreateHostedZoneRequest>
+        """
+        let (_, resp) = try p.call(.post, "/2013-04-01/hostedzone", body: Data(body.utf8))
+        guard resp.status == 201 else { throw LiveDNSError("creating hosted zone \(zone): HTTP \(resp.status) \(resp.text)") }
+        let id = try p.hostedZoneID(try DomainName(zone))
+        try change(id, seed.map { .init(.create, Route53Convert.apiRecordSet($0)) })
+        return id
+    }
+
+    /// Sends one change batch to hosted zone `id` (nothing when `changes` is empty).
+    /// - Throws: `LiveDNSError` when moto refuses it.
+    func change(_ id: String, _ changes: [Route53Convert.BatchChange]) throws {
+        guard !changes.isEmpty else { return }
+        let (_, r) = try provider().call(.post, "/2013-04-01/hostedzone/\(id)/rrset/", body: Route53Convert.changeBatchXML(changes, comment: "test"))
+        guard r.status == 200 else { throw LiveDNSError("change batch for \(id): HTTP \(r.status) \(r.text)") }
+    }
 }
