@@ -22,7 +22,7 @@ let dkim2048: String = {
     return "v=DKIM1; k=rsa; p=" + body
 }()
 
-/// K410 of cases/README.md: `v=DKIM1; k=rsa; p=` and 392 `A`.
+/// K410: `v=DKIM1; k=rsa; p=` and 392 `A`.
 let k410 = "v=DKIM1; k=rsa; p=" + String(repeating: "A", count: 392)
 
 /// A quoted zone-file string (JSON-escaped when put into a JSON body by the encoder).
