@@ -166,12 +166,10 @@ final class ConformanceTests: XCTestCase {
     func cloudflare() throws -> Backend {
         let fake = try cloudflareFake("cf-conformance-token")
         let zoneID = fake.addZone("example.com")
-        let b = Backend(type: "cloudflare", zone: dn("example.com"), settings: ["token: ${CF_TOKEN}", "api_url: \(fake.url)"])
-        b.env = ["CF_TOKEN": fake.token]
+        let b = fakeBackend("cloudflare", url: fake.url, token: fake.token, requests: { fake.requests })
         b.seed = { sets in
             for s in sets { for r in s.rdata { _ = fake.seed(zone: "example.com", "\(s.type)", s.name.withoutTrailingDot, r.presentation, ttl: Int(s.ttl)) } }
         }
-        b.requests = { fake.requests }
         b.listing = "/zones/\(zoneID)/dns_records?"
         b.rateLimitOnce = { fake.script("GET", "/dns_records", CloudflareFake.rateLimited(retryAfter: 0)) }
         b.pagesOfThree = { fake.maxPerPage = 3 }
@@ -186,18 +184,15 @@ final class ConformanceTests: XCTestCase {
     func digitalOcean() throws -> Backend {
         let fake = try digitalOceanFake("do-conformance-token")
         fake.addDomain("example.com")
-        let b = Backend(type: "digitalocean", zone: dn("example.com"), settings: ["token: ${DO_TOKEN}", "api_url: \(fake.url)"])
-        b.env = ["DO_TOKEN": fake.token]
+        let b = fakeBackend("digitalocean", url: fake.url, token: fake.token, requests: { fake.requests })
         b.noNullMX = "DigitalOcean cannot hold a null MX"
         b.nullMXRefusal = "test.yaml:19:5: error: noreply.example.com. MX: provider 'p' (digitalocean) does not accept a null MX (0 .); host this zone at a provider that does, or list a real MX"
         b.multiString = false
         b.seed = { sets in
             for s in sets {
-                let name = s.name == dn("example.com") ? "@" : String(s.name.withoutTrailingDot.dropLast(".example.com".count))
-                for r in s.rdata { _ = fake.seed(domain: "example.com", "\(s.type)", name, r.txtValue ?? r.presentation, ttl: Int(s.ttl)) }
+                for r in s.rdata { _ = fake.seed(domain: "example.com", "\(s.type)", Self.relative(s.name, "@"), r.txtValue ?? r.presentation, ttl: Int(s.ttl)) }
             }
         }
-        b.requests = { fake.requests }
         b.listing = "/domains/example.com/records?"
         b.rateLimitOnce = { fake.script("GET", "/records?", DigitalOceanFake.rateLimited(retryAfter: 0)) }
         b.pagesOfThree = { fake.maxPerPage = 3 }
@@ -212,10 +207,8 @@ final class ConformanceTests: XCTestCase {
         let fake = try HetznerCloudFake()
         addTeardownBlock { fake.stop() }
         fake.addZone("example.com")
-        let b = Backend(type: "hetzner", zone: dn("example.com"), settings: ["token: ${HCLOUD_TOKEN}", "api_url: \(fake.url)"])
-        b.env = ["HCLOUD_TOKEN": fake.token]
-        b.seed = { sets in for s in sets { fake.put("example.com", Self.relative(s.name, "@"), "\(s.type)", ttl: Int(s.ttl), s.rdata.map(\.presentation)) } }
-        b.requests = { fake.requests }
+        let b = fakeBackend("hetzner", url: fake.url, token: fake.token, requests: { fake.requests })
+        b.seed = Self.rrsetSeed(apex: "@") { fake.put("example.com", $0, $1, ttl: $2, $3) }
         b.listing = "/zones/example.com/rrsets?"
         b.rateLimitOnce = {
             fake.faults.add("GET", "/rrsets?", FakeHTTPServer.Response(429, headers: ["Retry-After": "0"],
@@ -236,10 +229,8 @@ final class ConformanceTests: XCTestCase {
         let fake = try DeSECFake()
         addTeardownBlock { fake.stop() }
         fake.addDomain("example.com")
-        let b = Backend(type: "desec", zone: dn("example.com"), settings: ["token: ${DESEC_TOKEN}", "api_url: \(fake.url)"])
-        b.env = ["DESEC_TOKEN": fake.token]
-        b.seed = { sets in for s in sets { fake.put("example.com", Self.relative(s.name, ""), "\(s.type)", ttl: Int(s.ttl), s.rdata.map(\.presentation)) } }
-        b.requests = { fake.requests }
+        let b = fakeBackend("desec", url: fake.url, token: fake.token, requests: { fake.requests })
+        b.seed = Self.rrsetSeed(apex: "") { fake.put("example.com", $0, $1, ttl: $2, $3) }
         b.listing = "/domains/example.com/rrsets/"
         b.rateLimitOnce = {
             fake.faults.add("GET", "/rrsets/", FakeSupport.json(429, ["detail": "Request was throttled. Expected available in 0 seconds."], headers: ["Retry-After": "0"]))
@@ -258,10 +249,8 @@ final class ConformanceTests: XCTestCase {
         let fake = try GandiFake()
         addTeardownBlock { fake.stop() }
         fake.addDomain("example.com")
-        let b = Backend(type: "gandi", zone: dn("example.com"), settings: ["token: ${GANDI_TOKEN}", "api_url: \(fake.url)"])
-        b.env = ["GANDI_TOKEN": fake.token]
-        b.seed = { sets in for s in sets { fake.put("example.com", Self.relative(s.name, "@"), "\(s.type)", ttl: Int(s.ttl), s.rdata.map(\.presentation)) } }
-        b.requests = { fake.requests }
+        let b = fakeBackend("gandi", url: fake.url, token: fake.token, requests: { fake.requests })
+        b.seed = Self.rrsetSeed(apex: "@") { fake.put("example.com", $0, $1, ttl: $2, $3) }
         b.listing = "/domains/example.com/records?"
         b.rateLimitOnce = {
             fake.faults.add("GET", "/records?", FakeSupport.json(429, ["code": 429, "message": "Too Many Requests"], headers: ["Retry-After": "0"]))
@@ -274,6 +263,21 @@ final class ConformanceTests: XCTestCase {
         return b
     }
 
+    /// A backend over a contract fake at `url` whose token the plan reads from `${TOKEN}`.
+    func fakeBackend(_ type: String, url: String, token: String, requests: @escaping () -> [FakeHTTPServer.Request]) -> Backend {
+        let b = Backend(type: type, zone: dn("example.com"), settings: ["token: ${TOKEN}", "api_url: \(url)"])
+        b.env = ["TOKEN": token]
+        b.requests = requests
+        return b
+    }
+
+    /// Seeds an RRset-level fake through `put(relative name, type, TTL, presentation values)`,
+    /// the apex spelled `apex`.
+    static func rrsetSeed(apex: String, _ put: @escaping (String, String, Int, [String]) -> Void) -> ([RRset]) throws -> Void {
+        { sets in for s in sets { put(relative(s.name, apex), "\(s.type)", Int(s.ttl), s.rdata.map(\.presentation)) } }
+    }
+
+    /// `name` relative to example.com, the apex spelled `apex`.
     static func relative(_ name: DomainName, _ apex: String) -> String {
         name == dn("example.com") ? apex : String(name.withoutTrailingDot.dropLast(".example.com".count))
     }
