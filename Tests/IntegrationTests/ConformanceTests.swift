@@ -41,11 +41,11 @@ final class ConformanceTests: XCTestCase {
         /// Lists the zone in pages of three from now on; nil: why not.
         var pagesOfThree: (() -> Void)? = nil
         var noPages = ""
-        /// Arranges that the next apply's write of `example`'s apex TXT (or, for a
-        /// conditional write, the whole zone) fails; run between plan and apply.
+        /// Makes the apply of the plan just made fail: a scripted API error (fakes), or an edit
+        /// of the apex TXT behind the plan's back (servers, zone file). Runs between plan and apply.
         var failWrite: (() throws -> Void)? = nil
-        /// The apply report of "failed write" (``ConformanceTests/report(_:error:applied:failed:)``),
-        /// the error line up to any "; body sent:".
+        /// The apply report of "failed write" (built with ``ConformanceTests/report(_:error:applied:failed:)``),
+        /// its error line cut before any "; body sent:".
         var failedReport: [String] = []
         /// The request paths of a listing in pages of three.
         var pages: [String] = []
@@ -299,8 +299,9 @@ final class ConformanceTests: XCTestCase {
     }
 
     /// The plan: MX preference 0 at the apex, SPF (shared apex TXT), a 2048-bit DKIM key
-    /// (410 bytes), DMARC, the mail host's A, and a null MX at noreply (where it can be held).
-    func yaml(_ b: Backend, ttl: Int = 3600, nullMX: Bool = true) -> String {
+    /// (410 bytes), DMARC, the mail host's A, and a null MX at noreply (by default where the
+    /// provider can hold one).
+    func yaml(_ b: Backend, ttl: Int = 3600, nullMX: Bool? = nil) -> String {
         let z = b.zone.withoutTrailingDot
         return """
         version: 1
@@ -321,7 +322,7 @@ final class ConformanceTests: XCTestCase {
             dkim: [{selector: mail2026, public_key_file: keys/mail2026.pub}]
             dmarc: {policy: quarantine, rua: ["mailto:dmarc@\(z)"]}
 
-        """ + (nullMX && b.noNullMX == nil ? """
+        """ + (nullMX ?? (b.noNullMX == nil) ? """
           - name: noreply.\(z)
             zone: \(z)
             provider: p
@@ -330,7 +331,7 @@ final class ConformanceTests: XCTestCase {
         """ : "")
     }
 
-    func engine(_ b: Backend, ttl: Int = 3600, nullMX: Bool = true) throws -> Engine {
+    func engine(_ b: Backend, ttl: Int = 3600, nullMX: Bool? = nil) throws -> Engine {
         Engine(plan: try loadPlan(yaml(b, ttl: ttl, nullMX: nullMX), dir: repoRoot.appendingPathComponent("plans"), env: b.env),
                makeProvider: b.make)
     }
@@ -418,8 +419,7 @@ final class ConformanceTests: XCTestCase {
         try scenario(type, "null MX") { b in
             if let why = b.noNullMX {
                 // The plan is refused before any API call, naming the RRset and the provider.
-                XCTAssertThrowsError(try Engine(plan: try loadPlan(yaml(Backend(type: b.type, zone: b.zone, settings: b.settings)), dir: repoRoot.appendingPathComponent("plans"), env: b.env),
-                                                makeProvider: ProviderRegistry.make).validate()) { e in
+                XCTAssertThrowsError(try engine(b, nullMX: true).validate()) { e in
                     XCTAssertEqual((e as? DiagnosticsError)?.diagnostics.map(\.description), [b.nullMXRefusal], "\(e)")
                 }
                 return "skipped (\(why): validate refuses the plan)"
