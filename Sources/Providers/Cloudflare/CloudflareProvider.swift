@@ -147,7 +147,7 @@ public final class CloudflareProvider: DNSProvider {
         }
         let env: CloudflareConvert.Envelope<R>
         do { env = try JSONDecoder().decode(CloudflareConvert.Envelope<R>.self, from: resp.body) } catch {
-            throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a Cloudflare response (\(PowerDNSConvert.describe(error))): \(req.redact(resp.excerpt()))")
+            throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a Cloudflare response (\(ConvertError.describe(error))): \(req.redact(resp.excerpt()))")
         }
         guard env.success, env.result != nil else {
             throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) answered success=false: \(CloudflareConvert.errorText(resp.body) ?? resp.excerpt())")

@@ -142,7 +142,7 @@ public final class DigitalOceanProvider: DNSProvider {
             }
             let body: DigitalOceanConvert.RecordPage
             do { body = try JSONDecoder().decode(DigitalOceanConvert.RecordPage.self, from: resp.body) } catch {
-                throw ProviderError(provider: instanceName, "listing records for zone \(zone.fqdn) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a record page (\(PowerDNSConvert.describe(error)))")
+                throw ProviderError(provider: instanceName, "listing records for zone \(zone.fqdn) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a record page (\(ConvertError.describe(error)))")
             }
             records += body.domain_records
             if body.links?.pages?.next == nil {

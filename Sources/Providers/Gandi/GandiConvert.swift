@@ -28,7 +28,7 @@ public enum GandiConvert {
     /// The `rrset_name` of `owner` in `zone`: `@` for the apex.
     /// - Throws: when `owner` is outside the zone.
     public static func name(_ owner: DomainName, zone: DomainName) throws -> String {
-        guard owner.isSubdomain(of: zone) else { throw RESTAPI.ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
+        guard owner.isSubdomain(of: zone) else { throw ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
         return owner.relative(to: zone, apex: "@")
     }
 
@@ -39,7 +39,7 @@ public enum GandiConvert {
         let name = try RESTAPI.owner(api.rrset_name, zone: zone)
         let rdata = try api.rrset_values.map { v -> RData in
             do { return try RESTAPI.rdata(type, v, zone: zone) } catch {
-                throw RESTAPI.ConvertError("RRset \(name.fqdn) \(type): \(error)")
+                throw ConvertError("RRset \(name.fqdn) \(type): \(error)")
             }
         }
         return RRset(name: name, type: type, ttl: api.rrset_ttl ?? defaultTTL, rdata: rdata)

@@ -206,7 +206,7 @@ public final class HetznerCloudProvider: DNSProvider {
         case .delete:
             return [Call(method: .delete, path: path, body: nil, idempotent: true, what: "delete")]
         case .create, .update:
-            guard let after = c.after else { throw RESTAPI.ConvertError("\(c.action) of \(c.key) has no records to write") }
+            guard let after = c.after else { throw ConvertError("\(c.action) of \(c.key) has no records to write") }
             if after.rdata.isEmpty { return [Call(method: .delete, path: path, body: nil, idempotent: true, what: "delete")] }
             let records = HetznerCloudConvert.values(after).map { HetznerCloudConvert.WriteRecord(value: $0) }
             if c.action == .create || c.before == nil {

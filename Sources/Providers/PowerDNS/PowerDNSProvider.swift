@@ -164,7 +164,7 @@ public final class PowerDNSProvider: DNSProvider {
         case _ where Self.isZoneMissing(resp): throw fail(changes, notFoundMessage(changeset.zone) + "; nothing was applied")
         case 400, 422:
             let text = PowerDNSConvert.errorText(resp.body) ?? resp.excerpt()
-            let named = PowerDNSConvert.changesNamed(in: text, changes)
+            let named = ChangeNames.named(in: text, changes)
             let which = named.isEmpty ? "the changes" : "the change" + (named.count == 1 ? "" : "s") + " to " + named.map { "\($0.name.fqdn) \($0.type)" }.joined(separator: ", ")
             throw fail(named, "PowerDNS refused \(which) (HTTP \(resp.status)): \"\(req.redact(text))\"; nothing was applied (the PATCH is atomic)")
         default:

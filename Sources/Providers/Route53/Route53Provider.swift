@@ -255,15 +255,15 @@ public final class Route53Provider: DNSProvider {
         return try changeset.changes.flatMap { c -> [Route53Convert.BatchChange] in
             switch c.action {
             case .create:
-                guard let after = c.after, !after.rdata.isEmpty else { throw Route53Convert.ConvertError(message: "create of \(c.key) has no records") }
+                guard let after = c.after, !after.rdata.isEmpty else { throw ConvertError(message: "create of \(c.key) has no records") }
                 return [.init(.create, Route53Convert.apiRecordSet(after))]
             case .update:
-                guard let before = c.before else { throw Route53Convert.ConvertError(message: "update of \(c.key) has no records") }
+                guard let before = c.before else { throw ConvertError(message: "update of \(c.key) has no records") }
                 let old = Route53Convert.BatchChange(.delete, raw[c.key] ?? Route53Convert.apiRecordSet(before))
                 if let after = c.after, !after.rdata.isEmpty { return [old, .init(.create, Route53Convert.apiRecordSet(after))] }
                 return [old]
             case .delete:
-                guard let before = c.before else { throw Route53Convert.ConvertError(message: "delete of \(c.key) has no live records") }
+                guard let before = c.before else { throw ConvertError(message: "delete of \(c.key) has no live records") }
                 return [.init(.delete, raw[c.key] ?? Route53Convert.apiRecordSet(before))]
             }
         }
@@ -308,7 +308,7 @@ public final class Route53Provider: DNSProvider {
         let doing = "changing zone \(zone.fqdn) (hosted zone \(id))"
         if resp.status == 400, let info = Route53Convert.errorInfo(resp.body), ["InvalidChangeBatch", "InvalidInput"].contains(info.code) {
             let text = scrub(info.messages.joined(separator: "; "))
-            let named = PowerDNSConvert.changesNamed(in: Self.nameTypePairs(text), changes)
+            let named = ChangeNames.named(in: Self.nameTypePairs(text), changes)
             let which = named.isEmpty ? "the change batch" : "the change" + (named.count == 1 ? "" : "s") + " to " + named.map { "\($0.key)" }.joined(separator: ", ")
             throw fail(named, "Route 53 refused \(which) (HTTP \(resp.status) \(info.code)): \"\(text)\"; nothing was applied (the batch is atomic)")
         }

@@ -64,16 +64,10 @@ enum RESTAPI {
     /// Decodes `data` as `T`, or throws a message saying where the body did not fit.
     static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
         do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw ConvertError(PowerDNSConvert.describe(error))
+            throw ConvertError(ConvertError.describe(error))
         }
     }
 
-    /// A problem with API data, with a message that names the record.
-    struct ConvertError: Error, CustomStringConvertible {
-        let message: String
-        init(_ m: String) { message = m }
-        var description: String { message }
-    }
 
     /// The URLs of a `Link` header (RFC 8288) by relation: `<url>; rel="next", …`.
     static func links(_ header: String?) -> [String: String] {

@@ -1,4 +1,3 @@
-import CLDNS
 import Foundation
 import MailPlan
 #if canImport(Glibc)
