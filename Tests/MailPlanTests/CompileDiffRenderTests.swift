@@ -6,7 +6,7 @@ import XCTest
 final class MemoryProvider: DNSProvider {
     let instanceName: String
     let typeName = "memory"
-    var capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400, granularity: .rrset, atomicApply: true)
+    var capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400, applyMode: .atomic)
     var zones: [DomainName: [RRset]]
     init(name: String, zones: [DomainName: [RRset]]) { instanceName = name; self.zones = zones }
     func readZone(_ zone: DomainName) throws -> [RRset] {

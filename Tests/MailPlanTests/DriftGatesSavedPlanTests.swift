@@ -12,7 +12,7 @@ final class SlowProvider: DNSProvider {
     }
     let instanceName = "slow"
     let typeName = "slow"
-    let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), granularity: .rrset, atomicApply: true)
+    let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), applyMode: .atomic)
     let counter: Counter
     init(counter: Counter) { self.counter = counter }
     func readZone(_ zone: DomainName) throws -> [RRset] {

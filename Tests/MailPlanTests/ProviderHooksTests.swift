@@ -22,7 +22,7 @@ final class ProviderHooksTests: XCTestCase {
         var fixes: [ProviderFix] = []
         init(autoTTL: UInt32?) {
             capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400,
-                                                granularity: .record, atomicApply: true, autoTTL: autoTTL)
+                                                applyMode: .atomic, autoTTL: autoTTL)
         }
         func readZone(_ zone: DomainName) throws -> [RRset] { live }
         func apply(_ changeset: ZoneChangeset) throws {}

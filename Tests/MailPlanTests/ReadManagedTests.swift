@@ -19,7 +19,7 @@ final class ReadManagedTests: XCTestCase {
     /// Reads like an adapter whose transfer is refused: only the managed keys it is given.
     final class QueryingFake: DNSProvider, @unchecked Sendable {
         let instanceName = "p", typeName = "fake"
-        let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), granularity: .rrset, atomicApply: true)
+        let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), applyMode: .atomic)
         var zone: [RRset] = []
         var asked: [[RRsetKey]] = []
         func readZone(_ zone: DomainName) throws -> [RRset] { XCTFail("the engine must pass the managed keys"); return [] }

@@ -8,7 +8,7 @@ import XCTest
 final class LaggingZoneProvider: DNSProvider, @unchecked Sendable {
     let instanceName = "dns"
     let typeName = "memory"
-    let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), granularity: .rrset, atomicApply: true)
+    let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), applyMode: .atomic)
     private let lock = NSLock()
     private var current: [RRset]
     private var served: [RRset]

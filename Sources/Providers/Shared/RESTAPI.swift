@@ -7,7 +7,13 @@ import MailPlan
 /// its own API knowledge in its own folder; only mechanics live here.
 enum RESTAPI {
     /// Settings every REST adapter accepts besides its own.
-    static let commonSettings = ["token", "api_url", "timeout", "ca_file", "insecure"]
+    static let commonSettings: [ProviderSetting] = [
+        ProviderSetting("token", required: true, secret: true, "${ENV_VAR} holding the API token"),
+        ProviderSetting("api_url", "API base (for tests)"),
+        ProviderSetting("timeout", "seconds per request"),
+        ProviderSetting("ca_file", "CA bundle for a private TLS certificate"),
+        ProviderSetting("insecure", "allow plain http:// to a non-loopback host"),
+    ]
 
     /// What ``settings(_:defaultURL:)`` read from a provider entry.
     struct Settings {
