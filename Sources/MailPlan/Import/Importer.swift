@@ -123,13 +123,9 @@ public enum Importer {
             if values.count > 1 {
                 warnings.append("_dmarc.\(domain.fqdn) holds \(values.count) DMARC records (no policy applies, RFC 7489 §6.6.3): dmarc is left out")
             } else if let v = values.first {
-                var tags: [String: String] = [:]
-                var order: [String] = []
-                for part in v.split(separator: ";") {
-                    let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                    guard kv.count == 2 else { continue }
-                    tags[kv[0].lowercased()] = kv[1]; order.append(kv[0].lowercased())
-                }
+                let list = TagList.lenient(v)
+                let order = list.tags.map { $0.name.lowercased() }
+                let tags = Dictionary(list.tags.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
                 let known = ["v", "p", "sp", "adkim", "aspf", "pct", "fo", "rua", "ruf"]
                 let unknown = order.filter { !known.contains($0) }
                 if let p = tags["p"] {
@@ -176,8 +172,8 @@ public enum Importer {
         // TLS-RPT
         if let set = at(domain.prepending("_tls").prepending("_smtp"), .txt),
            let v = set.rdata.compactMap(\.txtValue).first(where: { $0.hasPrefix("v=TLSRPTv1") }) {
-            let rua = v.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.lowercased().hasPrefix("rua=") }
-            let uris = rua.map { $0.dropFirst(4).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+            let rua = TagList.lenient(v).value(caseInsensitive: "rua")
+            let uris = rua.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
             if uris.isEmpty { warnings.append("_smtp._tls.\(domain.fqdn) has no rua=: tls_rpt is left out") } else {
                 ttls.append(set.ttl)
                 let policy = TLSRPTPolicy(rua: uris)

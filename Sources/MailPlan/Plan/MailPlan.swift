@@ -111,8 +111,7 @@ public struct DKIMSelectorPlan: Sendable, Hashable {
 
     /// The revoked form of ``record``: every tag kept, `p=` emptied (RFC 6376 §3.6.1).
     public var revokedRecord: String {
-        let tags = record.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let kept = tags.filter { !$0.hasPrefix("p=") }
+        let kept = TagList.lenient(record).tags.filter { $0.name != "p" }.map { "\($0.name)=\($0.value)" }
         return (kept.isEmpty ? ["v=DKIM1"] : kept).joined(separator: "; ") + "; p="
     }
 }

@@ -634,7 +634,7 @@ struct PlanReader {
                     extra.append((tag, values.joined(separator: ":")))
                 }
                 if !extra.isEmpty {
-                    let existing = Set(record.split(separator: ";").compactMap { $0.split(separator: "=").first.map { $0.trimmingCharacters(in: .whitespaces) } })
+                    let existing = Set(TagList.lenient(record).tags.map(\.name))
                     if let dup = extra.first(where: { existing.contains($0.0) }) {
                         error(at, "\(sp): the key already has a \(dup.0)= tag; give it in one place"); continue
                     }

@@ -103,34 +103,11 @@ struct Apply: ParsableCommand, LoggingCommand {
     }
 
     func finish(_ report: ApplyReport, plan: MailPlan) throws {
-        for f in report.filesWritten { print("Wrote \(f.path) (\(f.purpose)).") }
-        if let e = report.fileError { printError("error: \(e); no DNS change was made") }
-        for z in report.zones where z.error != nil {
-            printError("error: \(z.error!)")
-            for c in z.applied { printError("  applied:       \(actionWord(c.action)) \(c.key)") }
-            for c in z.failed { printError("  failed:        \(actionWord(c.action)) \(c.key)") }
-            for c in z.unknown { printError("  unknown, check: \(actionWord(c.action)) \(c.key)") }
-            for c in z.notAttempted { printError("  not attempted: \(actionWord(c.action)) \(c.key)") }
-        }
-        if let r = report.reverse {
-            // PTRs (server.reverse): set after the zones, once forward DNS is served.
-            for l in r.lines { print(l) }
-            if let e = r.error {
-                for l in e.split(separator: "\n") { printError("error: \(l)") }
-                for c in r.applied { printError("  applied:       PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
-                for c in r.failed { printError("  failed:        PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
-                for c in r.notAttempted { printError("  not attempted: PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
-            }
-        }
-        let s = report.appliedSummary
-        let ptr = report.reverse.map { " PTR records: \($0.applied.count) set." } ?? ""
-        if report.succeeded {
-            print("Apply complete! Records: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed.\(ptr)")
-            try waitForServedRecords(plan, report)
-        } else {
-            print("Apply failed. Applied: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed\(report.reverse.map { ", \($0.applied.count) PTR record\($0.applied.count == 1 ? "" : "s") set" } ?? ""); run 'mailplan plan' to see what is left.")
-            throw ExitCode(1)
-        }
+        let text = ApplyReportRenderer.render(report)
+        for l in text.stderr { printError(l) }
+        for l in text.stdout { print(l) }
+        guard report.succeeded else { throw ExitCode(1) }
+        try waitForServedRecords(plan, report)
     }
 
     /// The propagation wait (issue 4): on by default when the plan's dns: block gives
@@ -149,5 +126,4 @@ struct Apply: ParsableCommand, LoggingCommand {
         if result.succeeded { print(result.message) } else { printError(result.message); throw ExitCode(1) }
     }
 
-    func actionWord(_ a: ChangeAction) -> String { a.rawValue }
 }
