@@ -82,7 +82,7 @@ final class CompileDiffRenderTests: XCTestCase {
 
     func planFor(_ plan: MailPlan, live: [RRset]) throws -> (PlanResult, MemoryProvider) {
         let mem = MemoryProvider(name: "local", zones: [dn("example.com"): live])
-        let engine = Engine(plan: plan, makeProvider: { _ in mem })
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         return (try engine.makePlan(), mem)
     }
 
@@ -124,11 +124,11 @@ final class CompileDiffRenderTests: XCTestCase {
     func testApplyThenPlanIsNoOpAndUnmanagedRecordsSurvive() throws {
         let plan = try examplePlan()
         let mem = MemoryProvider(name: "local", zones: [dn("example.com"): liveExample])
-        let engine = Engine(plan: plan, makeProvider: { _ in mem })
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         let report = engine.apply(try engine.makePlan())
         XCTAssertTrue(report.succeeded)
         XCTAssertEqual(report.appliedSummary, ChangeSummary([]).with(add: 6, change: 2))
-        XCTAssertTrue(try Engine(plan: plan, makeProvider: { _ in mem }).makePlan().summary.isEmpty)
+        XCTAssertTrue(try Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).makePlan().summary.isEmpty)
         let after = Set(mem.zones[dn("example.com")]!)
         for keep in liveExample where ![RRsetKey(dn("example.com"), .txt), RRsetKey(dn("example.com"), .mx)].contains(keep.key) {
             XCTAssertTrue(after.contains(keep), "\(keep.key) changed")

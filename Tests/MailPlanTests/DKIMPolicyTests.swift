@@ -216,7 +216,7 @@ final class DKIMPolicyTests: XCTestCase {
         ])
         // A selector the plan stops listing is never deleted: only the unmanaged live data stays.
         let dropped = try loadPlan(header + "    dkim: [{selector: new, public_key_file: keys/mail2027.pub}]\n")
-        XCTAssertFalse(try Engine(plan: dropped, makeProvider: { _ in mem }).makePlan().hasChanges)
+        XCTAssertFalse(try Engine(plan: dropped, now: Date(), makeProvider: { _ in mem }).makePlan().hasChanges)
     }
 
     func testLifecycleErrors() {

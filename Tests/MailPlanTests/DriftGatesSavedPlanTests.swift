@@ -125,7 +125,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
         """)
         XCTAssertEqual(plan.keyFiles.map(\.path), ["keys/mail2026.pub"])
         let mem = MemoryProvider(name: "local", zones: [dn("example.com"): [rr("example.com", .mx, 300, ["10 old.example.net."])]])
-        let engine = Engine(plan: plan, makeProvider: { _ in mem })
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         let result = try engine.makePlan()
         let saved = try SavedPlan(result: result, plan: plan, targets: [], allowed: [.dmarcReject], now: Date(timeIntervalSince1970: 0))
         XCTAssertEqual(saved.createdAt, "1970-01-01T00:00:00Z")
@@ -143,21 +143,21 @@ final class DriftGatesSavedPlanTests: XCTestCase {
         let counter = SlowProvider.Counter()
         let yaml = "version: 1\nserver: {hostname: mail.example.com, ipv4: 192.0.2.25}\nproviders: {p: {type: slow}}\ndomains:\n"
             + (0..<6).map { "  - {name: d\($0).example}\n" }.joined()
-        let engine = Engine(plan: try loadPlan(yaml), makeProvider: { _ in SlowProvider(counter: counter) })
+        let engine = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in SlowProvider(counter: counter) })
         let zones = (0..<6).filter { $0 != 3 }.map { (dn("d\($0).example"), "p") }
         let lives = try engine.readLive(zones, parallelism: 2)
         XCTAssertEqual(lives.map { $0.first!.name.fqdn }, ["d0.example.", "d1.example.", "d2.example.", "d4.example.", "d5.example."])
         XCTAssertEqual(counter.max, 2)
 
         let c2 = SlowProvider.Counter()
-        let e2 = Engine(plan: try loadPlan(yaml), makeProvider: { _ in SlowProvider(counter: c2) })
+        let e2 = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in SlowProvider(counter: c2) })
         XCTAssertThrowsError(try e2.makePlan(parallelism: 8)) { e in
             XCTAssertEqual("\(e)", "provider slow: zone d3.example. cannot be read")
         }
         XCTAssertEqual(c2.max, 6, "all six zones were read at once")
 
         let c3 = SlowProvider.Counter()
-        let e3 = Engine(plan: try loadPlan(yaml), makeProvider: { _ in SlowProvider(counter: c3) })
+        let e3 = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in SlowProvider(counter: c3) })
         let r = try e3.makePlan(parallelism: 1, targets: ["d1.example", "d4.example."])
         XCTAssertEqual(r.zones.map(\.changeset.zone.fqdn), ["d1.example.", "d4.example."])
         XCTAssertEqual(c3.max, 1)
@@ -182,7 +182,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
             rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=none", "v=DMARC1; p=reject"]),
         ]
         let mem = MemoryProvider(name: "local", zones: [dn("example.com"): live])
-        let result = try Engine(plan: plan, makeProvider: { _ in mem }).makePlan()
+        let result = try Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).makePlan()
         XCTAssertEqual(result.changesets[0].changes.map { "\($0.key) \($0.driftClass.rawValue) \($0.gates.map(\.rawValue))" },
                        ["example.com. TXT mail-breaking []", "_dmarc.example.com. TXT mail-breaking []"])
         XCTAssertEqual(PlanRenderer.text(result.changesets), """

@@ -42,7 +42,7 @@ final class ReadManagedTests: XCTestCase {
             RRset(name: host, type: .aaaa, ttl: 300, rdata: [.aaaa(IPv6Address("2001:db8::25")!)]),
             RRset(name: dn("www.example.com"), type: .a, ttl: 300, rdata: [.a(IPv4Address("192.0.2.80")!)]),
         ]
-        let engine = Engine(plan: plan, makeProvider: { _ in fake })
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in fake })
         let result = try engine.makePlan()
         XCTAssertEqual(fake.asked, [[
             RRsetKey(dn("example.com"), .mx), RRsetKey(dn("example.com"), .txt), RRsetKey(dn("_dmarc.example.com"), .txt),

@@ -362,7 +362,7 @@ final class ZoneFileAuditTests: XCTestCase {
               local: {type: zonefile, path: missing.zone}
             domains: [{name: example.com}]
             """, file: "p.yaml", baseDirectory: dir)
-        XCTAssertThrowsError(try Engine(plan: plan, makeProvider: ProviderRegistry.make).validate()) { e in
+        XCTAssertThrowsError(try Engine(plan: plan, now: Date(), makeProvider: ProviderRegistry.make).validate()) { e in
             XCTAssertEqual("\(e)", "p.yaml:4:33: error: providers.local.path: \(dir.appendingPathComponent("missing.zone").standardizedFileURL.path) does not exist; give the master file of zone example.com. (RFC 1035 §5)")
         }
     }

@@ -36,10 +36,11 @@ public struct Checker {
     /// The provider's apex NS for a zone (for the delegation check); nil when unknown.
     public let providerNS: (DomainName) throws -> Set<DomainName>?
     /// The instant served certificates are checked at (``ServerCheck``).
-    public var now = Date()
+    /// The instant certificates and rotation stages are judged at (the engine's clock).
+    public var now: Date
 
-    public init(plan: MailPlan, live: LiveDNS, providerNS: @escaping (DomainName) throws -> Set<DomainName>? = { _ in nil }) {
-        self.plan = plan; self.live = live; self.providerNS = providerNS
+    public init(plan: MailPlan, live: LiveDNS, now: Date, providerNS: @escaping (DomainName) throws -> Set<DomainName>? = { _ in nil }) {
+        self.plan = plan; self.live = live; self.now = now; self.providerNS = providerNS
     }
 
     /// Every check, server first, then each domain in plan order.

@@ -82,7 +82,7 @@ public final class Engine {
     ///   - makeProvider: builds an adapter from its configuration (the Providers registry).
     ///   - makeReverseProvider: builds the reverse adapter named by `server.reverse` (the
     ///     Providers reverse registry); needed only for plans with `server.reverse`.
-    public init(plan: MailPlan, now: Date = Date(), makeProvider: @escaping (ProviderConfig) throws -> any DNSProvider,
+    public init(plan: MailPlan, now: Date, makeProvider: @escaping (ProviderConfig) throws -> any DNSProvider,
                 makeReverseProvider: ((ProviderConfig) throws -> any ReverseDNSProvider)? = nil) {
         self.plan = plan
         self.now = now

@@ -49,10 +49,8 @@ struct Apply: ParsableCommand, LoggingCommand {
         }
         if let saved = try SavedPlan.detect(data, file: options.planFile) { return try applySaved(saved) }
         let engine = try options.loadEngine()
-        var result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
-        if let smtp = engine.plan.check.smtp {
-            result = TLSAGate.mark(result, plan: engine.plan, live: LiveDNS(settings: engine.plan.dns), settings: smtp)
-        }
+        let result = try engine.plan(parallelism: runOptions.parallelism, targets: runOptions.target, servedDrift: false,
+                                     progress: runOptions.progress)
         printWarnings(result.warnings)
         print(PlanRenderer.text(result, style: options.style), terminator: "")
         if !result.hasChanges { return }
@@ -78,13 +76,13 @@ struct Apply: ParsableCommand, LoggingCommand {
         guard runOptions.target.isEmpty else {
             throw ValidationError("--target cannot be used with a saved plan: it applies the zones it was made for")
         }
-        let plan: MailPlan
-        do { plan = try PlanLoader().load(path: saved.planFile); redactSecrets(of: plan) } catch let e as DiagnosticsError {
+        let engine: Engine
+        do { engine = try makeEngine(path: saved.planFile) } catch let e as DiagnosticsError {
             printError("error: stale plan: \(options.planFile) was made from \(saved.planFile), which no longer loads:")
             printError(e.description)
             throw ExitCode(1)
         }
-        let engine = Engine(plan: plan, makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
+        let plan = engine.plan
         let reasons = try engine.staleness(of: saved, parallelism: runOptions.parallelism, progress: runOptions.progress)
         if !reasons.isEmpty {
             printError("error: stale plan: \(options.planFile) no longer matches what it was made from:")
