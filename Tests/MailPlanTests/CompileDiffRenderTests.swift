@@ -47,7 +47,7 @@ final class CompileDiffRenderTests: XCTestCase {
     ]
 
     func testCompileExample() throws {
-        let zones = try Compiler.compile(try examplePlan())
+        let zones = try Compiler.compile(try examplePlan(), now: Date())
         XCTAssertEqual(zones.count, 1)
         XCTAssertEqual(zones[0].zone.fqdn, "example.com.")
         XCTAssertEqual(zones[0].rrsets.map(\.rrset.description), [
@@ -149,11 +149,11 @@ final class CompileDiffRenderTests: XCTestCase {
     /// C12: an SPF value in spf: and another in records: at the same name.
     func testC12_TwoSPFInThePlan() throws {
         let plan = try loadPlan(minimal + "    spf: {senders: [mx]}\n    records: [{name: \"@\", type: TXT, values: [\"v=spf1 a -all\"]}]\n")
-        XCTAssertThrowsError(try Compiler.compile(plan)) { e in
+        XCTAssertThrowsError(try Compiler.compile(plan, now: Date())) { e in
             XCTAssertEqual("\(e)", "test.yaml:5:5: error: example.com. TXT: two SPF records, \"v=spf1 mx -all\" (spf:) and \"v=spf1 a -all\" (records:); a name must have exactly one (RFC 7208 §4.5)")
         }
         let plan2 = try loadPlan(minimal + "    records: [{name: sub, type: TXT, values: [\"v=spf1 a -all\", \"V=SPF1 mx -all\"]}]\n")
-        XCTAssertThrowsError(try Compiler.compile(plan2)) { e in
+        XCTAssertThrowsError(try Compiler.compile(plan2, now: Date())) { e in
             XCTAssertEqual("\(e)", "test.yaml:6:15: error: sub.example.com. TXT: two SPF records, \"V=SPF1 mx -all\" and \"v=spf1 a -all\"; a name must have exactly one (RFC 7208 §4.5)")
         }
     }

@@ -285,7 +285,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
             mta_sts: {mode: "testing", max_age: 604800}
 
         """), out.yaml)
-        let check = try Importer.check(yaml: out.yaml, file: "i.yaml", baseDirectory: repoRoot, environment: [:], zone: z, live: live, providerType: "memory")
+        let check = try Importer.check(yaml: out.yaml, file: "i.yaml", baseDirectory: repoRoot, environment: [:], zone: z, live: live, providerType: "memory", now: Date())
         XCTAssertEqual(check.changes.map { "\($0.key) \($0.driftClass.rawValue)" },
                        ["example.org. MX ttl-only", "_dmarc.example.org. TXT changed", "_mta-sts.example.org. TXT changed"])
     }

@@ -12,7 +12,7 @@ final class PolicyRecordsTests: XCTestCase {
     """
 
     func sets(_ plan: MailPlan, _ zone: Int = 0, where keep: (DesiredRRset) -> Bool = { _ in true }) throws -> [String] {
-        try Compiler.compile(plan)[zone].rrsets.filter(keep).map(\.rrset.description)
+        try Compiler.compile(plan, now: Date())[zone].rrsets.filter(keep).map(\.rrset.description)
     }
 
     // MARK: DMARC

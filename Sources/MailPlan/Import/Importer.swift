@@ -225,9 +225,9 @@ public enum Importer {
     /// - Returns: the changes `plan` would show for the zone (empty for an exact import).
     /// - Throws: ``DiagnosticsError`` when the generated plan does not load or compile.
     public static func check(yaml: String, file: String, baseDirectory: URL, environment: [String: String],
-                             zone: DomainName, live: [RRset], providerType: String) throws -> ZoneChangeset {
+                             zone: DomainName, live: [RRset], providerType: String, now: Date) throws -> ZoneChangeset {
         let plan = try PlanLoader(environment: environment).load(text: yaml, file: file, baseDirectory: baseDirectory)
-        guard let z = try Compiler.compile(plan).first(where: { $0.zone == zone }) else {
+        guard let z = try Compiler.compile(plan, now: now).first(where: { $0.zone == zone }) else {
             return ZoneChangeset(zone: zone, provider: "", providerType: providerType, changes: [])
         }
         return try Differ.diff(z, live: live, providerType: providerType).0

@@ -97,7 +97,7 @@ public struct DKIMVerifier {
     /// The time `x=` is compared with.
     public let now: Date
 
-    public init(lookup: @escaping SPFDNSLookup, now: Date = Date()) { self.lookup = lookup; self.now = now }
+    public init(lookup: @escaping SPFDNSLookup, now: Date) { self.lookup = lookup; self.now = now }
 
     /// A signature field read from the message, waiting for its body hash.
     public struct Pending {

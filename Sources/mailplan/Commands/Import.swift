@@ -64,7 +64,7 @@ struct Import: ParsableCommand, LoggingCommand {
         for w in result.warnings { printError("warning: \(w)") }
         let check = try Importer.check(yaml: result.yaml, file: out ?? "<import>", baseDirectory: outDir,
                                        environment: ProcessInfo.processInfo.environment, zone: z, live: live,
-                                       providerType: try engine.provider(provider).typeName)
+                                       providerType: try engine.provider(provider).typeName, now: engine.now)
         if check.changes.isEmpty {
             printError("Imported \(d.fqdn) from zone \(z.fqdn) at \(provider)\(out.map { " into \($0)" } ?? ""): 'mailplan plan' on it shows no changes.")
         } else {

@@ -57,7 +57,8 @@ struct Plan: ParsableCommand, LoggingCommand {
             try appendText(MarkdownRenderer.render(result.changesets, warnings: result.warnings.map(\.description), title: title), to: summary)
         }
         if let out {
-            let saved = try SavedPlan(result: result, plan: engine.plan, targets: runOptions.target, allowed: try runOptions.gates())
+            // created_at is when the plan was saved (the wall clock), not the plan clock.
+            let saved = try SavedPlan(result: result, plan: engine.plan, targets: runOptions.target, allowed: try runOptions.gates(), now: Date())
             do { try Data(try saved.json().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
                 throw ValidationError("cannot write the saved plan to \(out): \(error.localizedDescription)")
             }
