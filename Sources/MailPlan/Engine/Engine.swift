@@ -299,7 +299,7 @@ public final class Engine {
         if let fetch = plan.check.mtaSTS {
             let sts = MTASTSCheck(settings: fetch)
             let refused = plan.domains.filter { $0.mtaSTS?.mode == "enforce" }.flatMap { d in
-                sts.findings(d).filter { $0.severity == .error && !$0.message.hasPrefix("served policy differs") }
+                sts.findings(d, compareContent: false).filter { $0.severity == .error }
                     .map { Diagnostic(at: d.location, "domains[\(d.name.withoutTrailingDot)].mta_sts: \($0.message)") }
             }
             if !refused.isEmpty { throw DiagnosticsError(refused) }

@@ -264,6 +264,7 @@ struct PlanReader {
         guard let m = mapping(node, "server", allowed: ["hostname", "ipv4", "ipv6", "helo_spf", "dane", "reverse"], required: ["hostname"]) else { return nil }
         let host = m["hostname"].flatMap { hostname($0.value, "server.hostname") }
         var v4: [IPv4Address] = [], v6: [IPv6Address] = []
+        let errorsBefore = diagnostics.filter { $0.severity == .error }.count
         if let n = m["ipv4"]?.value {
             for (s, sn) in stringList(n, "server.ipv4") {
                 if let ip = IPv4Address(s) { v4.append(ip) } else { error(sn, "server.ipv4: '\(s)' is not an IPv4 address (expected dotted quad such as 192.0.2.25)") }
@@ -275,7 +276,7 @@ struct PlanReader {
             }
         }
         if m["ipv4"] == nil && m["ipv6"] == nil { error(node, "server: give at least one address in ipv4 or ipv6") }
-        else if v4.isEmpty && v6.isEmpty && !diagnostics.contains(where: { $0.severity == .error && $0.message.hasPrefix("server.ipv") }) {
+        else if v4.isEmpty && v6.isEmpty && diagnostics.filter({ $0.severity == .error }).count == errorsBefore {
             error(node, "server: ipv4 and ipv6 are empty; give at least one address (the MX host needs an A or AAAA record)")
         }
         let helo = m["helo_spf"].flatMap { bool($0.value, "server.helo_spf") } ?? false
