@@ -64,7 +64,7 @@ public enum DeSECConvert {
             guard c.action != .delete, let after = c.after, !after.rdata.isEmpty else {
                 return BulkItem(subname: sub, type: c.type.rawValue, ttl: nil, records: [])
             }
-            return BulkItem(subname: sub, type: c.type.rawValue, ttl: after.ttl, records: after.rdata.map(RESTAPI.value))
+            return BulkItem(subname: sub, type: c.type.rawValue, ttl: after.ttl, records: RESTAPI.values(after, keeping: c.before))
         }
     }
 

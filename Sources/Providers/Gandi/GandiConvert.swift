@@ -45,9 +45,9 @@ public enum GandiConvert {
         return RRset(name: name, type: type, ttl: api.rrset_ttl ?? defaultTTL, rdata: rdata)
     }
 
-    /// The PUT body for `rrset`.
-    public static func putBody(_ rrset: RRset) -> PutBody {
-        PutBody(rrset_ttl: rrset.ttl, rrset_values: rrset.rdata.map(RESTAPI.value))
+    /// The PUT body for `rrset`; values `before` holds are written exactly as read.
+    public static func putBody(_ rrset: RRset, keeping before: RRset? = nil) -> PutBody {
+        PutBody(rrset_ttl: rrset.ttl, rrset_values: RESTAPI.values(rrset, keeping: before))
     }
 
     /// The message of a Gandi error body: `{code,message,object,cause}` or

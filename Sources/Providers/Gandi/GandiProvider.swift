@@ -170,7 +170,7 @@ public final class GandiProvider: DNSProviderType {
             do {
                 let u = url(try rrsetPath(zone, c.name, c.type))
                 if c.action != .delete, let after = c.after, !after.rdata.isEmpty {
-                    req = request(.put, u, body: try RESTAPI.encode(GandiConvert.putBody(after)))
+                    req = request(.put, u, body: try RESTAPI.encode(GandiConvert.putBody(after, keeping: c.before)))
                 } else {
                     req = request(.delete, u)
                 }

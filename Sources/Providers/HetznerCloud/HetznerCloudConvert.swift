@@ -58,7 +58,7 @@ public enum HetznerCloudConvert {
     }
 
     /// The values to write for an RRset: TXT as quoted ≤255-character strings, names absolute.
-    public static func values(_ rrset: RRset) -> [String] { rrset.rdata.map(RESTAPI.value) }
+    public static func values(_ rrset: RRset, keeping before: RRset? = nil) -> [String] { RESTAPI.values(rrset, keeping: before) }
 
     /// One listed RRset as an ``RRset``; `ttl: null` becomes `zoneTTL`.
     /// - Throws: a message naming the RRset when a value does not parse or no TTL is known.

@@ -212,7 +212,7 @@ public final class HetznerCloudProvider: DNSProviderType {
         case .create, .update:
             guard let after = c.after else { throw ConvertError("\(c.action) of \(c.key) has no records to write") }
             if after.rdata.isEmpty { return [Call(method: .delete, path: path, body: nil, idempotent: true, what: "delete")] }
-            let records = HetznerCloudConvert.values(after).map { HetznerCloudConvert.WriteRecord(value: $0) }
+            let records = HetznerCloudConvert.values(after, keeping: c.before).map { HetznerCloudConvert.WriteRecord(value: $0) }
             if c.action == .create || c.before == nil {
                 let body = try RESTAPI.encode(HetznerCloudConvert.CreateBody(
                     name: try HetznerCloudConvert.apiName(c.name, zone: zone), type: c.type.rawValue, ttl: after.ttl, records: records))

@@ -119,16 +119,22 @@ enum RESTAPI {
     }
 
     /// The value an API stores for one rdata: TXT as its character-strings, each quoted
-    /// (exactly as read, so a value mailplan does not own is written back unchanged), except
-    /// that a standard-split value (one mailplan built) whose escaped strings would exceed 255
-    /// characters is split with ``quotedTXT(_:)``; anything else in zone-file presentation
-    /// with absolute names (trailing dot).
+    /// (exactly as read, so a value mailplan does not own is written back unchanged); anything
+    /// else in zone-file presentation with absolute names (trailing dot).
     static func value(_ r: RData) -> String {
         guard case .txt(let t) = r else { return r.presentation }
-        if t.isStandardSplit, t.strings.contains(where: { TXTCodec.quoteBytes($0).utf8.count - 2 > 255 }) {
+        return t.presentation
+    }
+
+    /// The values to store for `after`: a value that `before` already holds is written exactly
+    /// as read (``value(_:)``); a new TXT value whose escaped strings would exceed 255
+    /// characters is split with ``quotedTXT(_:)`` (docs/architecture.md, "TXT values").
+    static func values(_ after: RRset, keeping before: RRset?) -> [String] {
+        after.rdata.map { r in
+            guard case .txt(let t) = r, !(before?.rdata.contains(r) ?? false),
+                  t.strings.contains(where: { TXTCodec.quoteBytes($0).utf8.count - 2 > 255 }) else { return value(r) }
             return quotedTXT(t.value)
         }
-        return t.presentation
     }
 
     /// Parses one stored value: TXT with ``TXTCodec/decodeStrings(_:)`` (the quoted strings
