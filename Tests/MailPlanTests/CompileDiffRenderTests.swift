@@ -73,11 +73,11 @@ final class CompileDiffRenderTests: XCTestCase {
 
     func testMTASTSIdFollowsThePolicy() {
         let mx = [MXTarget(preference: 10, exchange: dn("mail.example.com"))]
-        let p = MTASTSPolicy(mode: "enforce", maxAge: 604800)
+        let p = MTASTSPolicy(mode: .enforce, maxAge: 604800)
         XCTAssertEqual(Compiler.mtaSTSPolicy(p, mx: mx), "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n")
         // printf 'version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n' | sha256sum | cut -c1-20
         XCTAssertEqual(Compiler.mtaSTSRecord(p, mx: mx), "v=STSv1; id=a5963b31a082635c6ec6")
-        XCTAssertNotEqual(Compiler.mtaSTSRecord(p, mx: mx), Compiler.mtaSTSRecord(MTASTSPolicy(mode: "testing", maxAge: 604800), mx: mx))
+        XCTAssertNotEqual(Compiler.mtaSTSRecord(p, mx: mx), Compiler.mtaSTSRecord(MTASTSPolicy(mode: .testing, maxAge: 604800), mx: mx))
     }
 
     func planFor(_ plan: MailPlan, live: [RRset]) throws -> (PlanResult, MemoryProvider) {

@@ -85,7 +85,7 @@ public struct MTASTSCheck {
             return [Finding(.error, "mta-sts", subject, "cannot fetch \(Self.url(d.name).absoluteString): \(error)", expected: planned)]
         }
         var out: [Finding] = []
-        if sts.mode == "enforce" {
+        if sts.mode == .enforce {
             let uncovered = d.mx.map(\.exchange).filter { $0 != .root && !served.covers($0) }
             if !uncovered.isEmpty {
                 out.append(Finding(.error, "mta-sts", subject, "refusing mode: enforce: the served policy's mx (\(served.mx.joined(separator: ", "))) does not cover \(uncovered.map(\.withoutTrailingDot).joined(separator: ", ")) (RFC 8461 §4.1); publish the planned policy first",

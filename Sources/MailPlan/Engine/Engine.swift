@@ -298,7 +298,7 @@ public final class Engine {
         // (only when the plan sets check.mta_sts: the opt-in to fetch policies at plan time).
         if let fetch = plan.check.mtaSTS {
             let sts = MTASTSCheck(settings: fetch)
-            let refused = plan.domains.filter { $0.mtaSTS?.mode == "enforce" }.flatMap { d in
+            let refused = plan.domains.filter { $0.mtaSTS?.mode == .enforce }.flatMap { d in
                 sts.findings(d, compareContent: false).filter { $0.severity == .error }
                     .map { Diagnostic(at: d.location, "domains[\(d.name.withoutTrailingDot)].mta_sts: \($0.message)") }
             }

@@ -128,12 +128,12 @@ public enum Importer {
                 let tags = Dictionary(list.tags.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
                 let known = ["v", "p", "sp", "adkim", "aspf", "pct", "fo", "rua", "ruf"]
                 let unknown = order.filter { !known.contains($0) }
-                if let p = tags["p"] {
+                if let p = tags["p"].flatMap({ DMARCPolicyValue(rawValue: $0.lowercased()) }) {
                     ttls.append(set.ttl)
                     func list(_ s: String?) -> [String] { s.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [] }
-                    let policy = DMARCPolicy(policy: p, subdomainPolicy: tags["sp"], rua: list(tags["rua"]), ruf: list(tags["ruf"]),
+                    let policy = DMARCPolicy(policy: p, subdomainPolicy: tags["sp"].flatMap { DMARCPolicyValue(rawValue: $0.lowercased()) }, rua: list(tags["rua"]), ruf: list(tags["ruf"]),
                                              adkim: tags["adkim"], aspf: tags["aspf"], pct: tags["pct"].flatMap { Int($0) }, fo: tags["fo"])
-                    var parts = ["policy: \(q(p))"]
+                    var parts = ["policy: \(q(p.rawValue))"]
                     if let sp = tags["sp"] { parts.append("sp: \(q(sp))") }
                     if let a = tags["adkim"] { parts.append("adkim: \(q(a))") }
                     if let a = tags["aspf"] { parts.append("aspf: \(q(a))") }
@@ -156,17 +156,17 @@ public enum Importer {
             let targets = mx.map { MXTarget(preference: $0.0, exchange: $0.1) }
             let ages = [604800, 86400, 1209600, 2592000, 5184000, 7776000, 15552000, 31557600, 3600]
             var found: MTASTSPolicy? = nil
-            search: for mode in ["enforce", "testing", "none"] {
+            search: for mode in [MTASTSMode.enforce, .testing, .none] {
                 for age in ages {
                     let p = MTASTSPolicy(mode: mode, maxAge: age)
                     if Compiler.mtaSTSRecord(p, mx: targets) == v { found = p; break search }
                 }
             }
-            let p = found ?? MTASTSPolicy(mode: "testing", maxAge: 604800)
+            let p = found ?? MTASTSPolicy(mode: .testing, maxAge: 604800)
             if found == nil {
                 warnings.append("_mta-sts.\(domain.fqdn) \"\(v)\": the policy is not in DNS and no mode/max_age mailplan would write gives that id; imported as mode testing, max_age 604800: check https://mta-sts.\(domain.withoutTrailingDot)/.well-known/mta-sts.txt")
             }
-            domainLines.append("    mta_sts: {mode: \(q(p.mode)), max_age: \(p.maxAge)}")
+            domainLines.append("    mta_sts: {mode: \(q(p.mode.rawValue)), max_age: \(p.maxAge)}")
         }
 
         // TLS-RPT
