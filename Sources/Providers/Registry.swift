@@ -6,26 +6,25 @@ public enum ProviderRegistry {
     /// Builds an adapter instance from its settings.
     public typealias Factory = @Sendable (ProviderConfig) throws -> any DNSProvider
 
-    /// Every adapter by `type:` name. One line per adapter.
-    public static let factories: [String: Factory] = [
-        "zonefile": { try ZoneFileProvider(config: $0) },
-        "powerdns": { try PowerDNSProvider(config: $0) },
-        "cloudflare": { try CloudflareProvider(config: $0) },
-        "digitalocean": { try DigitalOceanProvider(config: $0) },
-        "hetzner": { try HetznerCloudProvider(config: $0) },
-        "desec": { try DeSECProvider(config: $0) },
-        "gandi": { try GandiProvider(config: $0) },
-        "route53": { try Route53Provider(config: $0) },
-        "rfc2136": { try RFC2136Provider(config: $0) },
+    /// Every DNS adapter. One line per adapter: each describes itself (``DNSProviderType``).
+    public static let types: [any DNSProviderType.Type] = [
+        ZoneFileProvider.self, PowerDNSProvider.self, CloudflareProvider.self, DigitalOceanProvider.self,
+        HetznerCloudProvider.self, DeSECProvider.self, GandiProvider.self, Route53Provider.self, RFC2136Provider.self,
     ]
 
+    /// The adapter type for each `type:` name.
+    public static let byName: [String: any DNSProviderType.Type] = Dictionary(uniqueKeysWithValues: types.map { ($0.typeName, $0) })
+
+    /// Every adapter by `type:` name, as a factory.
+    public static var factories: [String: Factory] { byName.mapValues { t in { try t.init(config: $0) } } }
+
     /// The known type names, sorted.
-    public static var typeNames: [String] { factories.keys.sorted() }
+    public static var typeNames: [String] { byName.keys.sorted() }
 
     /// Builds the adapter for `config`.
     /// - Throws: ``DiagnosticsError`` for an unknown type (with a did-you-mean) or invalid settings.
     public static func make(_ config: ProviderConfig) throws -> any DNSProvider {
-        guard let f = factories[config.type] else {
+        guard let t = byName[config.type] else {
             if ReverseProviderRegistry.factories[config.type] != nil {
                 throw DiagnosticsError(Diagnostic(at: config.location,
                     "providers.\(config.name): type '\(config.type)' sets PTR records only: name it in server.reverse.provider, not as a domain's provider"))
@@ -33,6 +32,6 @@ public enum ProviderRegistry {
             throw DiagnosticsError(Diagnostic(at: config.location,
                 "providers.\(config.name): unknown provider type '\(config.type)'; \(Suggest.hint(config.type, typeNames).replacingOccurrences(of: "valid keys", with: "valid types"))"))
         }
-        return try f(config)
+        return try t.init(config: config)
     }
 }

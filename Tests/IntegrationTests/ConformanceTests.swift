@@ -333,7 +333,7 @@ final class ConformanceTests: XCTestCase {
 
     func engine(_ b: Backend, ttl: Int = 3600, nullMX: Bool? = nil) throws -> Engine {
         Engine(plan: try loadPlan(yaml(b, ttl: ttl, nullMX: nullMX), dir: repoRoot.appendingPathComponent("plans"), env: b.env),
-               makeProvider: b.make)
+               now: Date(), makeProvider: b.make)
     }
 
     /// The zone as the adapter reads it now, SOA and NS left out (the provider's own).

@@ -130,7 +130,7 @@ final class LiveDNSTests: XCTestCase {
         try zone(z, [rrset("mail", z, .a, 3600, ["192.0.2.25", "192.0.2.26"]), rrset("mail", z, .aaaa, 3600, ["2001:db8::25"])])
         _ = try reverseZones(host: host)
         let p = try plan(host: host, v4: ["192.0.2.25", "192.0.2.26", "192.0.2.27", "192.0.2.28"], v6: ["2001:db8::25", "2001:db8::27"], zone: z)
-        let f = Checker(plan: p, live: LiveDNS(settings: p.dns)).fcrdns()
+        let f = Checker(plan: p, live: LiveDNS(settings: p.dns), now: Date()).fcrdns()
         let rev28 = "28.2.0.192.in-addr.arpa."
         XCTAssertEqual(f, [
             Finding(.ok, "fcrdns", "192.0.2.25", "PTR is \(host) and \(host) A holds 192.0.2.25", expected: host, actual: host),
@@ -152,7 +152,7 @@ final class LiveDNSTests: XCTestCase {
         try zone(dbl, [rrset(z.withoutTrailingDot, dbl, .a, 60, ["127.0.1.2"])])
         let p = try plan(host: "mail.\(z.fqdn)", v4: ["192.0.2.25", "192.0.2.26", "192.0.2.27"], v6: [], zone: z,
                          extra: "check: {dnsbl: {ip: [\(bl.withoutTrailingDot)], domain: [\(dbl.withoutTrailingDot)]}}")
-        let f = Checker(plan: p, live: LiveDNS(settings: p.dns)).dnsbl()
+        let f = Checker(plan: p, live: LiveDNS(settings: p.dns), now: Date()).dnsbl()
         let b = bl.withoutTrailingDot
         XCTAssertEqual(f, [
             Finding(.error, "dnsbl", "192.0.2.25", "listed on \(b) (25.2.0.192.\(bl.fqdn) A 127.0.0.2): listed for testing", expected: "NXDOMAIN", actual: "127.0.0.2"),
@@ -200,7 +200,7 @@ final class LiveDNSTests: XCTestCase {
 
         let p = try plan(host: "mail.\(z.fqdn)", v4: ["192.0.2.25"], v6: [], zone: z,
                          domain: "spf: {senders: [mx, a, \"include:s1.\(d)\", \"include:s2.\(d)\"]}")
-        let f = Checker(plan: p, live: live).spf(p.domains[0])
+        let f = Checker(plan: p, live: live, now: Date()).spf(p.domains[0])
         XCTAssertEqual(f.map(\.severity), [.error, .error])
         XCTAssertEqual(f[0].message, "12 DNS lookups (limit 10): receivers return permerror: mx (in \(d)), a (in \(d)), include:s1.\(d) (in \(d)), a:h1.\(d) (in s1.\(d)), a:h2.\(d) (in s1.\(d)), include:s3.\(d) (in s1.\(d)), a:h4.\(d) (in s3.\(d)), redirect=s4.\(d) (in s3.\(d)), include:s2.\(d) (in \(d)), exists:h3.\(d) (in s2.\(d)), mx:\(d) (in s2.\(d)), ptr (in s2.\(d))")
         XCTAssertEqual(f[0].actual, "12")
@@ -219,7 +219,7 @@ final class LiveDNSTests: XCTestCase {
         XCTAssertEqual(e.voidCount, 3)
         XCTAssertEqual(e.errors, ["\(d): '+all' lets any host send as this domain"])
         let p = try plan(host: "mail.\(z.fqdn)", v4: ["192.0.2.25"], v6: [], zone: z, domain: "spf: {senders: [mx]}")
-        let f = Checker(plan: p, live: live).spf(p.domains[0])
+        let f = Checker(plan: p, live: live, now: Date()).spf(p.domains[0])
         XCTAssertEqual(f, [
             Finding(.ok, "spf", d, "4 DNS lookups (limit 10): a:nx1.\(d) (in \(d)) void, mx:nx2.\(d) (in \(d)) void, exists:nx3.\(d) (in \(d)) void, include:inc.\(d) (in \(d))", expected: "<= 10", actual: "4"),
             Finding(.error, "spf", d, "3 void lookups (limit 2): a:nx1.\(d) (in \(d)) void, mx:nx2.\(d) (in \(d)) void, exists:nx3.\(d) (in \(d)) void", expected: "<= 2", actual: "3"),
@@ -238,7 +238,7 @@ final class LiveDNSTests: XCTestCase {
         let settings = DNSSettings(authoritative: [parent: [pdns.dns]], timeout: 1, configured: true)
         let p = try plan(host: "mail.example.com", v4: ["192.0.2.25"], v6: [], zone: child)
         let right: Set<DomainName> = [try DomainName("ns1.right.example"), try DomainName("ns2.right.example")]
-        let checker = Checker(plan: p, live: LiveDNS(settings: settings), providerNS: { _ in right })
+        let checker = Checker(plan: p, live: LiveDNS(settings: settings), now: Date(), providerNS: { _ in right })
         XCTAssertEqual(checker.delegation(child), [
             Finding(.error, "delegation", child.fqdn, "the zone is not delegated to this provider: the parent serves NS ns.wrong.example.; the provider holds NS ns1.right.example., ns2.right.example.",
                     expected: "ns1.right.example., ns2.right.example.", actual: "ns.wrong.example."),

@@ -26,7 +26,7 @@ final class CompileDiffRenderTests: XCTestCase {
     ]
 
     func testCompileExample() throws {
-        let zones = try Compiler.compile(try examplePlan())
+        let zones = try Compiler.compile(try examplePlan(), now: Date())
         XCTAssertEqual(zones.count, 1)
         XCTAssertEqual(zones[0].zone.fqdn, "example.com.")
         XCTAssertEqual(zones[0].rrsets.map(\.rrset.description), [
@@ -52,16 +52,16 @@ final class CompileDiffRenderTests: XCTestCase {
 
     func testMTASTSIdFollowsThePolicy() {
         let mx = [MXTarget(preference: 10, exchange: dn("mail.example.com"))]
-        let p = MTASTSPolicy(mode: "enforce", maxAge: 604800)
+        let p = MTASTSPolicy(mode: .enforce, maxAge: 604800)
         XCTAssertEqual(Compiler.mtaSTSPolicy(p, mx: mx), "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n")
         // printf 'version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmax_age: 604800\r\n' | sha256sum | cut -c1-20
         XCTAssertEqual(Compiler.mtaSTSRecord(p, mx: mx), "v=STSv1; id=a5963b31a082635c6ec6")
-        XCTAssertNotEqual(Compiler.mtaSTSRecord(p, mx: mx), Compiler.mtaSTSRecord(MTASTSPolicy(mode: "testing", maxAge: 604800), mx: mx))
+        XCTAssertNotEqual(Compiler.mtaSTSRecord(p, mx: mx), Compiler.mtaSTSRecord(MTASTSPolicy(mode: .testing, maxAge: 604800), mx: mx))
     }
 
     func planFor(_ plan: MailPlan, live: [RRset]) throws -> (PlanResult, InMemoryProvider) {
         let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): live])
-        let engine = Engine(plan: plan, makeProvider: { _ in mem })
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         return (try engine.makePlan(), mem)
     }
 
@@ -103,11 +103,11 @@ final class CompileDiffRenderTests: XCTestCase {
     func testApplyThenPlanIsNoOpAndUnmanagedRecordsSurvive() throws {
         let plan = try examplePlan()
         let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): liveExample])
-        let engine = Engine(plan: plan, makeProvider: { _ in mem })
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         let report = engine.apply(try engine.makePlan())
         XCTAssertTrue(report.succeeded)
         XCTAssertEqual(report.appliedSummary, ChangeSummary([]).with(add: 6, change: 2))
-        let again = try Engine(plan: plan, makeProvider: { _ in mem }).makePlan()
+        let again = try Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).makePlan()
         XCTAssertEqual(again.changesets.map(\.changes), [[]])
         XCTAssertEqual(PlanRenderer.text(again.changesets), "No changes. The live DNS matches the plan.\n")
         XCTAssertEqual(mem.writes.map { $0.changes.count }, [8], "one atomic write of the 6 creates and 2 updates")
@@ -131,11 +131,11 @@ final class CompileDiffRenderTests: XCTestCase {
     /// C12: an SPF value in spf: and another in records: at the same name.
     func testC12_TwoSPFInThePlan() throws {
         let plan = try loadPlan(minimal + "    spf: {senders: [mx]}\n    records: [{name: \"@\", type: TXT, values: [\"v=spf1 a -all\"]}]\n")
-        XCTAssertThrowsError(try Compiler.compile(plan)) { e in
+        XCTAssertThrowsError(try Compiler.compile(plan, now: Date())) { e in
             XCTAssertEqual("\(e)", "test.yaml:5:5: error: example.com. TXT: two SPF records, \"v=spf1 mx -all\" (spf:) and \"v=spf1 a -all\" (records:); a name must have exactly one (RFC 7208 §4.5)")
         }
         let plan2 = try loadPlan(minimal + "    records: [{name: sub, type: TXT, values: [\"v=spf1 a -all\", \"V=SPF1 mx -all\"]}]\n")
-        XCTAssertThrowsError(try Compiler.compile(plan2)) { e in
+        XCTAssertThrowsError(try Compiler.compile(plan2, now: Date())) { e in
             XCTAssertEqual("\(e)", "test.yaml:6:15: error: sub.example.com. TXT: two SPF records, \"V=SPF1 mx -all\" and \"v=spf1 a -all\"; a name must have exactly one (RFC 7208 §4.5)")
         }
     }

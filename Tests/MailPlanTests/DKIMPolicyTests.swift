@@ -114,7 +114,7 @@ final class DKIMPolicyTests: XCTestCase {
 
     func testCNAMEDelegation() throws {
         let plan = try loadPlan(header + "    dkim: [{selector: s1, cname: s1.domainkey.u123.wl.sender.example.net}, {selector: selector1, cname: selector1-example-com._domainkey.example.onmicrosoft.com.}]\n")
-        let sets = try Compiler.compile(plan)[0].rrsets.filter { $0.purpose.hasPrefix("dkim") }.map(\.rrset.description)
+        let sets = try Compiler.compile(plan, now: Date())[0].rrsets.filter { $0.purpose.hasPrefix("dkim") }.map(\.rrset.description)
         XCTAssertEqual(sets, [
             "s1._domainkey.example.com. 3600 IN CNAME s1.domainkey.u123.wl.sender.example.net.",
             "selector1._domainkey.example.com. 3600 IN CNAME selector1-example-com._domainkey.example.onmicrosoft.com.",
@@ -217,7 +217,7 @@ final class DKIMPolicyTests: XCTestCase {
         ])
         // A selector the plan stops listing is never deleted: only the unmanaged live data stays.
         let dropped = try loadPlan(header + "    dkim: [{selector: new, public_key_file: keys/mail2027.pub}]\n")
-        XCTAssertFalse(try Engine(plan: dropped, makeProvider: { _ in mem }).makePlan().hasChanges)
+        XCTAssertFalse(try Engine(plan: dropped, now: Date(), makeProvider: { _ in mem }).makePlan().hasChanges)
     }
 
     func testLifecycleErrors() {

@@ -140,7 +140,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
         """)
         XCTAssertEqual(plan.keyFiles.map(\.path), ["keys/mail2026.pub"])
         let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): [rr("example.com", .mx, 300, ["10 old.example.net."])]])
-        let engine = Engine(plan: plan, makeProvider: { _ in mem })
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         let result = try engine.makePlan()
         let saved = try SavedPlan(result: result, plan: plan, targets: [], allowed: [.dmarcReject], now: Date(timeIntervalSince1970: 0))
         XCTAssertEqual(saved.createdAt, "1970-01-01T00:00:00Z")
@@ -169,7 +169,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
                 XCTAssertTrue(c.wait(upTo: 10) { $0.order.contains("d0.example.") }, "d0 holds the other slot")
             }
         }
-        let engine = Engine(plan: try loadPlan(yaml), makeProvider: { _ in p1 })
+        let engine = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in p1 })
         let zones = (0..<6).filter { $0 != 3 }.map { (dn("d\($0).example"), "p") }
         let lives = try engine.readLive(zones, parallelism: 2)
         XCTAssertEqual(lives.map { $0.first!.name.fqdn }, ["d0.example.", "d1.example.", "d2.example.", "d4.example.", "d5.example."])
@@ -178,7 +178,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
         // Every read waits until all six have started: only a pool of at least six gets there.
         let c2 = ReadOverlap()
         let p2 = c2.provider { _, c in XCTAssertTrue(c.wait(upTo: 10) { $0.started == 6 }, "all six reads started together") }
-        let e2 = Engine(plan: try loadPlan(yaml), makeProvider: { _ in p2 })
+        let e2 = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in p2 })
         XCTAssertThrowsError(try e2.makePlan(parallelism: 8)) { e in
             XCTAssertEqual("\(e)", "provider slow: zone d3.example. cannot be read")
         }
@@ -187,7 +187,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
         // One at a time: each read waits (briefly) for a second read that must never come.
         let c3 = ReadOverlap()
         let p3 = c3.provider { _, c in XCTAssertFalse(c.wait(upTo: 0.2) { $0.now > 1 }, "a second read ran beside this one") }
-        let e3 = Engine(plan: try loadPlan(yaml), makeProvider: { _ in p3 })
+        let e3 = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in p3 })
         let r = try e3.makePlan(parallelism: 1, targets: ["d1.example", "d4.example."])
         XCTAssertEqual(r.zones.map(\.changeset.zone.fqdn), ["d1.example.", "d4.example."])
         XCTAssertEqual(c3.max, 1)
@@ -212,7 +212,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
             rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=none", "v=DMARC1; p=reject"]),
         ]
         let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): live])
-        let result = try Engine(plan: plan, makeProvider: { _ in mem }).makePlan()
+        let result = try Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).makePlan()
         XCTAssertEqual(result.changesets[0].changes.map { "\($0.key) \($0.driftClass.rawValue) \($0.gates.map(\.rawValue))" },
                        ["example.com. TXT mail-breaking []", "_dmarc.example.com. TXT mail-breaking []"])
         XCTAssertEqual(PlanRenderer.text(result.changesets), """
@@ -315,7 +315,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
             mta_sts: {mode: "testing", max_age: 604800}
 
         """), out.yaml)
-        let check = try Importer.check(yaml: out.yaml, file: "i.yaml", baseDirectory: repoRoot, environment: [:], zone: z, live: live, providerType: "memory")
+        let check = try Importer.check(yaml: out.yaml, file: "i.yaml", baseDirectory: repoRoot, environment: [:], zone: z, live: live, providerType: "memory", now: Date())
         XCTAssertEqual(check.changes.map { "\($0.key) \($0.driftClass.rawValue)" },
                        ["example.org. MX ttl-only", "_dmarc.example.org. TXT changed", "_mta-sts.example.org. TXT changed"])
     }

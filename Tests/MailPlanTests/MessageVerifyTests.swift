@@ -164,7 +164,7 @@ final class MessageVerifyTests: XCTestCase {
         // Binary garbage.
         var rng = SystemRandomNumberGenerator()
         let garbage = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let g = try MessageVerifier(lookup: lookup(keys), suffixes: Self.psl).verify(MessageReader.bytes(garbage), file: "g", envelope: SMTPEnvelope())
+        let g = try MessageVerifier(lookup: lookup(keys), suffixes: Self.psl, now: Date()).verify(MessageReader.bytes(garbage), file: "g", envelope: SMTPEnvelope())
         XCTAssertEqual([g.dkimSummary, g.dmarc.result], [.permerror, .permerror])
         // A message without a blank line: all header, no body.
         let noBlank = try verify("From: a@football.example.com\r\nSubject: x", keys)
@@ -191,7 +191,7 @@ final class MessageVerifyTests: XCTestCase {
         let first = sig.components(separatedBy: "DKIM-Signature: v=1; a=rsa-sha256")[0]
         var asked = 0
         let counting: SPFDNSLookup = { n, t in asked += 1; return try self.lookup(keys)(n, t) }
-        let many = try MessageVerifier(lookup: counting, suffixes: Self.psl).verify(
+        let many = try MessageVerifier(lookup: counting, suffixes: Self.psl, now: Date()).verify(
             MessageReader.bytes(Array((String(repeating: first, count: 98) + sig).utf8)), file: "m", envelope: SMTPEnvelope())
         XCTAssertEqual(many.dkim.count, 100)
         XCTAssertEqual(many.dkim.filter { $0.result == .pass }.count, 20)
@@ -205,7 +205,7 @@ final class MessageVerifyTests: XCTestCase {
         XCTAssertEqual(try verify(backwards, keys).dkim[0].reason, "x=1 is before t=1528637909 (RFC 6376 §3.5)")
         // A header section that never ends (no blank line within 4 MiB).
         let huge = Array(repeating: Array("X-Fill: 0123456789012345678901234567890123456789\r\n".utf8), count: 100_000).flatMap { $0 }
-        let h = try MessageVerifier(lookup: lookup(keys), suffixes: Self.psl).verify(MessageReader.bytes(huge), file: "h", envelope: SMTPEnvelope())
+        let h = try MessageVerifier(lookup: lookup(keys), suffixes: Self.psl, now: Date()).verify(MessageReader.bytes(huge), file: "h", envelope: SMTPEnvelope())
         XCTAssertEqual(h.messageError, "line 10001: more than 10000 header fields")
     }
 

@@ -177,7 +177,7 @@ final class PlanFileDocTests: XCTestCase {
         let yaml = String(doc[start...].prefix { _ in true }.components(separatedBy: "```")[0])
         let plan = try loadPlan(yaml, env: ["PDNS_API_KEY": "k"])
         XCTAssertEqual(plan.domains.map(\.name.fqdn), ["example.com.", "example.org."])
-        let zones = try Compiler.compile(plan)
+        let zones = try Compiler.compile(plan, now: Date())
         XCTAssertEqual(zones.map(\.zone.fqdn), ["example.com.", "example.org."])
         XCTAssertEqual(zones[1].rrsets.map(\.rrset.description), [
             "example.org. 3600 IN MX 0 .",

@@ -13,7 +13,7 @@ final class PolicyRecordsTests: XCTestCase {
     """
 
     func sets(_ plan: MailPlan, _ zone: Int = 0, where keep: (DesiredRRset) -> Bool = { _ in true }) throws -> [String] {
-        try Compiler.compile(plan)[zone].rrsets.filter(keep).map(\.rrset.description)
+        try Compiler.compile(plan, now: Date())[zone].rrsets.filter(keep).map(\.rrset.description)
     }
 
     // MARK: DMARC
@@ -78,7 +78,7 @@ final class PolicyRecordsTests: XCTestCase {
         let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): live])
         let path = dir.appendingPathComponent("mta-sts.txt").standardizedFileURL.path
         let testing = try plan("testing")
-        let r1 = try Engine(plan: testing, makeProvider: { _ in mem }).makePlan()
+        let r1 = try Engine(plan: testing, now: Date(), makeProvider: { _ in mem }).makePlan()
         let id1 = Compiler.mtaSTSRecord(testing.domains[0].mtaSTS!, mx: testing.domains[0].mx)
         XCTAssertEqual(PlanRenderer.text(r1), """
         mailplan will perform the following actions:
@@ -97,20 +97,20 @@ final class PolicyRecordsTests: XCTestCase {
         Plan: 1 to add, 0 to change, 0 to destroy, 1 policy file to write.
 
         """)
-        let engine = Engine(plan: testing, makeProvider: { _ in mem })
+        let engine = Engine(plan: testing, now: Date(), makeProvider: { _ in mem })
         let report = engine.apply(try engine.makePlan())
         XCTAssertTrue(report.succeeded)
         XCTAssertEqual(report.filesWritten.map(\.path), [path])
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "version: STSv1\r\nmode: testing\r\nmx: mail.example.com\r\nmax_age: 604800\r\n")
         XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as! NSNumber).intValue, 0o644)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["mta-sts.txt"])  // no temporary left
-        let again = try Engine(plan: testing, makeProvider: { _ in mem }).makePlan()
+        let again = try Engine(plan: testing, now: Date(), makeProvider: { _ in mem }).makePlan()
         XCTAssertFalse(again.hasChanges)
         XCTAssertEqual(PlanRenderer.text(again), "No changes. The live DNS matches the plan.\n")
 
         // Switching to enforce: the file and the id change together.
         let enforce = try plan("enforce")
-        let r2 = try Engine(plan: enforce, makeProvider: { _ in mem }).makePlan()
+        let r2 = try Engine(plan: enforce, now: Date(), makeProvider: { _ in mem }).makePlan()
         let id2 = Compiler.mtaSTSRecord(enforce.domains[0].mtaSTS!, mx: enforce.domains[0].mx)
         XCTAssertEqual(PlanRenderer.text(r2), """
         mailplan will perform the following actions:

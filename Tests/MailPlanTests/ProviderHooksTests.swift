@@ -20,7 +20,7 @@ final class ProviderHooksTests: XCTestCase {
     func makeFake(autoTTL: UInt32?) -> InMemoryProvider {
         InMemoryProvider(name: "p", type: "fake", zones: [dn("example.com"): []],
                          capabilities: ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400,
-                                                            granularity: .record, atomicApply: true, autoTTL: autoTTL))
+                                                            applyMode: .atomic, autoTTL: autoTTL))
     }
 
     func testAutoIsKeptByTheLoaderAndMappedToTheProvidersValue() throws {
@@ -28,7 +28,7 @@ final class ProviderHooksTests: XCTestCase {
         XCTAssertEqual(plan.defaults.ttl, Defaults.automaticTTL)
         XCTAssertEqual(plan.domains[0].ttl, UInt32.max)
         let fake = makeFake(autoTTL: 1)
-        let (zones, warnings) = try Engine(plan: plan, makeProvider: { _ in fake }).validate()
+        let (zones, warnings) = try Engine(plan: plan, now: Date(), makeProvider: { _ in fake }).validate()
         XCTAssertEqual(warnings.count, 0)
         XCTAssertEqual(zones[0].rrsets.map { "\($0.rrset.key) \($0.rrset.ttl) \($0.notes)" }, [
             "example.com. MX 1 [\"ttl auto is fake ttl 1 (automatic)\"]",
@@ -40,7 +40,7 @@ final class ProviderHooksTests: XCTestCase {
 
     func testAutoWithoutProviderSupportIsAnError() throws {
         let plan = try loadPlan(yaml)
-        XCTAssertThrowsError(try Engine(plan: plan, makeProvider: { _ in self.makeFake(autoTTL: nil) }).validate()) { e in
+        XCTAssertThrowsError(try Engine(plan: plan, now: Date(), makeProvider: { _ in self.makeFake(autoTTL: nil) }).validate()) { e in
             XCTAssertEqual((e as? DiagnosticsError)?.diagnostics.map(\.description), [
                 "test.yaml:7:5: error: example.com. MX: ttl: auto is not supported by provider 'p' (fake); give a TTL in seconds (60–86400)",
                 "test.yaml:7:5: error: _dmarc.example.com. TXT: ttl: auto is not supported by provider 'p' (fake); give a TTL in seconds (60–86400)",
@@ -60,7 +60,7 @@ final class ProviderHooksTests: XCTestCase {
         fake.fixes = [ProviderFix(key: a.key, note: "mail-safety fix: proxied → false", mailSafety: true),
                       ProviderFix(key: RRsetKey(dn("mx9.example.com"), .a), note: "mail-safety fix: proxied → false", mailSafety: true),
                       ProviderFix(key: RRsetKey(dn("blog.example.com"), .a), note: "mail-safety fix: proxied → false", mailSafety: true)]
-        let result = try Engine(plan: plan, makeProvider: { _ in fake }).makePlan()
+        let result = try Engine(plan: plan, now: Date(), makeProvider: { _ in fake }).makePlan()
         XCTAssertEqual(result.changesets[0].changes, [.update(from: a, to: a, notes: ["mail-safety fix: proxied → false"], driftClass: .mailBreaking)])
         XCTAssertEqual(result.warnings.count, 0, "mx9 is no MX target here and blog is no mail host: left alone")
     }

@@ -19,7 +19,7 @@ final class ReadManagedTests: XCTestCase {
     /// Reads like an adapter whose transfer is refused: only the managed keys it is given.
     final class QueryingFake: DNSProvider, @unchecked Sendable {
         let instanceName = "p", typeName = "fake"
-        let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), granularity: .rrset, atomicApply: true)
+        let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), applyMode: .atomic)
         var zone: [RRset] = []
         var asked: [[RRsetKey]] = []
         func readZone(_ zone: DomainName) throws -> [RRset] { XCTFail("the engine must pass the managed keys"); return [] }
@@ -42,7 +42,7 @@ final class ReadManagedTests: XCTestCase {
             RRset(name: host, type: .aaaa, ttl: 300, rdata: [.aaaa(IPv6Address("2001:db8::25")!)]),
             RRset(name: dn("www.example.com"), type: .a, ttl: 300, rdata: [.a(IPv4Address("192.0.2.80")!)]),
         ]
-        let engine = Engine(plan: plan, makeProvider: { _ in fake })
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in fake })
         let result = try engine.makePlan()
         XCTAssertEqual(fake.asked, [[
             RRsetKey(dn("example.com"), .mx), RRsetKey(dn("example.com"), .txt), RRsetKey(dn("_dmarc.example.com"), .txt),

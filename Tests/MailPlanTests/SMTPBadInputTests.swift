@@ -96,7 +96,7 @@ final class SMTPBadInputTests: XCTestCase {
 
     func check(port: UInt16, timeout: Double = 1) throws -> [Finding] {
         let p = try plan("ports: {smtp: \(port)}, ehlo_name: probe.example.net, timeout: \(timeout), greeting_timeout: \(timeout)")
-        return ServerCheck(plan: p, live: LiveDNS(settings: p.dns), settings: p.check.smtp!).run()
+        return ServerCheck(plan: p, live: LiveDNS(settings: p.dns), settings: p.check.smtp!, now: Date()).run()
     }
 
     func testRefused() throws {
@@ -163,7 +163,7 @@ final class SMTPBadInputTests: XCTestCase {
         let loaded = try plan("ports: {smtp: \(peer.port)}, timeout: 2, greeting_timeout: 2")
         var settings = loaded.check.smtp!
         settings.slowGreeting = 0.5
-        let f = ServerCheck(plan: loaded, live: LiveDNS(settings: loaded.dns), settings: settings).run()
+        let f = ServerCheck(plan: loaded, live: LiveDNS(settings: loaded.dns), settings: settings, now: Date()).run()
         let slow = f.filter { $0.message.hasPrefix("slow greeting: ") }
         XCTAssertEqual(slow.count, 1, "\(f)")
         XCTAssertEqual(slow.first?.severity, .info)
@@ -177,7 +177,7 @@ final class SMTPBadInputTests: XCTestCase {
         defer { peer.stop() }
         let plan = try plan("ports: {smtp: \(peer.port)}, timeout: 1", address: "ipv6: \"::1\"")
         let s = "[::1]:\(peer.port)"
-        XCTAssertEqual(ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!).run(), [
+        XCTAssertEqual(ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!, now: Date()).run(), [
             Finding(.ok, "smtp", s, "greeting name mail.example.com is server.hostname mail.example.com", expected: "mail.example.com", actual: "mail.example.com"),
             Finding(.warning, "smtp", s, "PTR of ::1 not checked: no resolver configured for 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa. PTR: set dns.resolvers in the plan file"),
             Finding(.error, "smtp", s, "EHLO name other.example.net is not server.hostname mail.example.com; set the SMTP server's host name to it (Postfix: myhostname)", expected: "mail.example.com", actual: "other.example.net"),
@@ -187,7 +187,7 @@ final class SMTPBadInputTests: XCTestCase {
 
     func testConnectTimeoutOnPort25IsNotAServerFault() throws {
         let plan = try plan("ports: {smtp: 25, submission: 587}", address: "ipv4: 192.0.2.25")
-        let c = ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!)
+        let c = ServerCheck(plan: plan, live: LiveDNS(settings: plan.dns), settings: plan.check.smtp!, now: Date())
         let svc = plan.check.smtp!.services
         XCTAssertEqual(c.connectFinding(.connectTimeout(10), "192.0.2.25:25", svc[0]),
                        Finding(.info, "smtp", "192.0.2.25:25", "not checked from here (outbound port 25 is often blocked by the network): no TCP connection within 10 s"))

@@ -12,7 +12,7 @@ final class SPFTests: XCTestCase {
     """
 
     func spfRRset(_ plan: MailPlan, _ name: String = "example.com") throws -> String? {
-        try Compiler.compile(plan).flatMap(\.rrsets).first { $0.rrset.key == RRsetKey(dn(name), .txt) }?.rrset.description
+        try Compiler.compile(plan, now: Date()).flatMap(\.rrsets).first { $0.rrset.key == RRsetKey(dn(name), .txt) }?.rrset.description
     }
 
     /// Without senders the record lists the server's own addresses.
@@ -143,7 +143,7 @@ final class SPFTests: XCTestCase {
     /// HELO identity: `v=spf1 a -all` at the host name, sharing the TXT RRset like an apex SPF.
     func testHELOSPF() throws {
         let plan = try loadPlan(header.replacingOccurrences(of: "ipv6: 2001:db8::25}", with: "ipv6: 2001:db8::25, helo_spf: true}"))
-        let host = try Compiler.compile(plan)[0].rrsets.first { $0.rrset.key == RRsetKey(dn("mail.example.com"), .txt) }
+        let host = try Compiler.compile(plan, now: Date())[0].rrsets.first { $0.rrset.key == RRsetKey(dn("mail.example.com"), .txt) }
         XCTAssertEqual(host?.rrset.description, "mail.example.com. 3600 IN TXT \"v=spf1 a -all\"")
         XCTAssertEqual(host?.ownership, .spfValues)
         XCTAssertEqual(host?.purpose, "server.helo_spf")
@@ -159,7 +159,7 @@ final class SPFTests: XCTestCase {
             zone: example.com
             spf: {senders: [a]}
         """)
-        XCTAssertThrowsError(try Compiler.compile(clash)) { e in
+        XCTAssertThrowsError(try Compiler.compile(clash, now: Date())) { e in
             XCTAssertEqual("\(e)", "test.yaml:2:9: error: server.helo_spf: mail.example.com is also the planned domain at test.yaml:6:5 with spf:, which is the HELO record too; remove helo_spf and list 'a' in that domain's spf.senders")
         }
     }

@@ -34,7 +34,7 @@ final class CloudflareTests: XCTestCase {
     func js(_ s: String) -> String { FakeSupport.json(s) }
 
     func engine(_ yaml: String) throws -> Engine {
-        Engine(plan: try loadTestPlan(yaml, env: env), makeProvider: ProviderRegistry.make)
+        Engine(plan: try loadTestPlan(yaml, env: env), now: Date(), makeProvider: ProviderRegistry.make)
     }
 
     // MARK: - must show: plan → apply → plan

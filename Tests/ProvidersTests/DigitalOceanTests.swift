@@ -29,7 +29,7 @@ final class DigitalOceanTests: XCTestCase {
         """
     }
     func js(_ s: String) -> String { FakeSupport.json(s) }
-    func engine(_ yaml: String) throws -> Engine { Engine(plan: try loadTestPlan(yaml, env: env), makeProvider: ProviderRegistry.make) }
+    func engine(_ yaml: String) throws -> Engine { Engine(plan: try loadTestPlan(yaml, env: env), now: Date(), makeProvider: ProviderRegistry.make) }
     func provider(_ fake: DigitalOceanFake, _ rec: SleepRecorder = SleepRecorder()) -> DigitalOceanProvider {
         DigitalOceanProvider(name: "do", token: Secret(value: token, variable: "DIGITALOCEAN_TOKEN"), baseURL: fake.url, client: testClient(rec))
     }

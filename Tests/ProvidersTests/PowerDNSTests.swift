@@ -85,11 +85,11 @@ final class PowerDNSConvertTests: XCTestCase {
             .create(rr("mail.example.com.", .a, 60, ["192.0.2.1"])),
             .create(rr("mail.example.com.", .mx, 60, ["10 mail.example.com."])),
         ]
-        XCTAssertEqual(PowerDNSConvert.changesNamed(in: "RRset www.example.com. IN CNAME: Conflicts with pre-existing RRset", changes).map(\.key.description), ["www.example.com. CNAME"])
-        XCTAssertEqual(PowerDNSConvert.changesNamed(in: "Record mail.example.com./MX '10 x': Not in expected format", changes).map(\.key.description), ["mail.example.com. MX"])
-        XCTAssertEqual(PowerDNSConvert.changesNamed(in: "Name mail.example.com. is weird", changes).count, 2)
-        XCTAssertEqual(PowerDNSConvert.changesNamed(in: "something else", changes).count, 0)
-        XCTAssertEqual(PowerDNSConvert.changesNamed(in: "at email.example.com.", changes).count, 0, "word boundary")
+        XCTAssertEqual(ChangeNames.named(in: "RRset www.example.com. IN CNAME: Conflicts with pre-existing RRset", changes).map(\.key.description), ["www.example.com. CNAME"])
+        XCTAssertEqual(ChangeNames.named(in: "Record mail.example.com./MX '10 x': Not in expected format", changes).map(\.key.description), ["mail.example.com. MX"])
+        XCTAssertEqual(ChangeNames.named(in: "Name mail.example.com. is weird", changes).count, 2)
+        XCTAssertEqual(ChangeNames.named(in: "something else", changes).count, 0)
+        XCTAssertEqual(ChangeNames.named(in: "at email.example.com.", changes).count, 0, "word boundary")
     }
 }
 

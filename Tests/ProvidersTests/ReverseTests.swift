@@ -9,7 +9,7 @@ import XCTest
 final class LaggingZoneProvider: DNSProvider, @unchecked Sendable {
     let instanceName = "dns"
     let typeName = "memory"
-    let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), granularity: .rrset, atomicApply: true)
+    let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), applyMode: .atomic)
     private let lock = NSLock()
     private var current: [RRset]
     private var served: [RRset]
@@ -202,7 +202,7 @@ final class ReverseDNSTests: XCTestCase {
         }
         let env = ["REV_TOKEN": fake.token]
         let plan = try loadTestPlan(Self.yaml(reverseType: type, settings: ["token: ${REV_TOKEN}", "api_url: \(url)"], extra: extra), env: env)
-        let engine = Engine(plan: plan, makeProvider: { _ in zone }, makeReverseProvider: ReverseProviderRegistry.make)
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in zone }, makeReverseProvider: ReverseProviderRegistry.make)
         let clock = StepClock()
         engine.waitClock = clock
         return Setup(engine: engine, zone: zone, clock: clock, events: events)
@@ -344,7 +344,7 @@ final class ReverseDNSTests: XCTestCase {
         }
         func validationErrors(_ yaml: String, env: [String: String]) -> [String] {
             do {
-                let engine = Engine(plan: try loadTestPlan(yaml, env: env), makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
+                let engine = Engine(plan: try loadTestPlan(yaml, env: env), now: Date(), makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
                 _ = try engine.validate()
                 return []
             } catch let e as DiagnosticsError { return e.diagnostics.map(\.description) } catch { return ["unexpected: \(error)"] }
@@ -378,7 +378,7 @@ final class ReverseDNSTests: XCTestCase {
         """
         let plan = try loadTestPlan(yaml, env: ["HCLOUD_TOKEN": "x"])
         XCTAssertEqual(plan.server.reverse, ReverseSettings(provider: "hz", waitTimeout: 300, location: plan.server.reverse?.location))
-        let engine = Engine(plan: plan, makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
+        let engine = Engine(plan: plan, now: Date(), makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
         XCTAssertNoThrow(try engine.validate())
         XCTAssertEqual(try engine.reverseProvider().typeName, "hetzner")
         XCTAssertEqual(try engine.provider("hz").typeName, "hetzner")

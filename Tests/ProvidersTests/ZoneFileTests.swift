@@ -99,7 +99,7 @@ final class ZoneFileTests: XCTestCase {
         }
         XCTAssertThrowsError(try provider(file: "")) { e in XCTAssertTrue("\(e)".contains("'path'"), "\(e)") }
         XCTAssertEqual(p.capabilities.ttlRange, 0...2_147_483_647)
-        XCTAssertEqual(p.capabilities.granularity, .rrset)
+        XCTAssertEqual(p.capabilities.applyMode, .atomic)
         XCTAssertTrue(p.capabilities.atomicApply)
         XCTAssertEqual(p.capabilities.supportedTypes, Set(RRType.modelled))
         let viaRegistry = try ProviderRegistry.make(ProviderConfig(name: "z", type: "zonefile", location: nil,
@@ -363,7 +363,7 @@ final class ZoneFileAuditTests: XCTestCase {
               local: {type: zonefile, path: missing.zone}
             domains: [{name: example.com}]
             """, file: "p.yaml", baseDirectory: dir)
-        XCTAssertThrowsError(try Engine(plan: plan, makeProvider: ProviderRegistry.make).validate()) { e in
+        XCTAssertThrowsError(try Engine(plan: plan, now: Date(), makeProvider: ProviderRegistry.make).validate()) { e in
             XCTAssertEqual("\(e)", "p.yaml:4:33: error: providers.local.path: \(dir.appendingPathComponent("missing.zone").standardizedFileURL.path) does not exist; give the master file of zone example.com. (RFC 1035 §5)")
         }
     }

@@ -55,7 +55,7 @@ enum CloudPlan {
     /// inject a client whose sleeps are recorded).
     static func engine(_ yaml: String, env: [String: String],
                        make: @escaping (ProviderConfig) throws -> any DNSProvider = ProviderRegistry.make) throws -> Engine {
-        Engine(plan: try load(yaml, env: env), makeProvider: make)
+        Engine(plan: try load(yaml, env: env), now: Date(), makeProvider: make)
     }
 
     /// The plan text of an engine's current plan.

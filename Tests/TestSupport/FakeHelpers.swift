@@ -36,7 +36,7 @@ func loadTestPlan(_ yaml: String, env: [String: String]) throws -> MailPlan {
 /// The diagnostics of `Engine.validate()` (or of loading), as printed.
 func validationErrors(_ yaml: String, env: [String: String]) -> [String] {
     do {
-        let engine = Engine(plan: try loadTestPlan(yaml, env: env), makeProvider: ProviderRegistry.make)
+        let engine = Engine(plan: try loadTestPlan(yaml, env: env), now: Date(), makeProvider: ProviderRegistry.make)
         _ = try engine.validate()
         return []
     } catch let e as DiagnosticsError { return e.diagnostics.map(\.description) } catch { return ["unexpected: \(error)"] }

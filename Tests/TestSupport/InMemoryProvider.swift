@@ -3,7 +3,7 @@ import MailPlan
 
 /// The one in-memory `DNSProvider` of the engine tests: zones as RRsets in a dictionary,
 /// written the way the `DNSProvider` contract says (Sources/MailPlan/Provider/DNSProvider.swift):
-/// an atomic provider (`capabilities.atomicApply`) writes all of a Changeset or nothing, a
+/// an atomic provider (`capabilities.applyMode == .atomic`) writes all of a Changeset or nothing, a
 /// record-level one writes change by change and reports what was applied, what failed and
 /// what was not attempted. Real adapters are tested against real servers and the contract
 /// fakes (Tests/TestSupport/Fakes, Tests/IntegrationTests/ConformanceTests.swift).
@@ -27,9 +27,9 @@ final class InMemoryProvider: DNSProvider, @unchecked Sendable {
     var fixes: [ProviderFix] = []
 
     /// The capabilities the engine tests assume unless they say otherwise: every modelled
-    /// type, TTL 60–86400 s, RRset-level, atomic.
+    /// type, TTL 60–86400 s, atomic.
     static let defaultCapabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400,
-                                                          granularity: .rrset, atomicApply: true)
+                                                          applyMode: .atomic)
 
     /// - Parameters:
     ///   - name: the instance name (`providers:` key of the plan).
@@ -69,7 +69,7 @@ final class InMemoryProvider: DNSProvider, @unchecked Sendable {
         if let bad = changes.firstIndex(where: { failingWrites.contains($0.key) }) {
             let failed = changes[bad]
             let reason = "\(failed.key) refused by the test"
-            if capabilities.atomicApply {
+            if capabilities.applyMode == .atomic {
                 throw ApplyError(provider: instanceName, zone: changeset.zone, applied: [], failed: [failed],
                                  notAttempted: changes.enumerated().filter { $0.offset != bad }.map(\.element), reason: reason)
             }

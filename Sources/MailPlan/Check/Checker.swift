@@ -36,10 +36,11 @@ public struct Checker {
     /// The provider's apex NS for a zone (for the delegation check); nil when unknown.
     public let providerNS: (DomainName) throws -> Set<DomainName>?
     /// The instant served certificates are checked at (``ServerCheck``).
-    public var now = Date()
+    /// The instant certificates and rotation stages are judged at (the engine's clock).
+    public var now: Date
 
-    public init(plan: MailPlan, live: LiveDNS, providerNS: @escaping (DomainName) throws -> Set<DomainName>? = { _ in nil }) {
-        self.plan = plan; self.live = live; self.providerNS = providerNS
+    public init(plan: MailPlan, live: LiveDNS, now: Date, providerNS: @escaping (DomainName) throws -> Set<DomainName>? = { _ in nil }) {
+        self.plan = plan; self.live = live; self.now = now; self.providerNS = providerNS
     }
 
     /// Every check, server first, then each domain in plan order.
@@ -249,12 +250,13 @@ public struct Checker {
     /// Tag problems of a DMARC record text (RFC 7489 §6.3, §6.4).
     public static func dmarcProblems(_ v: String) -> [String] {
         var problems: [String] = []
-        let tags = v.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         var seen: [String: String] = [:]
-        for (i, t) in tags.enumerated() {
-            let kv = t.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard kv.count == 2 else { problems.append("tag '\(t)' is not name=value"); continue }
-            let (k, val) = (kv[0].lowercased(), kv[1])
+        for (i, part) in TagList.parts(v).enumerated() {
+            guard case .tag(let name, let val) = part else {
+                if case .malformed(let t) = part { problems.append("tag '\(t)' is not name=value") }
+                continue
+            }
+            let k = name.lowercased()
             if i == 0 && !(k == "v" && val == "DMARC1") { problems.append("the record must start with v=DMARC1") }
             if i == 1 && k != "p" { problems.append("p= must directly follow v=DMARC1") }
             seen[k] = val

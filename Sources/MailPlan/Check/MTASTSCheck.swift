@@ -74,7 +74,9 @@ public struct MTASTSCheck {
     /// one (``Compiler/mtaSTSPolicy(_:mx:)``), and for `mode: enforce` the served `mx`
     /// patterns cover every planned MX host (an error otherwise: enforcing a policy that
     /// leaves out an MX makes senders refuse to deliver to it).
-    public func findings(_ d: DomainPlan) -> [Finding] {
+    /// - Parameter compareContent: false leaves out "served policy differs from the plan" (the
+    ///   plan-time `mode: enforce` gate asks only whether the served policy covers the MX).
+    public func findings(_ d: DomainPlan, compareContent: Bool = true) -> [Finding] {
         guard let sts = d.mtaSTS else { return [] }
         let subject = "mta-sts.\(d.name.withoutTrailingDot)"
         let planned = Compiler.mtaSTSPolicy(sts, mx: d.mx)
@@ -83,14 +85,14 @@ public struct MTASTSCheck {
             return [Finding(.error, "mta-sts", subject, "cannot fetch \(Self.url(d.name).absoluteString): \(error)", expected: planned)]
         }
         var out: [Finding] = []
-        if sts.mode == "enforce" {
+        if sts.mode == .enforce {
             let uncovered = d.mx.map(\.exchange).filter { $0 != .root && !served.covers($0) }
             if !uncovered.isEmpty {
                 out.append(Finding(.error, "mta-sts", subject, "refusing mode: enforce: the served policy's mx (\(served.mx.joined(separator: ", "))) does not cover \(uncovered.map(\.withoutTrailingDot).joined(separator: ", ")) (RFC 8461 §4.1); publish the planned policy first",
                                    expected: d.mx.filter { $0.exchange != .root }.map(\.exchange.withoutTrailingDot).joined(separator: ", "), actual: served.mx.joined(separator: ", ")))
             }
         }
-        if served.text != planned {
+        if compareContent && served.text != planned {
             out.append(Finding(.error, "mta-sts", subject, "served policy differs from the plan", expected: planned, actual: served.text))
         }
         if out.isEmpty { out.append(Finding(.ok, "mta-sts", subject, "policy served as planned (mode \(sts.mode))", expected: planned, actual: served.text)) }

@@ -158,7 +158,7 @@ public struct PropagationWaiter {
 /// PTR of each server address as an item to act on.
 public enum ServedDrift {
     /// - Returns: warnings, one per disagreement; none when everything agrees.
-    public static func warnings(_ result: PlanResult, plan: MailPlan, live: LiveDNS) -> [Diagnostic] {
+    public static func warnings(_ result: PlanResult, plan: MailPlan, live: LiveDNS, now: Date) -> [Diagnostic] {
         var out: [Diagnostic] = []
         let resolver = live.authoritative
         for z in result.zones {
@@ -170,7 +170,7 @@ public enum ServedDrift {
             if servers.isEmpty { continue }
             let providerNS = Set(z.live.first { $0.key == RRsetKey(zone, .ns) }?.rdata.compactMap { r -> DomainName? in if case .ns(let n) = r { return n }; return nil } ?? [])
             if !providerNS.isEmpty {
-                let checker = Checker(plan: plan, live: live, providerNS: { _ in providerNS })
+                let checker = Checker(plan: plan, live: live, now: now, providerNS: { _ in providerNS })
                 for f in checker.delegation(zone) where f.isProblem { out.append(Diagnostic(.warning, at: plan.dns.location, "\(zone.fqdn): \(f.message)")) }
             }
             let waiter = PropagationWaiter(resolver: resolver)
@@ -185,7 +185,7 @@ public enum ServedDrift {
         }
         // With server.reverse the plan itself shows and sets the PTRs.
         if live.canResolve && plan.server.reverse == nil {
-            for f in Checker(plan: plan, live: live).fcrdns() where f.isProblem {
+            for f in Checker(plan: plan, live: live, now: now).fcrdns() where f.isProblem {
                 out.append(Diagnostic(.warning, at: plan.server.location, (f.severity == .error ? "act on this: " : "") + f.message))
             }
         }

@@ -30,7 +30,7 @@ public struct ServerCheck {
     ///   - live: lookups through `dns.resolvers` (MX host addresses, PTR, TLSA).
     ///   - settings: `check.smtp`.
     ///   - now: the instant certificate dates are compared with.
-    public init(plan: MailPlan, live: LiveDNS, settings: SMTPCheckSettings, now: Date = Date()) {
+    public init(plan: MailPlan, live: LiveDNS, settings: SMTPCheckSettings, now: Date) {
         self.plan = plan; self.live = live; self.settings = settings; self.now = now
     }
 

@@ -9,10 +9,10 @@ public enum TLSAGate {
     /// The chains served for each TLSA owner name `_PORT._tcp.<host>` of the changes, probed
     /// on the services of `check.smtp` at the host's addresses (``ServerCheck/endpoints()``).
     /// - Returns: the chains per owner, and a warning for each owner that could not be probed.
-    public static func servedChains(for changes: [Change], plan: MailPlan, live: LiveDNS, settings: SMTPCheckSettings) -> (chains: [DomainName: [[ServedCertificate]]], warnings: [Diagnostic]) {
+    public static func servedChains(for changes: [Change], plan: MailPlan, live: LiveDNS, settings: SMTPCheckSettings, now: Date) -> (chains: [DomainName: [[ServedCertificate]]], warnings: [Diagnostic]) {
         let owners = Array(Set(changes.filter { $0.type == .tlsa }.map(\.name))).sorted()
         guard !owners.isEmpty else { return ([:], []) }
-        let check = ServerCheck(plan: plan, live: live, settings: settings)
+        let check = ServerCheck(plan: plan, live: live, settings: settings, now: now)
         let eps = check.endpoints().endpoints
         var chains: [DomainName: [[ServedCertificate]]] = [:]
         var warnings: [Diagnostic] = []
@@ -70,9 +70,9 @@ public enum TLSAGate {
 
     /// `result` with the `tlsa-mismatch` gate (and a note saying why) on each TLSA change
     /// that needs it, plus the warnings of owners that could not be probed.
-    public static func mark(_ result: PlanResult, plan: MailPlan, live: LiveDNS, settings: SMTPCheckSettings) -> PlanResult {
+    public static func mark(_ result: PlanResult, plan: MailPlan, live: LiveDNS, settings: SMTPCheckSettings, now: Date) -> PlanResult {
         let changes = result.zones.flatMap(\.changeset.changes)
-        let (chains, warnings) = servedChains(for: changes, plan: plan, live: live, settings: settings)
+        let (chains, warnings) = servedChains(for: changes, plan: plan, live: live, settings: settings, now: now)
         let next = plan.server.dane?.next
         let zones = result.zones.map { z -> ZonePlan in
             let marked = z.changeset.changes.map { c -> Change in

@@ -72,11 +72,11 @@ public enum Compiler {
         return "v=STSv1; id=" + hexString(digest.prefix(10))
     }
 
-    /// Produces the desired zones of a plan, evaluated now (see ``compilePlan(_:now:)``).
+    /// Produces the desired zones of a plan evaluated at `now` (see ``compilePlan(_:now:)``).
     /// - Returns: one ``DesiredZone`` per (zone, provider), in plan order.
     /// - Throws: as ``compilePlan(_:now:)``.
-    public static func compile(_ plan: MailPlan) throws -> [DesiredZone] {
-        try compilePlan(plan, now: Date()).zones
+    public static func compile(_ plan: MailPlan, now: Date) throws -> [DesiredZone] {
+        try compilePlan(plan, now: now).zones
     }
 
     /// Produces the desired zones of a plan at the instant `now`, which decides the stage of

@@ -142,17 +142,9 @@ public enum DKIMKeyParser {
             }
             value = parts.joined()
         }
-        var tags: [(String, String)] = []
-        for part in value.split(separator: ";") {
-            let p = part.trimmingCharacters(in: .whitespacesAndNewlines)
-            if p.isEmpty { continue }
-            guard let eq = p.firstIndex(of: "=") else { throw DKIMKeyError(reason: "'\(p)' is not a tag=value pair") }
-            let name = p[..<eq].trimmingCharacters(in: .whitespaces)
-            var v = p[p.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            if name == "p" { v = v.filter { !$0.isWhitespace } }
-            if tags.contains(where: { $0.0 == name }) { throw DKIMKeyError(reason: "tag '\(name)=' appears twice") }
-            tags.append((name, v))
-        }
+        let parsed: TagList
+        do { parsed = try TagList.parse(value) } catch let e as TagError { throw DKIMKeyError(reason: e.reason) }
+        let tags: [(String, String)] = parsed.tags.map { ($0.name, $0.name == "p" ? TagList.compact($0.value) : $0.value) }
         if let v = tags.first(where: { $0.0 == "v" }) {
             guard tags.first?.0 == "v", v.1 == "DKIM1" else { throw DKIMKeyError(reason: "v=DKIM1 must be the first tag") }
         }

@@ -12,13 +12,10 @@ public enum Differ {
     public static func comparable(_ r: RData, at name: DomainName) -> RData {
         guard case .txt(let t) = r else { return r }
         guard name.labels.contains("_domainkey") else { return t.isStandardSplit ? r : .txt(TXTData(strings: TXTCodec.chunks(bytes: t.bytes))) }
-        let s = t.value
-        let tags = s.split(separator: ";", omittingEmptySubsequences: false).map { part -> String in
-            let t = part.trimmingCharacters(in: .whitespaces)
-            if t.hasPrefix("p=") || t.hasPrefix("p =") { return "p=" + t.drop(while: { $0 != "=" }).dropFirst().filter { !$0.isWhitespace } }
-            return t
-        }
-        return .txt(tags.joined(separator: "; "))
+        // A key record is a tag list (RFC 6376 §3.6.1): compared tag by tag; one that is not a
+        // valid tag list is compared as it is.
+        guard let list = try? TagList.parse(t.value) else { return .txt(TXTData(strings: TXTCodec.chunks(bytes: t.bytes))) }
+        return .txt(list.tags.map { $0.name == "p" ? "p=" + TagList.compact($0.value) : "\($0.name)=\($0.value)" }.joined(separator: "; "))
     }
 
     static func sameData(_ a: [RData], _ b: [RData], at name: DomainName) -> Bool {

@@ -112,12 +112,9 @@ public enum SafetyGate: String, Sendable, Codable, Hashable, CaseIterable, Compa
     /// The `p=` tag of a DMARC record, lower-cased; nil for other values.
     static func dmarcPolicy(_ r: RData) -> String? {
         guard let v = r.txtValue, v.lowercased().hasPrefix("v=dmarc1") else { return nil }
-        for tag in v.split(separator: ";") {
-            let parts = tag.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            if parts.count == 2 && parts[0] == "p" { return parts[1] }
-        }
-        return nil
+        return TagList.lenient(v).value(caseInsensitive: "p")?.lowercased()
     }
+
 
     static func spfFailsAll(_ r: RData) -> Bool {
         guard let v = r.txtValue, SPF.isSPF(v) else { return false }

@@ -32,10 +32,10 @@ public struct PlanResult: Sendable {
 public struct ApplyReport: Sendable {
     public struct ZoneOutcome: Sendable {
         public let changeset: ZoneChangeset
-        public let applied: [Change]
-        public let failed: [Change]
-        public let notAttempted: [Change]
-        public let error: String?
+        public var applied: [Change]
+        public var failed: [Change]
+        public var notAttempted: [Change]
+        public var error: String?
         /// Changes whose outcome is not known (``ApplyError/unknown``).
         public var unknown: [Change] = []
     }
@@ -82,7 +82,7 @@ public final class Engine {
     ///   - makeProvider: builds an adapter from its configuration (the Providers registry).
     ///   - makeReverseProvider: builds the reverse adapter named by `server.reverse` (the
     ///     Providers reverse registry); needed only for plans with `server.reverse`.
-    public init(plan: MailPlan, now: Date = Date(), makeProvider: @escaping (ProviderConfig) throws -> any DNSProvider,
+    public init(plan: MailPlan, now: Date, makeProvider: @escaping (ProviderConfig) throws -> any DNSProvider,
                 makeReverseProvider: ((ProviderConfig) throws -> any ReverseDNSProvider)? = nil) {
         self.plan = plan
         self.now = now
@@ -298,8 +298,8 @@ public final class Engine {
         // (only when the plan sets check.mta_sts: the opt-in to fetch policies at plan time).
         if let fetch = plan.check.mtaSTS {
             let sts = MTASTSCheck(settings: fetch)
-            let refused = plan.domains.filter { $0.mtaSTS?.mode == "enforce" }.flatMap { d in
-                sts.findings(d).filter { $0.severity == .error && !$0.message.hasPrefix("served policy differs") }
+            let refused = plan.domains.filter { $0.mtaSTS?.mode == .enforce }.flatMap { d in
+                sts.findings(d, compareContent: false).filter { $0.severity == .error }
                     .map { Diagnostic(at: d.location, "domains[\(d.name.withoutTrailingDot)].mta_sts: \($0.message)") }
             }
             if !refused.isEmpty { throw DiagnosticsError(refused) }
@@ -421,8 +421,13 @@ public final class Engine {
                 try prov.apply(cs)
                 outcomes.append(.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil))
             } catch let e as ApplyError {
-                outcomes.append(.init(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted, error: e.description,
-                                      unknown: e.unknown))
+                var outcome = ApplyReport.ZoneOutcome(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted,
+                                                      error: e.description, unknown: e.unknown)
+                if !e.unknown.isEmpty, let prov = try? provider(forZone: cs.zone, instance: cs.provider), prov.capabilities.applyMode == .atomic {
+                    outcome = settle(outcome, provider: prov, progress: progress)
+                }
+                outcomes.append(outcome)
+                if outcome.error == nil { continue }
                 stopped = "zone \(cs.zone.fqdn) failed"
             } catch {
                 outcomes.append(.init(changeset: cs, applied: [], failed: cs.changes, notAttempted: [], error: "\(error)"))
@@ -432,6 +437,31 @@ public final class Engine {
         var report = ApplyReport(zones: outcomes)
         report.filesWritten = written
         return report
+    }
+
+    /// After a lost reply from an ``ApplyMode/atomic`` adapter: reads the zone again and
+    /// tells, change by change, whether the write landed (the live RRset is the planned one),
+    /// did not (it is still what the plan was made from), or cannot be told. All landed: the
+    /// zone succeeded. None landed: those changes failed and nothing of them was applied.
+    func settle(_ o: ApplyReport.ZoneOutcome, provider prov: any DNSProvider, progress: (String) -> Void) -> ApplyReport.ZoneOutcome {
+        let cs = o.changeset
+        guard let read = try? prov.readZone(cs.zone, managed: o.unknown.map(\.key)) else { return o }
+        let live = Dictionary(read.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        func planned(_ c: Change) -> RRset? { (c.after?.rdata.isEmpty ?? true) ? nil : c.after }
+        let landed = o.unknown.filter { live[$0.key] == planned($0) }
+        let notLanded = o.unknown.filter { live[$0.key] == $0.before && live[$0.key] != planned($0) }
+        var s = o
+        if landed.count == o.unknown.count {
+            progress("\(cs.zone.fqdn): the reply was lost; read again, every change is applied")
+            s.applied += landed; s.unknown = []
+            if s.failed.isEmpty && s.notAttempted.isEmpty { s.error = nil } else { s.error = (o.error ?? "") + "; read again: the changes of the lost reply are applied" }
+        } else if notLanded.count == o.unknown.count {
+            s.failed += notLanded; s.unknown = []
+            s.error = (o.error ?? "") + "; read again: nothing of it was applied"
+        } else {
+            s.error = (o.error ?? "") + "; read again: \(landed.count) of \(o.unknown.count) changes are as planned, so the outcome is unclear: check with mailplan plan"
+        }
+        return s
     }
 
     /// The compare-before-write check of ``apply(changesets:files:progress:)``: nil when the

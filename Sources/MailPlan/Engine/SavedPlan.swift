@@ -94,7 +94,7 @@ public struct SavedPlan: Codable, Sendable {
     /// Builds the saved plan of a fresh plan result.
     /// - Throws: when a key file the plan read cannot be read again for hashing.
     public init(result: PlanResult, plan: MailPlan, targets: [String], allowed: [SafetyGate],
-                version: String = MailPlanVersion.current, now: Date = Date()) throws {
+                version: String = MailPlanVersion.current, now: Date) throws {
         mailplanVersion = version
         let f = ISO8601DateFormatter()
         f.timeZone = TimeZone(identifier: "UTC")

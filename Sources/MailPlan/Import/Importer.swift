@@ -123,21 +123,17 @@ public enum Importer {
             if values.count > 1 {
                 warnings.append("_dmarc.\(domain.fqdn) holds \(values.count) DMARC records (no policy applies, RFC 7489 §6.6.3): dmarc is left out")
             } else if let v = values.first {
-                var tags: [String: String] = [:]
-                var order: [String] = []
-                for part in v.split(separator: ";") {
-                    let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                    guard kv.count == 2 else { continue }
-                    tags[kv[0].lowercased()] = kv[1]; order.append(kv[0].lowercased())
-                }
+                let list = TagList.lenient(v)
+                let order = list.tags.map { $0.name.lowercased() }
+                let tags = Dictionary(list.tags.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
                 let known = ["v", "p", "sp", "adkim", "aspf", "pct", "fo", "rua", "ruf"]
                 let unknown = order.filter { !known.contains($0) }
-                if let p = tags["p"] {
+                if let p = tags["p"].flatMap({ DMARCPolicyValue(rawValue: $0.lowercased()) }) {
                     ttls.append(set.ttl)
                     func list(_ s: String?) -> [String] { s.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [] }
-                    let policy = DMARCPolicy(policy: p, subdomainPolicy: tags["sp"], rua: list(tags["rua"]), ruf: list(tags["ruf"]),
+                    let policy = DMARCPolicy(policy: p, subdomainPolicy: tags["sp"].flatMap { DMARCPolicyValue(rawValue: $0.lowercased()) }, rua: list(tags["rua"]), ruf: list(tags["ruf"]),
                                              adkim: tags["adkim"], aspf: tags["aspf"], pct: tags["pct"].flatMap { Int($0) }, fo: tags["fo"])
-                    var parts = ["policy: \(q(p))"]
+                    var parts = ["policy: \(q(p.rawValue))"]
                     if let sp = tags["sp"] { parts.append("sp: \(q(sp))") }
                     if let a = tags["adkim"] { parts.append("adkim: \(q(a))") }
                     if let a = tags["aspf"] { parts.append("aspf: \(q(a))") }
@@ -160,24 +156,24 @@ public enum Importer {
             let targets = mx.map { MXTarget(preference: $0.0, exchange: $0.1) }
             let ages = [604800, 86400, 1209600, 2592000, 5184000, 7776000, 15552000, 31557600, 3600]
             var found: MTASTSPolicy? = nil
-            search: for mode in ["enforce", "testing", "none"] {
+            search: for mode in [MTASTSMode.enforce, .testing, .none] {
                 for age in ages {
                     let p = MTASTSPolicy(mode: mode, maxAge: age)
                     if Compiler.mtaSTSRecord(p, mx: targets) == v { found = p; break search }
                 }
             }
-            let p = found ?? MTASTSPolicy(mode: "testing", maxAge: 604800)
+            let p = found ?? MTASTSPolicy(mode: .testing, maxAge: 604800)
             if found == nil {
                 warnings.append("_mta-sts.\(domain.fqdn) \"\(v)\": the policy is not in DNS and no mode/max_age mailplan would write gives that id; imported as mode testing, max_age 604800: check https://mta-sts.\(domain.withoutTrailingDot)/.well-known/mta-sts.txt")
             }
-            domainLines.append("    mta_sts: {mode: \(q(p.mode)), max_age: \(p.maxAge)}")
+            domainLines.append("    mta_sts: {mode: \(q(p.mode.rawValue)), max_age: \(p.maxAge)}")
         }
 
         // TLS-RPT
         if let set = at(domain.prepending("_tls").prepending("_smtp"), .txt),
            let v = set.rdata.compactMap(\.txtValue).first(where: { $0.hasPrefix("v=TLSRPTv1") }) {
-            let rua = v.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.lowercased().hasPrefix("rua=") }
-            let uris = rua.map { $0.dropFirst(4).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+            let rua = TagList.lenient(v).value(caseInsensitive: "rua")
+            let uris = rua.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
             if uris.isEmpty { warnings.append("_smtp._tls.\(domain.fqdn) has no rua=: tls_rpt is left out") } else {
                 ttls.append(set.ttl)
                 let policy = TLSRPTPolicy(rua: uris)
@@ -229,9 +225,9 @@ public enum Importer {
     /// - Returns: the changes `plan` would show for the zone (empty for an exact import).
     /// - Throws: ``DiagnosticsError`` when the generated plan does not load or compile.
     public static func check(yaml: String, file: String, baseDirectory: URL, environment: [String: String],
-                             zone: DomainName, live: [RRset], providerType: String) throws -> ZoneChangeset {
+                             zone: DomainName, live: [RRset], providerType: String, now: Date) throws -> ZoneChangeset {
         let plan = try PlanLoader(environment: environment).load(text: yaml, file: file, baseDirectory: baseDirectory)
-        guard let z = try Compiler.compile(plan).first(where: { $0.zone == zone }) else {
+        guard let z = try Compiler.compile(plan, now: now).first(where: { $0.zone == zone }) else {
             return ZoneChangeset(zone: zone, provider: "", providerType: providerType, changes: [])
         }
         return try Differ.diff(z, live: live, providerType: providerType).0

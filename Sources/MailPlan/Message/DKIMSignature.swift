@@ -24,57 +24,6 @@ struct DKIMHasher {
     }
 }
 
-/// A DKIM tag=value list (RFC 6376 §3.2), as in a DKIM-Signature field or a key record.
-public struct DKIMTagList: Sendable, Hashable {
-    /// The tags in order, names as written (tag names are case-sensitive), values with FWS
-    /// at both ends removed.
-    public let tags: [(name: String, value: String)]
-
-    public static func == (a: DKIMTagList, b: DKIMTagList) -> Bool { a.tags.map(\.name) == b.tags.map(\.name) && a.tags.map(\.value) == b.tags.map(\.value) }
-    public func hash(into h: inout Hasher) { for t in tags { h.combine(t.name); h.combine(t.value) } }
-
-    /// The value of tag `name`, nil when absent.
-    public subscript(_ name: String) -> String? { tags.first { $0.name == name }?.value }
-
-    /// Parses `tag-list = tag-spec *( ";" tag-spec ) [ ";" ]` (RFC 6376 §3.2).
-    /// - Throws: a reason when a tag has no `=`, a tag name is not `ALPHA *(ALPHA / DIGIT / "_")`,
-    ///   or a tag appears twice ("MUST be treated as an error").
-    public static func parse(_ text: String) throws -> DKIMTagList {
-        var out: [(String, String)] = []
-        for part in text.split(separator: ";", omittingEmptySubsequences: false) {
-            let p = part.trimmingCharacters(in: .whitespacesAndNewlines)
-            if p.isEmpty { continue }
-            guard let eq = p.firstIndex(of: "=") else { throw DKIMTagError("'\(p.prefix(40))' is not a tag=value pair (RFC 6376 §3.2)") }
-            let name = String(p[..<eq]).trimmingCharacters(in: .whitespacesAndNewlines)
-            let letter: (Unicode.Scalar) -> Bool = { ("a"..."z").contains($0) || ("A"..."Z").contains($0) }
-            guard let f = name.unicodeScalars.first, letter(f),
-                  name.unicodeScalars.allSatisfy({ letter($0) || ("0"..."9").contains($0) || $0 == "_" }) else {
-                throw DKIMTagError("'\(name.prefix(40))' is not a tag name (RFC 6376 §3.2)")
-            }
-            let value = String(p[p.index(after: eq)...]).trimmingCharacters(in: .whitespacesAndNewlines)
-            if out.contains(where: { $0.0 == name }) { throw DKIMTagError("tag \(name)= appears twice (RFC 6376 §3.2)") }
-            out.append((name, value))
-        }
-        return DKIMTagList(tags: out)
-    }
-
-    /// A value with all whitespace (FWS) removed: `b=`, `bh=`, `p=` (RFC 6376 §3.5, §3.6.1).
-    static func compact(_ v: String) -> String { String(v.unicodeScalars.filter { !($0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n") }.map(Character.init)) }
-
-    /// Strict base64 (RFC 6376 §2.4: `base64string = ALPHADIGITPS *([FWS] ALPHADIGITPS) [[FWS] "=" [[FWS] "="]]`).
-    static func base64(_ v: String) -> [UInt8]? {
-        let c = compact(v)
-        guard c.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "+" || $0 == "/" || $0 == "=") }) else { return nil }
-        return Data(base64Encoded: c).map { [UInt8]($0) }
-    }
-}
-
-/// A tag list or field that is not valid, with the reason.
-public struct DKIMTagError: Error, Sendable, CustomStringConvertible, Equatable {
-    public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
-}
 
 /// A parsed DKIM-Signature field (RFC 6376 §3.5).
 public struct DKIMSignatureFields: Sendable, Hashable {
@@ -84,7 +33,7 @@ public struct DKIMSignatureFields: Sendable, Hashable {
         /// The key type (`k=`) the algorithm needs.
         public var keyType: String { self == .ed25519SHA256 ? "ed25519" : "rsa" }
     }
-    public let tags: DKIMTagList
+    public let tags: TagList
     public let algorithm: Algorithm
     /// `b=`, decoded.
     public let signature: [UInt8]
@@ -113,61 +62,61 @@ public struct DKIMSignatureFields: Sendable, Hashable {
     /// required tag (`v a b bh d h s`), `v=1`, a known `a=` and `c=`, base64 `b=`/`bh=`,
     /// `h=` including `from`, `i=` in `d=` or a subdomain of it, decimal `l=`, `t=`, `x=`,
     /// `x=` after `t=`, `q=dns/txt`.
-    /// - Throws: ``DKIMTagError`` with the reason.
+    /// - Throws: ``TagError`` with the reason.
     public static func parse(_ value: String) throws -> DKIMSignatureFields {
-        let tags = try DKIMTagList.parse(value)
+        let tags = try TagList.parse(value)
         for t in ["v", "a", "b", "bh", "d", "h", "s"] where tags[t] == nil {
-            throw DKIMTagError("the signature has no \(t)= tag (RFC 6376 §3.5, §6.1.1)")
+            throw TagError("the signature has no \(t)= tag (RFC 6376 §3.5, §6.1.1)")
         }
-        guard tags["v"] == "1" else { throw DKIMTagError("v=\(tags["v"]!) is not 1 (RFC 6376 §3.5)") }
+        guard tags["v"] == "1" else { throw TagError("v=\(tags["v"]!) is not 1 (RFC 6376 §3.5)") }
         guard let a = Algorithm(rawValue: tags["a"]!.lowercased()) else {
-            throw DKIMTagError("a=\(tags["a"]!.prefix(40)) is not a signing algorithm (valid: rsa-sha256, ed25519-sha256, rsa-sha1)")
+            throw TagError("a=\(tags["a"]!.prefix(40)) is not a signing algorithm (valid: rsa-sha256, ed25519-sha256, rsa-sha1)")
         }
-        guard let b = DKIMTagList.base64(tags["b"]!), !b.isEmpty else { throw DKIMTagError("b= is not base64 (RFC 6376 §3.5)") }
-        guard let bh = DKIMTagList.base64(tags["bh"]!), !bh.isEmpty else { throw DKIMTagError("bh= is not base64 (RFC 6376 §3.5)") }
+        guard let b = TagList.base64(tags["b"]!), !b.isEmpty else { throw TagError("b= is not base64 (RFC 6376 §3.5)") }
+        guard let bh = TagList.base64(tags["bh"]!), !bh.isEmpty else { throw TagError("bh= is not base64 (RFC 6376 §3.5)") }
         var hc = DKIMCanonicalization.simple, bc = DKIMCanonicalization.simple
         if let c = tags["c"] {
             let parts = c.lowercased().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             guard parts.count <= 2, let h = DKIMCanonicalization(rawValue: parts[0]),
                   let bb = parts.count == 2 ? DKIMCanonicalization(rawValue: parts[1]) : .simple else {
-                throw DKIMTagError("c=\(c.prefix(40)) is not a canonicalization (valid: simple, relaxed, as header/body)")
+                throw TagError("c=\(c.prefix(40)) is not a canonicalization (valid: simple, relaxed, as header/body)")
             }
             hc = h; bc = bb
         }
         if let q = tags["q"], !q.split(separator: ":").contains(where: { $0.trimmingCharacters(in: .whitespaces).lowercased() == "dns/txt" }) {
-            throw DKIMTagError("q=\(q.prefix(40)) does not offer dns/txt (RFC 6376 §3.5)")
+            throw TagError("q=\(q.prefix(40)) does not offer dns/txt (RFC 6376 §3.5)")
         }
         let dText = tags["d"]!
         guard !dText.isEmpty, dText.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 32 && !"()<>[]:;@\\,\"".unicodeScalars.contains($0) }),
               let d = try? DomainName(dText), d.labels.count >= 1 else {
-            throw DKIMTagError("d=\(dText.prefix(60)) is not a domain name")
+            throw TagError("d=\(dText.prefix(60)) is not a domain name")
         }
         let s = tags["s"]!
         guard !s.isEmpty, (try? DomainName("\(s)._domainkey.\(d.withoutTrailingDot)")) != nil,
               s.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 32 }) else {
-            throw DKIMTagError("s=\(s.prefix(60)) is not a selector (RFC 6376 §3.1)")
+            throw TagError("s=\(s.prefix(60)) is not a selector (RFC 6376 §3.1)")
         }
         let h = tags["h"]!.split(separator: ":", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
-        guard !h.contains(where: \.isEmpty) else { throw DKIMTagError("h= has an empty field name (RFC 6376 §3.5)") }
-        guard h.contains("from") else { throw DKIMTagError("h= does not include From, which must be signed (RFC 6376 §5.4)") }
+        guard !h.contains(where: \.isEmpty) else { throw TagError("h= has an empty field name (RFC 6376 §3.5)") }
+        guard h.contains("from") else { throw TagError("h= does not include From, which must be signed (RFC 6376 §5.4)") }
         let identity: String
         if let i = tags["i"] {
-            guard let at = i.lastIndex(of: "@") else { throw DKIMTagError("i=\(i.prefix(60)) has no @ (RFC 6376 §3.5)") }
+            guard let at = i.lastIndex(of: "@") else { throw TagError("i=\(i.prefix(60)) has no @ (RFC 6376 §3.5)") }
             let idom = i[i.index(after: at)...].lowercased()
             let dd = d.withoutTrailingDot.lowercased()
             guard idom == dd || idom.hasSuffix("." + dd) else {
-                throw DKIMTagError("i= domain \(idom.prefix(60)) is not d=\(dd) or a subdomain of it (RFC 6376 §3.5)")
+                throw TagError("i= domain \(idom.prefix(60)) is not d=\(dd) or a subdomain of it (RFC 6376 §3.5)")
             }
             identity = i
         } else { identity = "@" + d.withoutTrailingDot }
         func number(_ t: String) throws -> Int? {
             guard let v = tags[t] else { return nil }
-            guard !v.isEmpty, v.count <= 76, v.allSatisfy(\.isASCII), v.allSatisfy(\.isNumber) else { throw DKIMTagError("\(t)=\(v.prefix(40)) is not a decimal number (RFC 6376 §3.5)") }
+            guard !v.isEmpty, v.count <= 76, v.allSatisfy(\.isASCII), v.allSatisfy(\.isNumber) else { throw TagError("\(t)=\(v.prefix(40)) is not a decimal number (RFC 6376 §3.5)") }
             // More than 18 digits: past any file size or date a signature can mean.
             return Int(v.prefix(18)) ?? Int.max
         }
         let l = try number("l"), t = try number("t"), x = try number("x")
-        if let t, let x, x < t { throw DKIMTagError("x=\(x) is before t=\(t) (RFC 6376 §3.5)") }
+        if let t, let x, x < t { throw TagError("x=\(x) is before t=\(t) (RFC 6376 §3.5)") }
         return DKIMSignatureFields(tags: tags, algorithm: a, signature: b, bodyHash: bh, headerCanonicalization: hc,
                                    bodyCanonicalization: bc, domain: d, selector: s, signedHeaders: h, identity: identity,
                                    bodyLength: l, timestamp: t, expiration: x)
@@ -190,28 +139,28 @@ public struct DKIMKeyRecord: Sendable, Hashable {
     public var revoked: Bool { publicKey.isEmpty }
 
     /// Parses a key record's TXT value.
-    /// - Throws: ``DKIMTagError`` when it is not a tag list, `v=` is there but not the first
+    /// - Throws: ``TagError`` when it is not a tag list, `v=` is there but not the first
     ///   tag or not `DKIM1`, `p=` is missing or not base64, `k=` is unknown, or `s=` does not
     ///   allow email.
     public static func parse(_ text: String) throws -> DKIMKeyRecord {
-        let tags = try DKIMTagList.parse(text)
+        let tags = try TagList.parse(text)
         if let v = tags["v"], tags.tags.first?.name != "v" || v != "DKIM1" {
-            throw DKIMTagError("v=\(v.prefix(20)) is not DKIM1 as the first tag: not a DKIM key record (RFC 6376 §3.6.1)")
+            throw TagError("v=\(v.prefix(20)) is not DKIM1 as the first tag: not a DKIM key record (RFC 6376 §3.6.1)")
         }
-        guard let p = tags["p"] else { throw DKIMTagError("the record has no p= tag: not a DKIM key record (RFC 6376 §3.6.1)") }
+        guard let p = tags["p"] else { throw TagError("the record has no p= tag: not a DKIM key record (RFC 6376 §3.6.1)") }
         let key: [UInt8]
-        if DKIMTagList.compact(p).isEmpty { key = [] } else {
-            guard let k = DKIMTagList.base64(p) else { throw DKIMTagError("p= is not base64 (RFC 6376 §3.6.1)") }
+        if TagList.compact(p).isEmpty { key = [] } else {
+            guard let k = TagList.base64(p) else { throw TagError("p= is not base64 (RFC 6376 §3.6.1)") }
             key = k
         }
         let k = (tags["k"] ?? "rsa").lowercased()
-        guard k == "rsa" || k == "ed25519" else { throw DKIMTagError("k=\(k.prefix(20)) is not a key type mailplan verifies (rsa, ed25519)") }
+        guard k == "rsa" || k == "ed25519" else { throw TagError("k=\(k.prefix(20)) is not a key type mailplan verifies (rsa, ed25519)") }
         func list(_ t: String) -> [String] {
             (tags[t] ?? "").split(separator: ":").map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }.filter { !$0.isEmpty }
         }
         let services = list("s")
         if !services.isEmpty, !services.contains("*"), !services.contains("email") {
-            throw DKIMTagError("s=\(tags["s"]!.prefix(20)) does not allow email (RFC 6376 §3.6.1)")
+            throw TagError("s=\(tags["s"]!.prefix(20)) does not allow email (RFC 6376 §3.6.1)")
         }
         return DKIMKeyRecord(keyType: k, publicKey: key, hashes: list("h"), flags: list("t"), services: services)
     }

@@ -97,13 +97,13 @@ public struct DKIMVerifier {
     /// The time `x=` is compared with.
     public let now: Date
 
-    public init(lookup: @escaping SPFDNSLookup, now: Date = Date()) { self.lookup = lookup; self.now = now }
+    public init(lookup: @escaping SPFDNSLookup, now: Date) { self.lookup = lookup; self.now = now }
 
     /// A signature field read from the message, waiting for its body hash.
     public struct Pending {
         let field: MessageHeaderField
         let index: Int
-        var parsed: Result<DKIMSignatureFields, DKIMTagError>
+        var parsed: Result<DKIMSignatureFields, TagError>
         var sink: BodyHashSink?
     }
 
@@ -111,7 +111,7 @@ public struct DKIMVerifier {
     public func prepare(_ headers: MessageHeaderSection, body: BodyCanonicalizers) -> [Pending] {
         var out: [Pending] = []
         for (i, f) in headers.fields.enumerated() where f.key == "dkim-signature" {
-            var p = Pending(field: f, index: i, parsed: Result { try DKIMSignatureFields.parse(f.value) }.mapError { $0 as? DKIMTagError ?? DKIMTagError("\($0)") }, sink: nil)
+            var p = Pending(field: f, index: i, parsed: Result { try DKIMSignatureFields.parse(f.value) }.mapError { $0 as? TagError ?? TagError("\($0)") }, sink: nil)
             if out.count < Self.maxSignatures, case .success(let s) = p.parsed {
                 p.sink = body.sink(s.bodyCanonicalization, s.algorithm.hash, limit: s.bodyLength)
             }
@@ -135,7 +135,7 @@ public struct DKIMVerifier {
             r.domain = s.domain.withoutTrailingDot; r.selector = s.selector; r.algorithm = s.algorithm.rawValue
             r.identity = s.identity; r.canonicalization = "\(s.headerCanonicalization.rawValue)/\(s.bodyCanonicalization.rawValue)"
             r.signedHeaders = s.signedHeaders; r.bodyLength = s.bodyLength; r.timestamp = s.timestamp; r.expiration = s.expiration
-            r.headerB = String(DKIMTagList.compact(s.tags["b"] ?? "").prefix(8))
+            r.headerB = String(TagList.compact(s.tags["b"] ?? "").prefix(8))
             r.weak = s.algorithm == .rsaSHA1
             func fail(_ f: DKIMFailure, _ why: String, _ result: AuthResult = .fail) -> DKIMSignatureResult {
                 r.result = result; r.failure = f; r.reason = why; return r

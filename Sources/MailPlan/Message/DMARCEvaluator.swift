@@ -14,20 +14,19 @@ public struct DMARCRecordPolicy: Sendable, Codable, Hashable {
 
     /// Parses a TXT value that starts with `v=DMARC1` (RFC 7489 §6.4).
     /// - Returns: nil when the value is not a DMARC record (it is then ignored, §6.6.3).
-    /// - Throws: ``DKIMTagError`` when it is a DMARC record without a valid `p=` (§6.6.3:
+    /// - Throws: ``TagError`` when it is a DMARC record without a valid `p=` (§6.6.3:
     ///   such a record gives no policy).
     public static func parse(_ text: String) throws -> DMARCRecordPolicy? {
         let parts = text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard let first = parts.first, first.replacingOccurrences(of: " ", with: "") == "v=DMARC1" else { return nil }
+        // §6.3: syntax errors are ignored; a repeated tag keeps its first value.
         var tags: [String: String] = [:]
-        for part in parts.dropFirst() {
-            guard let eq = part.firstIndex(of: "=") else { continue }  // §6.3: syntax errors are ignored
-            let k = part[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
-            if tags[k] == nil { tags[k] = part[part.index(after: eq)...].trimmingCharacters(in: .whitespaces).lowercased() }
+        for case .tag(let name, let value) in TagList.parts(text).dropFirst() where tags[name.lowercased()] == nil {
+            tags[name.lowercased()] = value.lowercased()
         }
         let policies = ["none", "quarantine", "reject"]
         guard let p = tags["p"], policies.contains(p) else {
-            throw DKIMTagError("the record has no valid p= (none, quarantine or reject; RFC 7489 §6.3)")
+            throw TagError("the record has no valid p= (none, quarantine or reject; RFC 7489 §6.3)")
         }
         func policy(_ k: String) -> String? { tags[k].flatMap { policies.contains($0) ? $0 : nil } }
         func mode(_ k: String) -> String { tags[k] == "s" ? "s" : "r" }
@@ -71,19 +70,19 @@ public enum MessageFrom {
     /// The domains of the addresses in the From fields, lower-case.
     /// - Returns: the domains (in order, de-duplicated) or the reason there is none usable:
     ///   no From field, an address without a domain, a domain that is not a DNS name.
-    public static func domains(_ headers: MessageHeaderSection) -> Result<[DomainName], DKIMTagError> {
+    public static func domains(_ headers: MessageHeaderSection) -> Result<[DomainName], TagError> {
         let fields = headers.fields(named: "from")
-        guard !fields.isEmpty else { return .failure(DKIMTagError("the message has no From field (RFC 5322 §3.6.2)")) }
+        guard !fields.isEmpty else { return .failure(TagError("the message has no From field (RFC 5322 §3.6.2)")) }
         var out: [DomainName] = []
         for f in fields {
             let addrs = addresses(f.value)
-            guard !addrs.isEmpty else { return .failure(DKIMTagError("From: \(f.value.prefix(60)) holds no address")) }
+            guard !addrs.isEmpty else { return .failure(TagError("From: \(f.value.prefix(60)) holds no address")) }
             for a in addrs {
-                guard let at = a.lastIndex(of: "@") else { return .failure(DKIMTagError("From address '\(a.prefix(60))' has no domain")) }
+                guard let at = a.lastIndex(of: "@") else { return .failure(TagError("From address '\(a.prefix(60))' has no domain")) }
                 var d = String(a[a.index(after: at)...]).trimmingCharacters(in: .whitespaces)
                 if d.hasSuffix(".") { d.removeLast() }
                 guard !d.isEmpty, !d.hasPrefix("["), let n = try? DomainName(d.lowercased()) else {
-                    return .failure(DKIMTagError("From domain '\(d.prefix(60))' is not a domain name"))
+                    return .failure(TagError("From domain '\(d.prefix(60))' is not a domain name"))
                 }
                 if !out.contains(n) { out.append(n) }
             }

@@ -73,7 +73,7 @@ public struct MessageVerifier {
     /// The authserv-id of the Authentication-Results field (RFC 8601 §2.5).
     public var authservID = "mailplan"
 
-    public init(lookup: @escaping SPFDNSLookup, suffixes: PublicSuffixList, now: Date = Date()) {
+    public init(lookup: @escaping SPFDNSLookup, suffixes: PublicSuffixList, now: Date) {
         self.lookup = lookup; self.suffixes = suffixes; self.now = now
     }
 

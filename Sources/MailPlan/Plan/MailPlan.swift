@@ -111,8 +111,7 @@ public struct DKIMSelectorPlan: Sendable, Hashable {
 
     /// The revoked form of ``record``: every tag kept, `p=` emptied (RFC 6376 §3.6.1).
     public var revokedRecord: String {
-        let tags = record.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let kept = tags.filter { !$0.hasPrefix("p=") }
+        let kept = TagList.lenient(record).tags.filter { $0.name != "p" }.map { "\($0.name)=\($0.value)" }
         return (kept.isEmpty ? ["v=DKIM1"] : kept).joined(separator: "; ") + "; p="
     }
 }
@@ -169,10 +168,22 @@ public enum DKIMStage: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// A DMARC policy value: what a receiver does with mail that fails (RFC 7489 §6.3 `p=`).
+public enum DMARCPolicyValue: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case none, quarantine, reject
+    public var description: String { rawValue }
+}
+
+/// An MTA-STS policy mode (RFC 8461 §3.2).
+public enum MTASTSMode: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case enforce, testing, none
+    public var description: String { rawValue }
+}
+
 /// DMARC policy (RFC 7489 §6.3; `np` from DMARCbis).
 public struct DMARCPolicy: Sendable, Hashable {
-    public let policy: String
-    public let subdomainPolicy: String?
+    public let policy: DMARCPolicyValue
+    public let subdomainPolicy: DMARCPolicyValue?
     public let rua: [String]
     public let ruf: [String]
     public let adkim: String?
@@ -180,7 +191,7 @@ public struct DMARCPolicy: Sendable, Hashable {
     public let pct: Int?
     public let fo: String?
     /// `np=`: policy for non-existent subdomains (DMARCbis).
-    public var nonexistentPolicy: String? = nil
+    public var nonexistentPolicy: DMARCPolicyValue? = nil
     /// `rf=`: failure report format (`afrf`; deprecated by DMARCbis).
     public var rf: String? = nil
     /// `ri=`: aggregate report interval in seconds (deprecated by DMARCbis).
@@ -213,7 +224,7 @@ public struct TLSRPTPolicy: Sendable, Hashable {
 /// MTA-STS (RFC 8461). The policy file is derived from the planned MX hosts; the `_mta-sts`
 /// TXT `id` is derived from the policy text, so it changes exactly when the policy changes.
 public struct MTASTSPolicy: Sendable, Hashable {
-    public let mode: String
+    public let mode: MTASTSMode
     /// `max_age` in seconds.
     public let maxAge: Int
     /// `policy_file:` (absolute path): mailplan writes the policy there on `apply`.

@@ -264,6 +264,7 @@ struct PlanReader {
         guard let m = mapping(node, "server", allowed: ["hostname", "ipv4", "ipv6", "helo_spf", "dane", "reverse"], required: ["hostname"]) else { return nil }
         let host = m["hostname"].flatMap { hostname($0.value, "server.hostname") }
         var v4: [IPv4Address] = [], v6: [IPv6Address] = []
+        let errorsBefore = diagnostics.filter { $0.severity == .error }.count
         if let n = m["ipv4"]?.value {
             for (s, sn) in stringList(n, "server.ipv4") {
                 if let ip = IPv4Address(s) { v4.append(ip) } else { error(sn, "server.ipv4: '\(s)' is not an IPv4 address (expected dotted quad such as 192.0.2.25)") }
@@ -275,7 +276,7 @@ struct PlanReader {
             }
         }
         if m["ipv4"] == nil && m["ipv6"] == nil { error(node, "server: give at least one address in ipv4 or ipv6") }
-        else if v4.isEmpty && v6.isEmpty && !diagnostics.contains(where: { $0.severity == .error && $0.message.hasPrefix("server.ipv") }) {
+        else if v4.isEmpty && v6.isEmpty && diagnostics.filter({ $0.severity == .error }).count == errorsBefore {
             error(node, "server: ipv4 and ipv6 are empty; give at least one address (the MX host needs an A or AAAA record)")
         }
         let helo = m["helo_spf"].flatMap { bool($0.value, "server.helo_spf") } ?? false
@@ -423,16 +424,16 @@ struct PlanReader {
             }) {
                 error(m["dkim"]?.key, "\(dn).dkim[\(k.selector)]: a no_mail domain signs no mail; only revoked or removed selectors may be listed")
             }
-            if let d = dmarc, d.policy != "reject" {
+            if let d = dmarc, d.policy != .reject {
                 error(m["dmarc"]?.value, "\(dn).dmarc.policy: a no_mail domain has DMARC p=reject, found '\(d.policy)'")
             }
             mx = [MXTarget(preference: 0, exchange: .root)]
             spf = SPFPolicy(terms: [], all: "-all")
             if dmarc == nil {
-                dmarc = DMARCPolicy(policy: "reject", subdomainPolicy: nil, rua: [], ruf: [], adkim: nil, aspf: nil, pct: nil, fo: nil)
+                dmarc = DMARCPolicy(policy: .reject, subdomainPolicy: nil, rua: [], ruf: [], adkim: nil, aspf: nil, pct: nil, fo: nil)
             }
         }
-        if !noMail, let mtasts, mtasts.mode != "none", mx.contains(where: { $0.exchange == .root }) {
+        if !noMail, let mtasts, mtasts.mode != .none, mx.contains(where: { $0.exchange == .root }) {
             error(m["mta_sts"]?.value, "\(dn).mta_sts: a domain with a null MX receives no mail; remove mta_sts or use mode: none")
         }
         if !dkim.isEmpty, !noMail, !dkim.contains(where: { $0.lifecycle == .active || { if case .retiring = $0.lifecycle { return true }; return false }($0) }) {
@@ -634,7 +635,7 @@ struct PlanReader {
                     extra.append((tag, values.joined(separator: ":")))
                 }
                 if !extra.isEmpty {
-                    let existing = Set(record.split(separator: ";").compactMap { $0.split(separator: "=").first.map { $0.trimmingCharacters(in: .whitespaces) } })
+                    let existing = Set(TagList.lenient(record).tags.map(\.name))
                     if let dup = extra.first(where: { existing.contains($0.0) }) {
                         error(at, "\(sp): the key already has a \(dup.0)= tag; give it in one place"); continue
                     }
@@ -832,8 +833,9 @@ struct PlanReader {
             guard valid.contains(s) else { error(n, "\(p).\(key) must be one of \(valid.joined(separator: ", ")), found '\(s)'"); return nil }
             return s
         }
-        let policy = choice("policy", ["none", "quarantine", "reject"])
-        let sp = choice("sp", ["none", "quarantine", "reject"])
+        let policies = DMARCPolicyValue.allCases.map(\.rawValue)
+        let policy = choice("policy", policies).flatMap(DMARCPolicyValue.init(rawValue:))
+        let sp = choice("sp", policies).flatMap(DMARCPolicyValue.init(rawValue:))
         let adkim = choice("adkim", ["r", "s"]), aspf = choice("aspf", ["r", "s"])
         let pct = m["pct"].flatMap { int($0.value, "\(p).pct", in: 0...100) }
         var fo: String? = nil
@@ -841,7 +843,7 @@ struct PlanReader {
             if s.split(separator: ":", omittingEmptySubsequences: false).allSatisfy({ ["0", "1", "d", "s"].contains($0) }) { fo = s }
             else { error(n, "\(p).fo must be 0, 1, d or s, or several joined by ':' (RFC 7489 §6.3), found '\(s)'") }
         }
-        let np = choice("np", ["none", "quarantine", "reject"])
+        let np = choice("np", policies).flatMap(DMARCPolicyValue.init(rawValue:))
         let rf = choice("rf", ["afrf"])
         let ri = m["ri"].flatMap { int($0.value, "\(p).ri", in: 1...4_294_967_295) }
         for key in ["pct", "rf", "ri"] where m[key] != nil {
@@ -870,9 +872,9 @@ struct PlanReader {
     mutating func readMTASTS(_ node: Node, _ dn: String) -> MTASTSPolicy? {
         let p = "\(dn).mta_sts"
         guard let m = mapping(node, p, allowed: ["mode", "max_age", "policy_file"], required: ["mode"]) else { return nil }
-        var mode: String? = nil
+        var mode: MTASTSMode? = nil
         if let n = m["mode"]?.value, let s = string(n, "\(p).mode") {
-            if ["enforce", "testing", "none"].contains(s) { mode = s } else { error(n, "\(p).mode must be enforce, testing or none, found '\(s)'") }
+            if let v = MTASTSMode(rawValue: s) { mode = v } else { error(n, "\(p).mode must be enforce, testing or none, found '\(s)'") }
         }
         var maxAge = 604800
         if let n = m["max_age"]?.value, let v = int(n, "\(p).max_age", in: 0...31_557_600) { maxAge = v }

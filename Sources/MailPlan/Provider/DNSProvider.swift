@@ -1,11 +1,29 @@
 import Foundation
 
-/// How a provider stores records, which decides how a Changeset is written.
-public enum ProviderGranularity: String, Sendable, Codable {
-    /// One object per (name, type); a set is replaced whole (PowerDNS, deSEC, Route 53…).
-    case rrset
-    /// One object per record value with its own ID (Cloudflare, DigitalOcean).
-    case record
+/// How an adapter's writes of one zone land.
+public enum ApplyMode: String, Sendable, Codable {
+    /// The zone's whole Changeset is one all-or-nothing write (a PowerDNS PATCH, a Route 53
+    /// change batch, a Cloudflare batch, a deSEC bulk request, an RFC 2136 UPDATE, a zone file
+    /// replaced whole). When its reply is lost, the engine reads the zone again and finds it
+    /// either all applied or not at all (``Engine/apply(changesets:files:progress:)``).
+    case atomic
+    /// One write per change (or per record): a failure leaves the earlier writes applied,
+    /// and the adapter reports which (DigitalOcean, Hetzner, Gandi).
+    case recordByRecord
+}
+
+/// One setting of an adapter's plan-file entry (`providers.<name>.<setting>`): the settings
+/// test and `docs/plan-file.md` read these.
+public struct ProviderSetting: Sendable, Hashable {
+    public let name: String
+    public let required: Bool
+    /// A credential: written as `${ENV_VAR}` and never printed.
+    public let secret: Bool
+    /// What the setting means, as the docs table says.
+    public let meaning: String
+    public init(_ name: String, required: Bool = false, secret: Bool = false, _ meaning: String) {
+        self.name = name; self.required = required; self.secret = secret; self.meaning = meaning
+    }
 }
 
 /// What a provider can hold, declared by each adapter and checked offline before any API
@@ -16,9 +34,10 @@ public struct ProviderCapabilities: Sendable, Hashable {
     /// Lowest and highest TTL in seconds the provider accepts; desired TTLs outside are
     /// clamped with a note in the plan.
     public var ttlRange: ClosedRange<UInt32>
-    public var granularity: ProviderGranularity
-    /// True when a zone's whole Changeset is applied all-or-nothing.
-    public var atomicApply: Bool
+    /// Whether a zone's Changeset is one all-or-nothing write or one write per change.
+    public var applyMode: ApplyMode
+    /// How many zones may be written to one server at the same time (PowerDNS with sqlite: 2).
+    public var writeConcurrency: Int
     /// Largest logical TXT value in bytes the provider accepts, if it has a limit.
     public var maxTXTLength: Int?
     /// The TTL value (seconds field) the provider uses to mean "automatic" (Cloudflare: `1`),
@@ -33,12 +52,14 @@ public struct ProviderCapabilities: Sendable, Hashable {
     public var conditionalWrites: Bool
 
     public init(supportedTypes: Set<RRType>, ttlRange: ClosedRange<UInt32> = 1...2_147_483_647,
-                granularity: ProviderGranularity, atomicApply: Bool, maxTXTLength: Int? = nil,
-                autoTTL: UInt32? = nil, conditionalWrites: Bool = false) {
+                applyMode: ApplyMode, maxTXTLength: Int? = nil, autoTTL: UInt32? = nil,
+                conditionalWrites: Bool = false, writeConcurrency: Int = 1) {
         self.supportedTypes = supportedTypes; self.ttlRange = ttlRange
-        self.granularity = granularity; self.atomicApply = atomicApply; self.maxTXTLength = maxTXTLength
-        self.autoTTL = autoTTL; self.conditionalWrites = conditionalWrites
+        self.applyMode = applyMode; self.maxTXTLength = maxTXTLength
+        self.autoTTL = autoTTL; self.conditionalWrites = conditionalWrites; self.writeConcurrency = writeConcurrency
     }
+    /// True when a zone's whole Changeset is applied all-or-nothing (``ApplyMode/atomic``).
+    public var atomicApply: Bool { applyMode == .atomic }
 }
 
 /// A live RRset whose records equal what the plan wants but whose provider-side form must
@@ -113,6 +134,29 @@ extension DNSProvider {
     public func readWarnings(_ zone: DomainName) -> [Diagnostic] { [] }
 }
 
+/// An adapter type: its plan-file `type:` name, the settings it takes, what it can hold, and
+/// how to build one from a plan file's provider entry (DNSControl registers providers with a
+/// capability table; octoDNS providers declare `SUPPORTS`). The registry is a list of these.
+public protocol DNSProviderType: DNSProvider {
+    /// The plan file's `type:` (e.g. `powerdns`).
+    static var typeName: String { get }
+    /// Every setting the adapter accepts.
+    static var settings: [ProviderSetting] { get }
+    /// What the adapter can hold and how it writes (an instance may narrow it from its
+    /// settings, e.g. deSEC's account minimum TTL).
+    static var capabilities: ProviderCapabilities { get }
+    /// Builds the adapter from its settings, offline.
+    /// - Throws: ``DiagnosticsError`` naming file:line:column for a missing or invalid setting.
+    init(config: ProviderConfig) throws
+}
+
+extension DNSProviderType {
+    public var typeName: String { Self.typeName }
+    public var capabilities: ProviderCapabilities { Self.capabilities }
+    /// The names of ``settings``, for ``ProviderConfig/checkKeys(allowed:)``.
+    public static var settingNames: [String] { settings.map(\.name) }
+}
+
 /// A provider failure, naming the provider and what it was doing. Never contains a secret.
 public struct ProviderError: Error, CustomStringConvertible, Sendable {
     public let provider: String
@@ -139,4 +183,11 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
         self.failed = failed; self.notAttempted = notAttempted; self.unknown = unknown; self.reason = reason
     }
     public var description: String { "provider \(provider), zone \(zone.fqdn): \(reason)" }
+
+    /// A write whose reply was lost: `changes` may or may not have been applied. The engine
+    /// reads the zone again to tell (``ApplyMode/atomic`` adapters).
+    public static func outcomeUnknown(provider: String, zone: DomainName, applied: [Change] = [], _ changes: [Change],
+                                      notAttempted: [Change] = [], reason: String) -> ApplyError {
+        ApplyError(provider: provider, zone: zone, applied: applied, failed: [], notAttempted: notAttempted, unknown: changes, reason: reason)
+    }
 }

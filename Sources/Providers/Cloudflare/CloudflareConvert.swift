@@ -74,11 +74,6 @@ public enum CloudflareConvert {
         public var count: Int { deletes.count + patches.count + puts.count + posts.count }
     }
 
-    /// A record Cloudflare holds that mailplan cannot represent or must not use.
-    public struct ConvertError: Error, CustomStringConvertible, Sendable {
-        public let message: String
-        public var description: String { message }
-    }
 
     /// The types proxying applies to (A, AAAA, CNAME).
     public static let proxiableTypes: Set<RRType> = [.a, .aaaa, .cname]

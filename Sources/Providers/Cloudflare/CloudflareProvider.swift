@@ -31,19 +31,24 @@ import MailPlan
 /// ``ProviderFix`` ("mail-safety fix: proxied → false"). `proxied_names` may not hold the
 /// mail host or an MX target (a validation error: SMTP is not proxied), and a proxied name
 /// managed by the plan must use `ttl: auto` (Cloudflare stores proxied records with TTL 1).
-public final class CloudflareProvider: DNSProvider {
+public final class CloudflareProvider: DNSProviderType {
     public let instanceName: String
-    public let typeName = "cloudflare"
+    public static let typeName = "cloudflare"
     /// SRV, CAA and TLSA are written through Cloudflare's structured `data` object, whose
     /// exact form is not confirmed here [U]; they are refused offline (the safe choice).
     /// TTL: 60–86400 s, or 1 for automatic [D]; the Enterprise minimum of 30 is not assumed.
-    public let capabilities = ProviderCapabilities(
+    public static let capabilities = ProviderCapabilities(
         supportedTypes: [.a, .aaaa, .mx, .txt, .cname], ttlRange: 60...86400,
-        granularity: .record, atomicApply: true, autoTTL: 1)
+        applyMode: .atomic, autoTTL: 1)
 
     public static let defaultURL = "https://api.cloudflare.com/client/v4"
     /// The setting names this adapter accepts.
-    public static let settingNames = RESTAPI.commonSettings + ["account_id", "proxied_names", "batch_size"]
+    /// The settings this adapter accepts (docs/plan-file.md documents each).
+    public static let settings: [ProviderSetting] = RESTAPI.commonSettings + [
+        ProviderSetting("account_id", "when the zone name exists in several accounts"),
+        ProviderSetting("proxied_names", "names whose A/AAAA/CNAME stay proxied"),
+        ProviderSetting("batch_size", "operations per batch request (1-3500, default 200)"),
+    ]
 
     /// The API base URL (`…/client/v4`).
     public let baseURL: String
@@ -147,7 +152,7 @@ public final class CloudflareProvider: DNSProvider {
         }
         let env: CloudflareConvert.Envelope<R>
         do { env = try JSONDecoder().decode(CloudflareConvert.Envelope<R>.self, from: resp.body) } catch {
-            throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a Cloudflare response (\(PowerDNSConvert.describe(error))): \(req.redact(resp.excerpt()))")
+            throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a Cloudflare response (\(ConvertError.describe(error))): \(req.redact(resp.excerpt()))")
         }
         guard env.success, env.result != nil else {
             throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) answered success=false: \(CloudflareConvert.errorText(resp.body) ?? resp.excerpt())")
@@ -315,8 +320,12 @@ public final class CloudflareProvider: DNSProvider {
             let req = request(.post, "/zones/\(zoneID)/dns_records/batch", body: body)
             let resp: HTTPResponse
             do { resp = try client.send(req) } catch let e as HTTPError {
-                let outcome = e.outcomeUnknown ? "the batch may or may not have been applied (it is one transaction); run plan again to see" : "this batch was not applied"
-                throw fail(applied: applied, failed: inBatch, "\(e); \(outcome); \(partial)")
+                if e.outcomeUnknown {
+                    throw ApplyError.outcomeUnknown(provider: instanceName, zone: zone, applied: applied, inBatch,
+                                                    notAttempted: changes.filter { !applied.contains($0) && !inBatch.contains($0) },
+                                                    reason: "\(e); the batch may or may not have been applied (it is one transaction); \(partial)")
+                }
+                throw fail(applied: applied, failed: inBatch, "\(e); this batch was not applied; \(partial)")
             }
             if resp.status == 401 || resp.status == 403 {
                 throw fail(applied: applied, failed: inBatch, tokenRejected(resp, zone: zone) + "; \(partial)")

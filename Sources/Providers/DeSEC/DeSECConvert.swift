@@ -33,7 +33,7 @@ public enum DeSECConvert {
     /// The `subname` of `owner` in `zone`: `""` for the apex (bulk bodies do not accept `@`).
     /// - Throws: when `owner` is outside the zone.
     public static func subname(_ owner: DomainName, zone: DomainName) throws -> String {
-        guard owner.isSubdomain(of: zone) else { throw RESTAPI.ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
+        guard owner.isSubdomain(of: zone) else { throw ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
         return owner.relative(to: zone, apex: "")
     }
 
@@ -43,11 +43,11 @@ public enum DeSECConvert {
         let type = RRType(api.type)
         let name = try RESTAPI.owner(api.subname, zone: zone)
         if let n = api.name, let full = try? DomainName(n), full != name {
-            throw RESTAPI.ConvertError("RRset subname '\(api.subname)' and name '\(n)' disagree")
+            throw ConvertError("RRset subname '\(api.subname)' and name '\(n)' disagree")
         }
         let rdata = try api.records.map { r -> RData in
             do { return try RESTAPI.rdata(type, r, zone: zone) } catch {
-                throw RESTAPI.ConvertError("RRset \(name.fqdn) \(type): \(error)")
+                throw ConvertError("RRset \(name.fqdn) \(type): \(error)")
             }
         }
         return RRset(name: name, type: type, ttl: api.ttl, rdata: rdata)
@@ -59,12 +59,12 @@ public enum DeSECConvert {
     public static func bulkItems(_ changeset: ZoneChangeset) throws -> [BulkItem] {
         var seen = Set<RRsetKey>()
         return try changeset.changes.map { c in
-            guard seen.insert(c.key).inserted else { throw RESTAPI.ConvertError("the changeset changes \(c.key) twice") }
+            guard seen.insert(c.key).inserted else { throw ConvertError("the changeset changes \(c.key) twice") }
             let sub = try subname(c.name, zone: changeset.zone)
             guard c.action != .delete, let after = c.after, !after.rdata.isEmpty else {
                 return BulkItem(subname: sub, type: c.type.rawValue, ttl: nil, records: [])
             }
-            return BulkItem(subname: sub, type: c.type.rawValue, ttl: after.ttl, records: after.rdata.map(RESTAPI.value))
+            return BulkItem(subname: sub, type: c.type.rawValue, ttl: after.ttl, records: RESTAPI.values(after, keeping: c.before))
         }
     }
 

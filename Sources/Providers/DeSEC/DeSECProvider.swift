@@ -18,14 +18,18 @@ import MailPlan
 /// A zone's whole Changeset is one bulk `PATCH /domains/{zone}/rrsets/`, which deSEC applies
 /// atomically (one DNSSEC signing run, one request against the low per-domain write limit).
 /// TTLs below `minimum_ttl` are raised to it, and above 86400 lowered, with a note in the plan.
-public final class DeSECProvider: DNSProvider {
+public final class DeSECProvider: DNSProviderType {
     public let instanceName: String
-    public let typeName = "desec"
+    public static let typeName = "desec"
     /// TTL `minimum_ttl`–86400 s; bulk writes are atomic.
+    /// Every modelled type; TTL from deSEC's default account minimum (3600 s) to 86400 s; one
+    /// atomic bulk request per zone. An instance narrows the TTL range to its `minimum_ttl`.
+    public static let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 3600...maxTTL, applyMode: .atomic)
     public let capabilities: ProviderCapabilities
 
     public static let defaultURL = "https://desec.io/api/v1"
-    public static let settingNames = RESTAPI.commonSettings + ["minimum_ttl"]
+    /// The settings this adapter accepts (docs/plan-file.md documents each).
+    public static let settings: [ProviderSetting] = RESTAPI.commonSettings + [ProviderSetting("minimum_ttl", "the account's minimum TTL in seconds (default 3600)")]
     static let maxTTL: UInt32 = 86_400
     static let scope = "a deSEC token that may manage this domain (perm_manage_tokens is not needed; check allowed_subnets and the token's domain policy)"
 
@@ -58,7 +62,7 @@ public final class DeSECProvider: DNSProvider {
         self.baseURL = RESTAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
         self.token = token; self.minimumTTL = min(minimumTTL, Self.maxTTL); self.client = client
         capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: self.minimumTTL...Self.maxTTL,
-                                            granularity: .rrset, atomicApply: true)
+                                            applyMode: .atomic)
     }
 
     func domainPath(_ zone: DomainName) -> String { "/domains/" + RESTAPI.segment(zone.withoutTrailingDot) + "/" }
@@ -171,7 +175,10 @@ public final class DeSECProvider: DNSProvider {
         let sent = req.redact(String(decoding: body, as: UTF8.self))
         let resp: HTTPResponse
         do { resp = try client.send(req) } catch let e as HTTPError {
-            if e.outcomeUnknown { throw fail(changes, "\(e); the bulk PATCH may or may not have been applied (deSEC applies it whole or not at all): run plan again") }
+            if e.outcomeUnknown {
+                throw ApplyError.outcomeUnknown(provider: instanceName, zone: changeset.zone, changes,
+                                                reason: "\(e); the bulk PATCH may or may not have been applied (deSEC applies it whole or not at all)")
+            }
             throw fail(changes, "\(e); nothing was applied")
         }
         switch resp.status {

@@ -42,11 +42,6 @@ public enum DigitalOceanConvert {
     /// The error body: `{"id": "unprocessable_entity", "message": "…", "request_id": "…"}`.
     public struct APIError: Decodable, Sendable { public var id: String?; public var message: String? }
 
-    /// A record that cannot be read.
-    public struct ConvertError: Error, CustomStringConvertible, Sendable {
-        public let message: String
-        public var description: String { message }
-    }
 
     /// The largest encoded TXT size DigitalOcean accepts, in bytes: quotes, escapes and
     /// separators of the ≤255-byte strings counted ([C] DNSControl, from an observed

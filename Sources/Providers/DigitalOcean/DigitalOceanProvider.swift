@@ -21,20 +21,21 @@ import MailPlan
 /// fewest record calls (creates `POST` → 201, in-place edits `PUT` → 200, deletes
 /// `DELETE` → 204), run in Changeset order; a failure stops the apply and reports which
 /// changes were applied, which failed and which were not attempted.
-public final class DigitalOceanProvider: DNSProvider {
+public final class DigitalOceanProvider: DNSProviderType {
     public let instanceName: String
-    public let typeName = "digitalocean"
+    public static let typeName = "digitalocean"
     /// TXT: a value of 504 bytes encodes to 509 (two quoted strings and a space), the
     /// largest DigitalOcean is known to take [C]; ``audit(_:)`` checks the exact encoded size.
     /// TTL: at least 30 s [D]; no maximum is documented, so the RFC 2181 one is used.
     /// CAA and SRV are supported by DigitalOcean but their field mapping (flags/tag,
     /// weight/port) is not confirmed here [U], so they are refused offline (the safe choice).
-    public let capabilities = ProviderCapabilities(
+    public static let capabilities = ProviderCapabilities(
         supportedTypes: [.a, .aaaa, .mx, .txt, .cname], ttlRange: 30...2_147_483_647,
-        granularity: .record, atomicApply: false, maxTXTLength: 504)
+        applyMode: .recordByRecord, maxTXTLength: 504)
 
     public static let defaultURL = "https://api.digitalocean.com/v2"
-    public static let settingNames = RESTAPI.commonSettings
+    /// The settings this adapter accepts (docs/plan-file.md documents each).
+    public static let settings: [ProviderSetting] = RESTAPI.commonSettings
 
     /// The API base URL (`…/v2`).
     public let baseURL: String
@@ -142,7 +143,7 @@ public final class DigitalOceanProvider: DNSProvider {
             }
             let body: DigitalOceanConvert.RecordPage
             do { body = try JSONDecoder().decode(DigitalOceanConvert.RecordPage.self, from: resp.body) } catch {
-                throw ProviderError(provider: instanceName, "listing records for zone \(zone.fqdn) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a record page (\(PowerDNSConvert.describe(error)))")
+                throw ProviderError(provider: instanceName, "listing records for zone \(zone.fqdn) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a record page (\(ConvertError.describe(error)))")
             }
             records += body.domain_records
             if body.links?.pages?.next == nil {

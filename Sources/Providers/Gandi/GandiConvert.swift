@@ -28,7 +28,7 @@ public enum GandiConvert {
     /// The `rrset_name` of `owner` in `zone`: `@` for the apex.
     /// - Throws: when `owner` is outside the zone.
     public static func name(_ owner: DomainName, zone: DomainName) throws -> String {
-        guard owner.isSubdomain(of: zone) else { throw RESTAPI.ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
+        guard owner.isSubdomain(of: zone) else { throw ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
         return owner.relative(to: zone, apex: "@")
     }
 
@@ -39,15 +39,15 @@ public enum GandiConvert {
         let name = try RESTAPI.owner(api.rrset_name, zone: zone)
         let rdata = try api.rrset_values.map { v -> RData in
             do { return try RESTAPI.rdata(type, v, zone: zone) } catch {
-                throw RESTAPI.ConvertError("RRset \(name.fqdn) \(type): \(error)")
+                throw ConvertError("RRset \(name.fqdn) \(type): \(error)")
             }
         }
         return RRset(name: name, type: type, ttl: api.rrset_ttl ?? defaultTTL, rdata: rdata)
     }
 
-    /// The PUT body for `rrset`.
-    public static func putBody(_ rrset: RRset) -> PutBody {
-        PutBody(rrset_ttl: rrset.ttl, rrset_values: rrset.rdata.map(RESTAPI.value))
+    /// The PUT body for `rrset`; values `before` holds are written exactly as read.
+    public static func putBody(_ rrset: RRset, keeping before: RRset? = nil) -> PutBody {
+        PutBody(rrset_ttl: rrset.ttl, rrset_values: RESTAPI.values(rrset, keeping: before))
     }
 
     /// The message of a Gandi error body: `{code,message,object,cause}` or

@@ -21,15 +21,19 @@ import MailPlan
 /// /domains/{fqdn}/records/{name}/{type}` (creates or replaces) and `DELETE` for deletes.
 /// Gandi has no multi-RRset transaction short of replacing the whole zone (which would touch
 /// records mailplan does not manage), so a failure reports exactly which changes were applied.
-public final class GandiProvider: DNSProvider {
+public final class GandiProvider: DNSProviderType {
     public let instanceName: String
-    public let typeName = "gandi"
+    public static let typeName = "gandi"
     /// TTL 300–2592000 s (the Gandi LiveDNS API v5 reference, "rrset_ttl").
-    public let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 300...2_592_000, granularity: .rrset, atomicApply: false)
+    public static let capabilities = ProviderCapabilities(
+        supportedTypes: Set(RRType.modelled), ttlRange: 300...2_592_000, applyMode: .recordByRecord)
 
     public static let defaultURL = "https://api.gandi.net/v5/livedns"
-    public static let settingNames = RESTAPI.commonSettings + ["sharing_id", "page_size"]
+    /// The settings this adapter accepts (docs/plan-file.md documents each).
+    public static let settings: [ProviderSetting] = RESTAPI.commonSettings + [
+        ProviderSetting("sharing_id", "the organization to act in"),
+        ProviderSetting("page_size", "1-1000, default 100"),
+    ]
     // The exact permission name is [U] (not confirmed in the vendor's published documentation).
     static let scope = "a Gandi personal access token with the \"Manage domain name technical configurations\" (LiveDNS) permission for this domain"
 
@@ -166,7 +170,7 @@ public final class GandiProvider: DNSProvider {
             do {
                 let u = url(try rrsetPath(zone, c.name, c.type))
                 if c.action != .delete, let after = c.after, !after.rdata.isEmpty {
-                    req = request(.put, u, body: try RESTAPI.encode(GandiConvert.putBody(after)))
+                    req = request(.put, u, body: try RESTAPI.encode(GandiConvert.putBody(after, keeping: c.before)))
                 } else {
                     req = request(.delete, u)
                 }

@@ -52,13 +52,13 @@ public enum HetznerCloudConvert {
     /// - Throws: when `owner` is outside the zone.
     public static func apiName(_ owner: DomainName, zone: DomainName) throws -> String {
         guard owner.isSubdomain(of: zone) else {
-            throw RESTAPI.ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)")
+            throw ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)")
         }
         return owner.relative(to: zone, apex: "@")
     }
 
     /// The values to write for an RRset: TXT as quoted ≤255-character strings, names absolute.
-    public static func values(_ rrset: RRset) -> [String] { rrset.rdata.map(RESTAPI.value) }
+    public static func values(_ rrset: RRset, keeping before: RRset? = nil) -> [String] { RESTAPI.values(rrset, keeping: before) }
 
     /// One listed RRset as an ``RRset``; `ttl: null` becomes `zoneTTL`.
     /// - Throws: a message naming the RRset when a value does not parse or no TTL is known.
@@ -66,11 +66,11 @@ public enum HetznerCloudConvert {
         let type = RRType(api.type)
         let name = try RESTAPI.owner(api.name, zone: zone)
         guard let ttl = api.ttl ?? zoneTTL else {
-            throw RESTAPI.ConvertError("RRset \(name.fqdn) \(type) has ttl null and the zone has no default TTL")
+            throw ConvertError("RRset \(name.fqdn) \(type) has ttl null and the zone has no default TTL")
         }
         let rdata = try api.records.map { r -> RData in
             do { return try RESTAPI.rdata(type, r.value, zone: zone) } catch {
-                throw RESTAPI.ConvertError("RRset \(name.fqdn) \(type): \(error)")
+                throw ConvertError("RRset \(name.fqdn) \(type): \(error)")
             }
         }
         return RRset(name: name, type: type, ttl: ttl, rdata: rdata)

@@ -22,16 +22,20 @@ import MailPlan
 /// A create is `POST /rrsets`; an update is `set_records` and/or `change_ttl` (two calls
 /// when both change: the API has no single call for both); a delete is `DELETE`. The API has
 /// no multi-RRset transaction, so a failure reports exactly which changes were applied.
-public final class HetznerCloudProvider: DNSProvider {
+public final class HetznerCloudProvider: DNSProviderType {
     public let instanceName: String
-    public let typeName = "hetzner"
+    public static let typeName = "hetzner"
     /// TTL 60–2147483647 s (the Hetzner Cloud API reference, "Zones" and "Zone RRSets"); every modelled type.
-    public let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 60...2_147_483_647, granularity: .rrset, atomicApply: false)
+    public static let capabilities = ProviderCapabilities(
+        supportedTypes: Set(RRType.modelled), ttlRange: 60...2_147_483_647, applyMode: .recordByRecord)
 
     public static let defaultURL = "https://api.hetzner.cloud/v1"
     /// The setting names this adapter accepts.
-    public static let settingNames = RESTAPI.commonSettings + ["page_size", "action_timeout"]
+    /// The settings this adapter accepts (docs/plan-file.md documents each).
+    public static let settings: [ProviderSetting] = RESTAPI.commonSettings + [
+        ProviderSetting("page_size", "1-100, default 100"),
+        ProviderSetting("action_timeout", "seconds to wait for an action (1-3600, default 120)"),
+    ]
     static let scope = "a Hetzner Cloud project API token with Read & Write permission (tokens of the legacy DNS Console are not valid here)"
 
     public let baseURL: URL
@@ -206,9 +210,9 @@ public final class HetznerCloudProvider: DNSProvider {
         case .delete:
             return [Call(method: .delete, path: path, body: nil, idempotent: true, what: "delete")]
         case .create, .update:
-            guard let after = c.after else { throw RESTAPI.ConvertError("\(c.action) of \(c.key) has no records to write") }
+            guard let after = c.after else { throw ConvertError("\(c.action) of \(c.key) has no records to write") }
             if after.rdata.isEmpty { return [Call(method: .delete, path: path, body: nil, idempotent: true, what: "delete")] }
-            let records = HetznerCloudConvert.values(after).map { HetznerCloudConvert.WriteRecord(value: $0) }
+            let records = HetznerCloudConvert.values(after, keeping: c.before).map { HetznerCloudConvert.WriteRecord(value: $0) }
             if c.action == .create || c.before == nil {
                 let body = try RESTAPI.encode(HetznerCloudConvert.CreateBody(
                     name: try HetznerCloudConvert.apiName(c.name, zone: zone), type: c.type.rawValue, ttl: after.ttl, records: records))

@@ -31,11 +31,6 @@ public enum PowerDNSConvert {
     /// The API's error body: `{"error": "…", "errors": ["…"]}`.
     struct APIError: Decodable { var error: String?; var errors: [String]? }
 
-    /// A problem converting API data; the message names the record.
-    public struct ConvertError: Error, CustomStringConvertible, Sendable {
-        public let message: String
-        public var description: String { message }
-    }
 
     /// The zone ID in URLs: the name with its trailing dot; bytes other than letters,
     /// digits, `-`, `_` and `.` are written `=XX` (PowerDNS's own escaping, e.g. `/` → `=2F`).
@@ -58,7 +53,7 @@ public enum PowerDNSConvert {
     public static func rrsets(fromZoneJSON data: Data, zone: DomainName) throws -> [RRset] {
         let z: APIZone
         do { z = try JSONDecoder().decode(APIZone.self, from: data) } catch {
-            throw ConvertError(message: "the body is not a PowerDNS zone object (\(Self.describe(error)))")
+            throw ConvertError(message: "the body is not a PowerDNS zone object (\(ConvertError.describe(error)))")
         }
         guard let sets = z.rrsets else { throw ConvertError(message: "the zone object has no 'rrsets'") }
         return try sets.compactMap { try rrset(from: $0, zone: zone) }
@@ -128,34 +123,5 @@ public enum PowerDNSConvert {
         return extra.isEmpty ? msg : msg + " (" + extra.joined(separator: "; ") + ")"
     }
 
-    /// The changes an API error message is about: those whose `name IN TYPE` or `name/TYPE`
-    /// it quotes, else those whose name it quotes; empty when it names none.
-    public static func changesNamed(in message: String, _ changes: [Change]) -> [Change] {
-        let lower = message.lowercased()
-        let exact = changes.filter { c in
-            let n = c.name.fqdn.lowercased(), t = c.type.rawValue.lowercased()
-            return lower.contains("\(n) in \(t)") || lower.contains("\(n)/\(t)")
-        }
-        if !exact.isEmpty { return exact }
-        return changes.filter { c in
-            let n = c.name.fqdn.lowercased()
-            guard let r = lower.range(of: n) else { return false }
-            // the name must start at a word boundary ("a.example.com." is not "mail.example.com.")
-            return r.lowerBound == lower.startIndex || !(lower[lower.index(before: r.lowerBound)].isLetter
-                || lower[lower.index(before: r.lowerBound)].isNumber || "-_.".contains(lower[lower.index(before: r.lowerBound)]))
-        }
-    }
 
-    static func describe(_ error: Error) -> String {
-        switch error {
-        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c),
-             DecodingError.dataCorrupted(let c):
-            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
-            return (path.isEmpty ? "" : "at \(path): ") + c.debugDescription
-        case DecodingError.keyNotFound(let k, let c):
-            let path = (c.codingPath + [k]).map(\.stringValue).joined(separator: ".")
-            return "missing \(path)"
-        default: return "\(error)"
-        }
-    }
 }

@@ -17,11 +17,13 @@ import MailPlan
 /// ```
 /// A zone's Changeset is written as one `PATCH` (all-or-nothing in PowerDNS): `DELETE`
 /// for deletes, `REPLACE` with every record for creates and updates.
-public final class PowerDNSProvider: DNSProvider {
+public final class PowerDNSProvider: DNSProviderType {
     public let instanceName: String
-    public let typeName = "powerdns"
-    public let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 1...2_147_483_647, granularity: .rrset, atomicApply: true)
+    public static let typeName = "powerdns"
+    /// Every modelled type, TTL 1…2147483647 s, one atomic PATCH per zone, at most two PATCHes
+    /// at a time per server (the sqlite backend serializes writes; more only wait or fail with 500).
+    public static let capabilities = ProviderCapabilities(
+        supportedTypes: Set(RRType.modelled), ttlRange: 1...2_147_483_647, applyMode: .atomic, writeConcurrency: 2)
 
     /// The server's base URL as configured (without `/api/v1`).
     public let baseURL: URL
@@ -29,10 +31,18 @@ public final class PowerDNSProvider: DNSProvider {
     private let apiKey: Secret
     private let client: HTTPClient
     /// Concurrent PATCHes allowed per server (base URL) across all instances in this process.
-    public static let maxConcurrentWrites = 2
+    public static var maxConcurrentWrites: Int { capabilities.writeConcurrency }
 
     /// The setting names this adapter accepts.
-    public static let settingNames = ["url", "api_key", "server_id", "insecure", "timeout", "ca_file"]
+    /// The settings this adapter accepts (docs/plan-file.md documents each).
+    public static let settings: [ProviderSetting] = [
+        ProviderSetting("url", required: true, "API base, e.g. http://127.0.0.1:8081"),
+        ProviderSetting("api_key", required: true, secret: true, "${ENV_VAR} holding the API key"),
+        ProviderSetting("server_id", "default localhost"),
+        ProviderSetting("insecure", "allow plain http:// to a non-loopback host"),
+        ProviderSetting("timeout", "seconds per request (default 60)"),
+        ProviderSetting("ca_file", "CA bundle for a private TLS certificate"),
+    ]
 
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
@@ -153,7 +163,8 @@ public final class PowerDNSProvider: DNSProvider {
         let resp: HTTPResponse
         do { resp = try client.send(req) } catch let e as HTTPError {
             if e.outcomeUnknown {
-                throw fail(changes, "\(e); the PATCH may or may not have been applied (PowerDNS applies it whole or not at all): run plan again to see the live state")
+                throw ApplyError.outcomeUnknown(provider: instanceName, zone: changeset.zone, changes,
+                                                reason: "\(e); the PATCH may or may not have been applied (PowerDNS applies it whole or not at all)")
             }
             throw fail(changes, "\(e); nothing was applied")
         }
@@ -164,7 +175,7 @@ public final class PowerDNSProvider: DNSProvider {
         case _ where Self.isZoneMissing(resp): throw fail(changes, notFoundMessage(changeset.zone) + "; nothing was applied")
         case 400, 422:
             let text = PowerDNSConvert.errorText(resp.body) ?? resp.excerpt()
-            let named = PowerDNSConvert.changesNamed(in: text, changes)
+            let named = ChangeNames.named(in: text, changes)
             let which = named.isEmpty ? "the changes" : "the change" + (named.count == 1 ? "" : "s") + " to " + named.map { "\($0.name.fqdn) \($0.type)" }.joined(separator: ", ")
             throw fail(named, "PowerDNS refused \(which) (HTTP \(resp.status)): \"\(req.redact(text))\"; nothing was applied (the PATCH is atomic)")
         default:

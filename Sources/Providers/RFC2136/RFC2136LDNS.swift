@@ -103,10 +103,7 @@ enum RFC2136LDNS {
                 soaSeen = true
             }
             let line = (LDNSText.take(ldns_rr2str(rr)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            do { out.append((try ZoneFileLDNS.record(from: rr, origin: zone), line)) } catch let e as ZoneFileLDNS.ParseFailure {
-                if case .record(let m) = e { throw Failure.record(m) }
-                throw Failure.record("\(e)")
-            }
+            do { out.append((try LDNSText.record(from: rr, origin: zone), line)) } catch { throw Failure.record("\(error)") }
         }
         if !ldns_axfr_complete(res) {
             if let last = ldns_axfr_last_pkt(res), ldns_pkt_get_rcode(last) != LDNS_RCODE_NOERROR {

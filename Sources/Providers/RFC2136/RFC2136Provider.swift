@@ -1,4 +1,3 @@
-import CLDNS
 import Foundation
 import MailPlan
 
@@ -24,12 +23,12 @@ import MailPlan
 /// prerequisites make the update fail rather than clobber a concurrent change: a created
 /// RRset must not exist yet, an updated or deleted one must still hold exactly the records
 /// read by the plan.
-public final class RFC2136Provider: DNSProvider {
+public final class RFC2136Provider: DNSProviderType {
     public let instanceName: String
-    public let typeName = "rfc2136"
+    public static let typeName = "rfc2136"
     /// Wire format carries any type; TTL is a 32-bit field with the top bit clear (RFC 2181 §8).
-    public let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647, granularity: .rrset, atomicApply: true,
+    public static let capabilities = ProviderCapabilities(
+        supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647, applyMode: .atomic,
         conditionalWrites: true)
 
     /// The primary's address as configured (`host:port`).
@@ -45,7 +44,14 @@ public final class RFC2136Provider: DNSProvider {
     private var warnings: [DomainName: [Diagnostic]] = [:]
 
     /// The setting names this adapter accepts.
-    public static let settingNames = ["server", "tsig_key_name", "tsig_algorithm", "tsig_secret", "timeout"]
+    /// The settings this adapter accepts (docs/plan-file.md documents each).
+    public static let settings: [ProviderSetting] = [
+        ProviderSetting("server", required: true, "the primary's IP address with an optional :port"),
+        ProviderSetting("tsig_key_name", required: true, "the TSIG key name"),
+        ProviderSetting("tsig_algorithm", "hmac-sha256 (default) and the other RFC 8945 algorithms"),
+        ProviderSetting("tsig_secret", required: true, secret: true, "${ENV_VAR} holding the base64 secret"),
+        ProviderSetting("timeout", "seconds (1-600, default 10)"),
+    ]
     /// `tsig_algorithm` values and the algorithm names ldns signs with (RFC 8945 §6).
     public static let algorithms: [String: String] = [
         "hmac-sha256": "hmac-sha256.", "hmac-sha1": "hmac-sha1.", "hmac-sha224": "hmac-sha224.",
@@ -285,7 +291,10 @@ public final class RFC2136Provider: DNSProvider {
             }) { "NOERROR" }
         } catch let f as RFC2136LDNS.Failure {
             let text = explain(f, zone: changeset.zone, transfer: false)
-            if case .network = f { throw fail(text + "; the update may or may not have been applied (it is all-or-nothing): run plan again to see the live state") }
+            if case .network = f {
+                throw ApplyError.outcomeUnknown(provider: instanceName, zone: changeset.zone, changes,
+                                                reason: text + "; the update may or may not have been applied (it is all-or-nothing)")
+            }
             throw fail(text + "; nothing was applied (one UPDATE message is all-or-nothing)")
         }
         try verify(changeset)

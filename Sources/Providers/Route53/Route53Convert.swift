@@ -44,11 +44,6 @@ public enum Route53Convert {
         }
     }
 
-    /// A problem with API data; the message names the record.
-    public struct ConvertError: Error, CustomStringConvertible, Sendable {
-        public let message: String
-        public var description: String { message }
-    }
 
     /// The hosted zones of a `ListHostedZonesByNameResponse` body and whether more follow.
     public static func hostedZones(_ data: Data) throws -> (zones: [HostedZone], truncated: Bool, nextName: String?, nextID: String?) {

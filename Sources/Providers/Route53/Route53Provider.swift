@@ -22,14 +22,14 @@ import MailPlan
 /// all-or-nothing: `CREATE` for creates (fails rather than clobbering a set made since the
 /// plan), `UPSERT` for updates, `DELETE` with the RRset exactly as it was read for deletes.
 /// Throttling (HTTP 400 `Throttling` / `PriorRequestNotComplete`) is retried with backoff.
-public final class Route53Provider: DNSProvider {
+public final class Route53Provider: DNSProviderType {
     public let instanceName: String
-    public let typeName = "route53"
+    public static let typeName = "route53"
     /// TLSA is in Route 53's list of supported types since 2023 [U: not checked against a live
     /// account]; Route 53 documents no TTL minimum, so the whole 0…2^31−1 range is allowed.
-    public let capabilities = ProviderCapabilities(
+    public static let capabilities = ProviderCapabilities(
         supportedTypes: [.a, .aaaa, .mx, .txt, .cname, .ns, .srv, .caa, .ptr, .tlsa],
-        ttlRange: 0...2_147_483_647, granularity: .rrset, atomicApply: true)
+        ttlRange: 0...2_147_483_647, applyMode: .atomic)
 
     /// The API endpoint, e.g. `https://route53.amazonaws.com`.
     public let endpoint: URL
@@ -48,13 +48,24 @@ public final class Route53Provider: DNSProvider {
     private var foreign: [DomainName: [RRsetKey: String]] = [:]
 
     /// The setting names this adapter accepts.
-    public static let settingNames = ["endpoint", "region", "insecure", "timeout"]
+    /// The settings this adapter accepts (docs/plan-file.md documents each).
+    public static let settings: [ProviderSetting] = [
+        ProviderSetting("endpoint", "default https://route53.amazonaws.com"),
+        ProviderSetting("region", "signing region, default us-east-1"),
+        ProviderSetting("insecure", "allow plain http:// to a non-loopback host"),
+        ProviderSetting("timeout", "seconds per request (1-3600, default 60)"),
+    ]
     /// Where Route 53 lives.
     public static let defaultEndpoint = URL(string: "https://route53.amazonaws.com")!
 
     /// Builds the adapter from a plan file's provider entry, with credentials from `environment`.
     /// - Throws: ``DiagnosticsError`` for invalid settings or missing credentials (offline).
-    public convenience init(config: ProviderConfig, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public convenience init(config: ProviderConfig) throws {
+        try self.init(config: config, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Builds the adapter from a plan file's provider entry, with the AWS credentials from `environment`.
+    public convenience init(config: ProviderConfig, environment: [String: String]) throws {
         try config.checkKeys(allowed: Self.settingNames)
         let insecure = try config.bool("insecure") ?? false
         let timeout = try config.int("timeout", in: 1...3600) ?? 60
@@ -255,15 +266,15 @@ public final class Route53Provider: DNSProvider {
         return try changeset.changes.flatMap { c -> [Route53Convert.BatchChange] in
             switch c.action {
             case .create:
-                guard let after = c.after, !after.rdata.isEmpty else { throw Route53Convert.ConvertError(message: "create of \(c.key) has no records") }
+                guard let after = c.after, !after.rdata.isEmpty else { throw ConvertError(message: "create of \(c.key) has no records") }
                 return [.init(.create, Route53Convert.apiRecordSet(after))]
             case .update:
-                guard let before = c.before else { throw Route53Convert.ConvertError(message: "update of \(c.key) has no records") }
+                guard let before = c.before else { throw ConvertError(message: "update of \(c.key) has no records") }
                 let old = Route53Convert.BatchChange(.delete, raw[c.key] ?? Route53Convert.apiRecordSet(before))
                 if let after = c.after, !after.rdata.isEmpty { return [old, .init(.create, Route53Convert.apiRecordSet(after))] }
                 return [old]
             case .delete:
-                guard let before = c.before else { throw Route53Convert.ConvertError(message: "delete of \(c.key) has no live records") }
+                guard let before = c.before else { throw ConvertError(message: "delete of \(c.key) has no live records") }
                 return [.init(.delete, raw[c.key] ?? Route53Convert.apiRecordSet(before))]
             }
         }
@@ -300,7 +311,8 @@ public final class Route53Provider: DNSProvider {
         let req: HTTPRequest, resp: HTTPResponse
         do { (req, resp) = try call(.post, "/2013-04-01/hostedzone/\(id)/rrset/", body: body) } catch let e as HTTPError {
             if e.outcomeUnknown {
-                throw fail(changes, scrub("\(e)") + "; the batch may or may not have been applied (Route 53 applies it whole or not at all): run plan again to see the live state")
+                throw ApplyError.outcomeUnknown(provider: instanceName, zone: zone, changes,
+                                                reason: scrub("\(e)") + "; the batch may or may not have been applied (Route 53 applies it whole or not at all)")
             }
             throw fail(changes, scrub("\(e)") + "; nothing was applied")
         }
@@ -308,7 +320,7 @@ public final class Route53Provider: DNSProvider {
         let doing = "changing zone \(zone.fqdn) (hosted zone \(id))"
         if resp.status == 400, let info = Route53Convert.errorInfo(resp.body), ["InvalidChangeBatch", "InvalidInput"].contains(info.code) {
             let text = scrub(info.messages.joined(separator: "; "))
-            let named = PowerDNSConvert.changesNamed(in: Self.nameTypePairs(text), changes)
+            let named = ChangeNames.named(in: Self.nameTypePairs(text), changes)
             let which = named.isEmpty ? "the change batch" : "the change" + (named.count == 1 ? "" : "s") + " to " + named.map { "\($0.key)" }.joined(separator: ", ")
             throw fail(named, "Route 53 refused \(which) (HTTP \(resp.status) \(info.code)): \"\(text)\"; nothing was applied (the batch is atomic)")
         }

@@ -7,7 +7,13 @@ import MailPlan
 /// its own API knowledge in its own folder; only mechanics live here.
 enum RESTAPI {
     /// Settings every REST adapter accepts besides its own.
-    static let commonSettings = ["token", "api_url", "timeout", "ca_file", "insecure"]
+    static let commonSettings: [ProviderSetting] = [
+        ProviderSetting("token", required: true, secret: true, "${ENV_VAR} holding the API token"),
+        ProviderSetting("api_url", "API base (for tests)"),
+        ProviderSetting("timeout", "seconds per request"),
+        ProviderSetting("ca_file", "CA bundle for a private TLS certificate"),
+        ProviderSetting("insecure", "allow plain http:// to a non-loopback host"),
+    ]
 
     /// What ``settings(_:defaultURL:)`` read from a provider entry.
     struct Settings {
@@ -64,16 +70,10 @@ enum RESTAPI {
     /// Decodes `data` as `T`, or throws a message saying where the body did not fit.
     static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
         do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw ConvertError(PowerDNSConvert.describe(error))
+            throw ConvertError(ConvertError.describe(error))
         }
     }
 
-    /// A problem with API data, with a message that names the record.
-    struct ConvertError: Error, CustomStringConvertible {
-        let message: String
-        init(_ m: String) { message = m }
-        var description: String { message }
-    }
 
     /// The URLs of a `Link` header (RFC 8288) by relation: `<url>; rel="next", …`.
     static func links(_ header: String?) -> [String: String] {
@@ -119,16 +119,22 @@ enum RESTAPI {
     }
 
     /// The value an API stores for one rdata: TXT as its character-strings, each quoted
-    /// (exactly as read, so a value mailplan does not own is written back unchanged), except
-    /// that a standard-split value (one mailplan built) whose escaped strings would exceed 255
-    /// characters is split with ``quotedTXT(_:)``; anything else in zone-file presentation
-    /// with absolute names (trailing dot).
+    /// (exactly as read, so a value mailplan does not own is written back unchanged); anything
+    /// else in zone-file presentation with absolute names (trailing dot).
     static func value(_ r: RData) -> String {
         guard case .txt(let t) = r else { return r.presentation }
-        if t.isStandardSplit, t.strings.contains(where: { TXTCodec.quoteBytes($0).utf8.count - 2 > 255 }) {
+        return t.presentation
+    }
+
+    /// The values to store for `after`: a value that `before` already holds is written exactly
+    /// as read (``value(_:)``); a new TXT value whose escaped strings would exceed 255
+    /// characters is split with ``quotedTXT(_:)`` (docs/architecture.md, "TXT values").
+    static func values(_ after: RRset, keeping before: RRset?) -> [String] {
+        after.rdata.map { r in
+            guard case .txt(let t) = r, !(before?.rdata.contains(r) ?? false),
+                  t.strings.contains(where: { TXTCodec.quoteBytes($0).utf8.count - 2 > 255 }) else { return value(r) }
             return quotedTXT(t.value)
         }
-        return t.presentation
     }
 
     /// Parses one stored value: TXT with ``TXTCodec/decodeStrings(_:)`` (the quoted strings

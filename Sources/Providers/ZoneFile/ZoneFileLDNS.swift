@@ -5,8 +5,6 @@ import MailPlan
 import Glibc
 #endif
 
-/// One record as read from a master file: owner, TTL in seconds and typed rdata.
-typealias ZoneRecord = (name: DomainName, ttl: UInt32, rdata: RData)
 
 /// The ldns side of the zone-file adapter: parsing master-file text (RFC 1035 §5) into
 /// model records, and building/printing single RRs. Every C string ldns returns is copied
@@ -219,28 +217,9 @@ enum ZoneFileLDNS {
         return (path, fields.count >= 3 ? fields[2] : nil)
     }
 
-    /// Converts one ldns RR to the model: owner via `ldns_rdf2str`, type via
-    /// `ldns_rr_type2str`, rdata as the rdfs' presentation joined by spaces and parsed with
-    /// ``RData/parse(type:_:origin:)``.
+    /// Converts one ldns RR to the model (``LDNSText/record(from:origin:)``).
     static func record(from rr: UnsafeMutablePointer<ldns_rr>, origin: DomainName) throws -> ZoneRecord {
-        if ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN {
-            let owner = ldns_rr_owner(rr).flatMap { LDNSText.take(ldns_rdf2str($0)) } ?? ""
-            let cls = LDNSText.take(ldns_rr_class2str(ldns_rr_get_class(rr))) ?? "?"
-            let type = LDNSText.take(ldns_rr_type2str(ldns_rr_get_type(rr))) ?? "?"
-            throw ParseFailure.record("\(owner) \(type): class \(cls) is not supported (only IN)")
-        }
-        let p: (owner: String, type: RRType, rdata: String)
-        do { p = try LDNSText.presentation(of: rr) } catch { throw ParseFailure.record("\(error)") }
-        let (ownerText, type, rdataText) = p
-        let name: DomainName
-        do { name = try DomainName(ownerText, relativeTo: origin) } catch {
-            throw ParseFailure.record("owner \(ownerText): \(error)")
-        }
-        do {
-            return (name, ldns_rr_ttl(rr), try RData.parse(type: type, rdataText, origin: origin))
-        } catch {
-            throw ParseFailure.record("\(name.fqdn) \(type): \(error)")
-        }
+        do { return try LDNSText.record(from: rr, origin: origin) } catch { throw ParseFailure.record("\(error)") }
     }
 
     /// Builds one RR from its presentation line with `ldns_rr_new_frm_str` and prints it back

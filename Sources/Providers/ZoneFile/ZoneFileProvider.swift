@@ -1,4 +1,3 @@
-import CLDNS
 import Foundation
 import MailPlan
 #if canImport(Glibc)
@@ -20,14 +19,19 @@ import Glibc
 /// it stands; every comment, directive, blank line and other record keeps its bytes. The
 /// result is parsed again through ldns and must hold exactly the planned RRsets before it
 /// replaces the file atomically. Records in included files are read, never written.
-public final class ZoneFileProvider: DNSProvider {
+public final class ZoneFileProvider: DNSProviderType {
     /// The instance name from the plan file's `providers:` map.
     public let instanceName: String
     /// Always `zonefile`.
-    public let typeName = "zonefile"
+    public static let typeName = "zonefile"
     /// Every modelled type, TTL 0…2147483647 s, whole-RRset writes, all-or-nothing apply.
-    public let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647,
-                                                   granularity: .rrset, atomicApply: true, conditionalWrites: true)
+    public static let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 0...2_147_483_647,
+                                                   applyMode: .atomic, conditionalWrites: true)
+    /// The settings this adapter accepts.
+    public static let settings = [
+        ProviderSetting("path", required: true, "the zone file"),
+        ProviderSetting("backup", "keep the previous file as <path>.bak on apply (default true)"),
+    ]
     /// The zone file, absolute.
     public let path: URL
     /// Whether ``apply(_:)`` keeps the previous file as `<path>.bak`.
@@ -37,7 +41,7 @@ public final class ZoneFileProvider: DNSProvider {
     /// - Throws: ``DiagnosticsError`` for an unknown setting, a missing `path` or a `backup`
     ///   that is not a boolean. The file itself is not opened here.
     public init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: ["path", "backup"])
+        try config.checkKeys(allowed: Self.settingNames)
         instanceName = config.name
         path = try config.path("path", required: true)!
         backup = try config.bool("backup") ?? true

@@ -49,10 +49,8 @@ struct Apply: ParsableCommand, LoggingCommand {
         }
         if let saved = try SavedPlan.detect(data, file: options.planFile) { return try applySaved(saved) }
         let engine = try options.loadEngine()
-        var result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
-        if let smtp = engine.plan.check.smtp {
-            result = TLSAGate.mark(result, plan: engine.plan, live: LiveDNS(settings: engine.plan.dns), settings: smtp)
-        }
+        let result = try engine.plan(parallelism: runOptions.parallelism, targets: runOptions.target, servedDrift: false,
+                                     progress: runOptions.progress)
         printWarnings(result.warnings)
         print(PlanRenderer.text(result, style: options.style), terminator: "")
         if !result.hasChanges { return }
@@ -78,13 +76,13 @@ struct Apply: ParsableCommand, LoggingCommand {
         guard runOptions.target.isEmpty else {
             throw ValidationError("--target cannot be used with a saved plan: it applies the zones it was made for")
         }
-        let plan: MailPlan
-        do { plan = try PlanLoader().load(path: saved.planFile); redactSecrets(of: plan) } catch let e as DiagnosticsError {
+        let engine: Engine
+        do { engine = try makeEngine(path: saved.planFile) } catch let e as DiagnosticsError {
             printError("error: stale plan: \(options.planFile) was made from \(saved.planFile), which no longer loads:")
             printError(e.description)
             throw ExitCode(1)
         }
-        let engine = Engine(plan: plan, makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
+        let plan = engine.plan
         let reasons = try engine.staleness(of: saved, parallelism: runOptions.parallelism, progress: runOptions.progress)
         if !reasons.isEmpty {
             printError("error: stale plan: \(options.planFile) no longer matches what it was made from:")
@@ -103,34 +101,11 @@ struct Apply: ParsableCommand, LoggingCommand {
     }
 
     func finish(_ report: ApplyReport, plan: MailPlan) throws {
-        for f in report.filesWritten { print("Wrote \(f.path) (\(f.purpose)).") }
-        if let e = report.fileError { printError("error: \(e); no DNS change was made") }
-        for z in report.zones where z.error != nil {
-            printError("error: \(z.error!)")
-            for c in z.applied { printError("  applied:       \(actionWord(c.action)) \(c.key)") }
-            for c in z.failed { printError("  failed:        \(actionWord(c.action)) \(c.key)") }
-            for c in z.unknown { printError("  unknown, check: \(actionWord(c.action)) \(c.key)") }
-            for c in z.notAttempted { printError("  not attempted: \(actionWord(c.action)) \(c.key)") }
-        }
-        if let r = report.reverse {
-            // PTRs (server.reverse): set after the zones, once forward DNS is served.
-            for l in r.lines { print(l) }
-            if let e = r.error {
-                for l in e.split(separator: "\n") { printError("error: \(l)") }
-                for c in r.applied { printError("  applied:       PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
-                for c in r.failed { printError("  failed:        PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
-                for c in r.notAttempted { printError("  not attempted: PTR \(c.name.fqdn) -> \(c.after.fqdn) (\(c.ip))") }
-            }
-        }
-        let s = report.appliedSummary
-        let ptr = report.reverse.map { " PTR records: \($0.applied.count) set." } ?? ""
-        if report.succeeded {
-            print("Apply complete! Records: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed.\(ptr)")
-            try waitForServedRecords(plan, report)
-        } else {
-            print("Apply failed. Applied: \(s.add) added, \(s.change) changed, \(s.destroy) destroyed\(report.reverse.map { ", \($0.applied.count) PTR record\($0.applied.count == 1 ? "" : "s") set" } ?? ""); run 'mailplan plan' to see what is left.")
-            throw ExitCode(1)
-        }
+        let text = ApplyReportRenderer.render(report)
+        for l in text.stderr { printError(l) }
+        for l in text.stdout { print(l) }
+        guard report.succeeded else { throw ExitCode(1) }
+        try waitForServedRecords(plan, report)
     }
 
     /// The propagation wait (issue 4): on by default when the plan's dns: block gives
@@ -149,5 +124,4 @@ struct Apply: ParsableCommand, LoggingCommand {
         if result.succeeded { print(result.message) } else { printError(result.message); throw ExitCode(1) }
     }
 
-    func actionWord(_ a: ChangeAction) -> String { a.rawValue }
 }

@@ -34,30 +34,10 @@ struct Check: ParsableCommand, LoggingCommand {
 
     func run() throws {
         let engine = try options.loadEngine()
-        var settings = engine.plan.dns
-        if settings.resolvers.isEmpty {
-            let conf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-            settings.resolvers = LiveDNS.resolvConfServers(conf)
-            if settings.resolvers.isEmpty {
-                throw ValidationError("no resolver to ask: set dns.resolvers in \(options.planFile) (no nameserver in /etc/resolv.conf either)")
-            }
+        let findings: [Finding]
+        do { findings = try engine.check(resolvConf: (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "") } catch let e as Engine.CheckCannotRun {
+            throw ValidationError(e.description)
         }
-        let (zones, _) = try engine.validate()
-        let live = LiveDNS(settings: settings)
-        // Exit 1 ("could not run"), not 2 ("findings"), when no resolver answers at all.
-        if let first = engine.plan.domains.first {
-            do { _ = try live.lookup(first.name, .soa) } catch {
-                throw ValidationError("could not run the checks: no resolver answered (\(error)); check dns.resolvers in \(options.planFile)")
-            }
-        }
-        var checker = Checker(plan: engine.plan, live: live, providerNS: { zone in
-            guard let z = zones.first(where: { $0.zone == zone }) else { return nil }
-            let sets = try engine.provider(z.provider).readZone(zone, managed: [RRsetKey(zone, .ns)])
-            let ns = sets.first { $0.key == RRsetKey(zone, .ns) }?.rdata.compactMap { r -> DomainName? in if case .ns(let n) = r { return n }; return nil }
-            return ns.map(Set.init)
-        })
-        checker.now = engine.now
-        let findings = checker.run()
         if json {
             print(try CheckDocument(planFile: engine.plan.file, findings: findings).json(), terminator: "")
         } else {

@@ -38,13 +38,18 @@ struct CommonOptions: ParsableArguments {
     /// - Parameter unsetSecretsAreWarnings: `validate` without `--strict-env`: an unset
     ///   `${VAR}` written as a whole setting is a warning, not an error (see ``PlanLoader``).
     func loadEngine(unsetSecretsAreWarnings: Bool = false) throws -> Engine {
-        var loader = PlanLoader()
-        loader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
-        let plan = try loader.load(path: planFile)
-        redactSecrets(of: plan)
-        // MAILPLAN_NOW (an ISO date) overrides the clock, for reviewing a future rotation stage.
-        return Engine(plan: plan, now: try PlanClock.now(), makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
+        try makeEngine(path: planFile, unsetSecretsAreWarnings: unsetSecretsAreWarnings)
     }
+}
+
+/// The engine for the plan file at `path`, the one way every command builds it: the plan
+/// clock (MAILPLAN_NOW, an ISO date, overrides it, for reviewing a future rotation stage), the
+/// adapter registries, and the plan's secrets kept out of the debug log.
+func makeEngine(path: String, unsetSecretsAreWarnings: Bool = false) throws -> Engine {
+    let engine = try Engine.load(path: path, now: try PlanClock.now(), unsetSecretsAreWarnings: unsetSecretsAreWarnings,
+                                 makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
+    redactSecrets(of: engine.plan)
+    return engine
 }
 
 /// Keeps every secret the plan reads (and the AWS credentials) out of the debug log.

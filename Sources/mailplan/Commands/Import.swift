@@ -33,8 +33,8 @@ struct Import: ParsableCommand, LoggingCommand {
     @OptionGroup var log: LogOptions
 
     func run() throws {
-        let base = try PlanLoader().load(path: plan)
-        redactSecrets(of: base)
+        let engine = try makeEngine(path: plan)
+        let base = engine.plan
         guard base.provider(named: provider) != nil else {
             let names = base.providers.map(\.name)
             let hint = Suggest.closest(to: provider, in: names).map { "did you mean '\($0)'? " } ?? ""
@@ -48,7 +48,6 @@ struct Import: ParsableCommand, LoggingCommand {
         if let out, FileManager.default.fileExists(atPath: out), !force {
             throw ValidationError("\(out) exists; pass --force to overwrite it")
         }
-        let engine = Engine(plan: base, makeProvider: ProviderRegistry.make, makeReverseProvider: ReverseProviderRegistry.make)
         let live = try engine.readLive([(z, provider)])[0]
         let text = try String(contentsOfFile: plan, encoding: .utf8)
         let block = try Importer.providerBlock(planText: text, file: plan, name: provider)
@@ -65,7 +64,7 @@ struct Import: ParsableCommand, LoggingCommand {
         for w in result.warnings { printError("warning: \(w)") }
         let check = try Importer.check(yaml: result.yaml, file: out ?? "<import>", baseDirectory: outDir,
                                        environment: ProcessInfo.processInfo.environment, zone: z, live: live,
-                                       providerType: try engine.provider(provider).typeName)
+                                       providerType: try engine.provider(provider).typeName, now: engine.now)
         if check.changes.isEmpty {
             printError("Imported \(d.fqdn) from zone \(z.fqdn) at \(provider)\(out.map { " into \($0)" } ?? ""): 'mailplan plan' on it shows no changes.")
         } else {

@@ -40,15 +40,7 @@ struct Plan: ParsableCommand, LoggingCommand {
     func run() throws {
         if let out { try checkOutTarget(out) }
         let engine = try options.loadEngine()
-        var result = try engine.makePlan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
-        if let smtp = engine.plan.check.smtp {
-            // The tlsa-mismatch gate: TLSA changes against the key the mail server presents (issue 15).
-            result = TLSAGate.mark(result, plan: engine.plan, live: LiveDNS(settings: engine.plan.dns), settings: smtp)
-        }
-        if engine.plan.dns.configured {
-            // Served drift, delegation and the PTR to act on (issue 4); only with a dns: block.
-            result = result.adding(warnings: ServedDrift.warnings(result, plan: engine.plan, live: LiveDNS(settings: engine.plan.dns)))
-        }
+        let result = try engine.plan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
         let fmt = json ? .json : format
         let title = URL(fileURLWithPath: options.planFile).lastPathComponent
         switch fmt {
@@ -65,7 +57,8 @@ struct Plan: ParsableCommand, LoggingCommand {
             try appendText(MarkdownRenderer.render(result.changesets, warnings: result.warnings.map(\.description), title: title), to: summary)
         }
         if let out {
-            let saved = try SavedPlan(result: result, plan: engine.plan, targets: runOptions.target, allowed: try runOptions.gates())
+            // created_at is when the plan was saved (the wall clock), not the plan clock.
+            let saved = try SavedPlan(result: result, plan: engine.plan, targets: runOptions.target, allowed: try runOptions.gates(), now: Date())
             do { try Data(try saved.json().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
                 throw ValidationError("cannot write the saved plan to \(out): \(error.localizedDescription)")
             }

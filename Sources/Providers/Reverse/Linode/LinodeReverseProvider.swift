@@ -19,7 +19,7 @@ public final class LinodeReverseProvider: ReverseDNSProvider {
     public let instanceName: String
     public let typeName = "linode"
     public static let defaultURL = "https://api.linode.com/v4"
-    public static let settingNames = RESTAPI.commonSettings
+    public static let settingNames = RESTAPI.commonSettings.map(\.name)
     let api: ReverseAPI
 
     /// Builds the adapter from a plan file's provider entry.

@@ -24,7 +24,7 @@ public final class VultrReverseProvider: ReverseDNSProvider {
     public let instanceName: String
     public let typeName = "vultr"
     public static let defaultURL = "https://api.vultr.com/v2"
-    public static let settingNames = RESTAPI.commonSettings + ["instance_id"]
+    public static let settingNames = RESTAPI.commonSettings.map(\.name) + ["instance_id"]
     /// The instance, when the plan names it.
     public let instanceID: String?
     let api: ReverseAPI
