@@ -23,6 +23,10 @@ final class InMemoryProvider: DNSProvider, @unchecked Sendable {
     var onRead: @Sendable (DomainName) throws -> Void = { _ in }
     /// RRset keys whose write fails with "refused by the test" (see ``apply(_:)``).
     var failingWrites: Set<RRsetKey> = []
+    /// When set, every write loses its reply: the Changeset is written (`written`) or not, then
+    /// ``apply(_:)`` throws `ApplyError.outcomeUnknown` with `reason`, as an adapter whose
+    /// connection dropped before the answer (docs/architecture.md, "Lost replies").
+    var lostReply: (written: Bool, reason: String)? = nil
     /// What ``providerFixes(_:)`` returns.
     var fixes: [ProviderFix] = []
 
@@ -61,6 +65,7 @@ final class InMemoryProvider: DNSProvider, @unchecked Sendable {
     /// Writes `changeset`. A change whose key is in ``failingWrites`` fails: an atomic provider
     /// then writes nothing (every other change is "not attempted"), a record-level one keeps
     /// what it wrote before the failure and does not attempt the rest.
+    /// With ``lostReply`` set, the outcome is reported unknown instead.
     /// - Throws: ``ApplyError`` with exactly what was applied, failed and not attempted.
     func apply(_ changeset: ZoneChangeset) throws {
         lock.lock(); defer { lock.unlock() }
@@ -76,6 +81,10 @@ final class InMemoryProvider: DNSProvider, @unchecked Sendable {
             write(Array(changes[..<bad]), to: changeset.zone)
             throw ApplyError(provider: instanceName, zone: changeset.zone, applied: Array(changes[..<bad]), failed: [failed],
                              notAttempted: Array(changes[(bad + 1)...]), reason: reason)
+        }
+        if let lost = lostReply {
+            if lost.written { write(changes, to: changeset.zone) }
+            throw ApplyError.outcomeUnknown(provider: instanceName, zone: changeset.zone, changes, reason: lost.reason)
         }
         write(changes, to: changeset.zone)
     }
