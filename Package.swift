@@ -48,8 +48,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MailPlanTests", dependencies: ["MailPlan"]),
-        .testTarget(name: "ProvidersTests", dependencies: ["MailPlan", "Providers", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "IntegrationTests", dependencies: ["MailPlan", "Providers", "mailplan"]),
+        // What the test targets share (Tests/TestSupport): the contract fakes of the cloud APIs,
+        // the locators of the servers scripts/servers starts, and the in-memory DNSProvider.
+        .target(name: "MailPlanTestSupport", dependencies: ["MailPlan", "Providers"], path: "Tests/TestSupport"),
+        .testTarget(name: "MailPlanTests", dependencies: ["MailPlan", "MailPlanTestSupport"]),
+        .testTarget(name: "ProvidersTests", dependencies: ["MailPlan", "Providers", "MailPlanTestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "IntegrationTests", dependencies: ["MailPlan", "Providers", "MailPlanTestSupport", "mailplan"]),
     ]
 )

@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+import MailPlan
+@testable import MailPlanTestSupport
 
 /// The repository root, found from this file's path.
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -56,4 +58,9 @@ func copyOfPlans() throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-test-\(UUID().uuidString)")
     try FileManager.default.copyItem(at: repoRoot.appendingPathComponent("plans"), to: dir)
     return dir
+}
+
+/// Loads plan text with an environment (for `${VAR}`), relative to `dir`.
+func loadPlan(_ text: String, dir: URL = FileManager.default.temporaryDirectory, env: [String: String] = [:]) throws -> MailPlan {
+    try PlanLoader(environment: env).load(text: text, file: "test.yaml", baseDirectory: dir)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
+@testable import MailPlanTestSupport
 
 /// `mailplan check` through the real binary against the real PowerDNS: exit 0 when all
 /// passes, 2 with findings (table and --json), 1 when it cannot run.

@@ -1,6 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Colour only on a terminal, never with NO_COLOR or --no-color: run under a real
 /// pseudo-terminal (util-linux `script`), and through a pipe.

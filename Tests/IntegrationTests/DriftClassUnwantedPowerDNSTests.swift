@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The drift classes `SavedPlanPowerDNSTests.testDriftClassesAndExitCodes` leaves out, on the
 /// same real PowerDNS and through the real binary: `unwanted` (a DKIM selector the plan marks

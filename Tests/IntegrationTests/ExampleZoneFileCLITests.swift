@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The main job end to end, as a newcomer runs it: the real CLI binary on the bundled
 /// example (plans/example.yaml with its zone file), through the ldns zone-file adapter.

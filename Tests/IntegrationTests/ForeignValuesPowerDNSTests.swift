@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Values mailplan does not own stay exactly as they were (issue 12), against the real
 /// PowerDNS through the real binary: TXT character-strings byte for byte next to the SPF

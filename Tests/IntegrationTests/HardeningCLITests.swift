@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Bad input and misuse found by trying the CLI as an attacker would; each test is the failing
 /// input of a fixed bug.

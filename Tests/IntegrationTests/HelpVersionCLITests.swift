@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import MailPlanTestSupport
 
 /// `--version`, `--help` text and `dkim keygen --plan` through the real binary (issue 14).
 final class HelpVersionCLITests: XCTestCase {

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The resolver and the checks of issue 4 against the real PowerDNS (queries over ldns to
 /// `MAILPLAN_PDNS_DNS`), plus a loopback UDP fake for SERVFAIL, truncation and silence.

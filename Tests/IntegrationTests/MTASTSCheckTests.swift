@@ -4,6 +4,7 @@ import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import MailPlanTestSupport
 
 /// The MTA-STS policy fetch over the shared libcurl client against a local HTTPS server
 /// (Python `http.server` + `ssl`) with a CA generated here by the openssl CLI; nothing

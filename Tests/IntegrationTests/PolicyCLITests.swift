@@ -2,6 +2,7 @@ import Crypto
 import _CryptoExtras
 import Foundation
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The real binary: `mailplan dkim keygen`, and plans/full.yaml (rotation, DANE, SRV, CAA,
 /// no-mail, report authorization, MTA-STS policy file) through the zone-file adapter.

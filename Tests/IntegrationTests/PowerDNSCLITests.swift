@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Issue 3's end-to-end proof: `plans/powerdns.yaml` against the real PowerDNS through the
 /// real binary, then what PowerDNS serves, read back over DNS through the ldns resolver.

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Drives the PowerDNS adapter against a real PowerDNS started by `scripts/servers start`
 /// (`MAILPLAN_PDNS_URL`, `MAILPLAN_PDNS_API_KEY`). Each test makes its own zone.
@@ -11,14 +12,9 @@ final class PowerDNSIntegrationTests: XCTestCase {
     let http = HTTPClient(options: HTTPClientOptions(totalTimeout: 20))
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let u = env["MAILPLAN_PDNS_URL"], let url = URL(string: u), let k = env["MAILPLAN_PDNS_API_KEY"] else {
-            let msg = "MAILPLAN_PDNS_URL / MAILPLAN_PDNS_API_KEY not set: run scripts/servers start && source /tmp/mailplan-servers/env"
-            if env["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
-        }
-        baseURL = url
-        apiKey = Secret(value: k, variable: "PDNS_API_KEY")
+        let pdns = try PDNSServer.fromEnvironment()
+        baseURL = pdns.url
+        apiKey = Secret(value: pdns.key, variable: "PDNS_API_KEY")
     }
 
     func provider(key: Secret? = nil) -> PowerDNSProvider {

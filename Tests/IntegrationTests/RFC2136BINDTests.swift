@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// RFC 2136 + TSIG against a real BIND 9 started by `scripts/servers start`
 /// (`MAILPLAN_BIND_ADDR`, `MAILPLAN_BIND_TSIG_NAME`, `MAILPLAN_BIND_TSIG_SECRET`,
@@ -13,19 +14,10 @@ final class RFC2136BINDTests: XCTestCase {
     var keyFile: URL!
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let addr = env["MAILPLAN_BIND_ADDR"], let k = env["MAILPLAN_BIND_TSIG_NAME"], let s = env["MAILPLAN_BIND_TSIG_SECRET"],
-              let zones = env["MAILPLAN_BIND_ZONES"]?.split(separator: " ").map(String.init), zones.count >= 2 else {
-            let msg = "MAILPLAN_BIND_* not set: run scripts/servers start && source /tmp/mailplan-servers/env"
-            if env["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
-        }
-        let parts = addr.split(separator: ":")
-        host = String(parts[0]); port = UInt16(parts[1])!
-        keyName = k; secret = s; cliZone = zones[0]; providerZone = zones[1]
-        keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-tsig-\(UUID().uuidString).conf")
-        try "key \"\(k)\" { algorithm hmac-sha256; secret \"\(s)\"; };\n".write(to: keyFile, atomically: true, encoding: .utf8)
-        addTeardownBlock { [keyFile] in try? FileManager.default.removeItem(at: keyFile!) }
+        let bind = try BINDServer.fromEnvironment()
+        host = bind.host; port = bind.port
+        keyName = bind.keyName; secret = bind.secret; cliZone = bind.zones[0]; providerZone = bind.zones[1]
+        keyFile = try bind.keyFile(removedAfter: self)
     }
 
     @discardableResult

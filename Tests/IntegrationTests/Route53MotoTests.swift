@@ -2,22 +2,17 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Route 53 against moto's server (`MAILPLAN_MOTO_URL`, started by `scripts/servers start`),
 /// which implements the REST/XML API and routes requests by their SigV4 credential scope,
 /// so every request here is signed. Each test makes its own hosted zone.
 final class Route53MotoTests: XCTestCase {
     var endpoint: URL!
-    let env = ["AWS_ACCESS_KEY_ID": "AKIAMAILPLANTEST", "AWS_SECRET_ACCESS_KEY": "mailplan/test+secret"]
+    let env = MotoServer.environment
 
     override func setUpWithError() throws {
-        let e = ProcessInfo.processInfo.environment
-        guard let u = e["MAILPLAN_MOTO_URL"], let url = URL(string: u) else {
-            let msg = "MAILPLAN_MOTO_URL not set: run scripts/servers start && source /tmp/mailplan-servers/env"
-            if e["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
-        }
-        endpoint = url
+        endpoint = try MotoServer.fromEnvironment().endpoint
     }
 
     func provider() -> Route53Provider {
@@ -32,20 +27,7 @@ final class Route53MotoTests: XCTestCase {
     /// Creates a uniquely named hosted zone holding `seed` (CREATE batch); returns its name and ID.
     func createZone(seed: (String) -> [RRset]) throws -> (zone: String, id: String) {
         let zone = "r53-\(UUID().uuidString.prefix(8).lowercased()).mailplan-test.example"
-        let p = provider()
-        let body = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>\(zone)</Name><CallerReference>\(UUID().uuidString)</CallerReference></CreateHostedZoneRequest>
-        """
-        let (_, resp) = try p.call(.post, "/2013-04-01/hostedzone", body: Data(body.utf8))
-        XCTAssertEqual(resp.status, 201, resp.text)
-        let id = try p.hostedZoneID(n(zone))
-        let sets = seed(zone)
-        if !sets.isEmpty {
-            let batch = Route53Convert.changeBatchXML(sets.map { .init(.create, Route53Convert.apiRecordSet($0)) }, comment: "seed")
-            let (_, r) = try p.call(.post, "/2013-04-01/hostedzone/\(id)/rrset/", body: batch)
-            XCTAssertEqual(r.status, 200, r.text)
-        }
+        let id = try MotoServer(endpoint: endpoint).createZone(zone, seed: seed(zone))
         return (zone, id)
     }
 

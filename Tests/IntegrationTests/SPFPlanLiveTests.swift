@@ -1,6 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
+@testable import MailPlanTestSupport
 
 /// `mailplan plan` with a `dns:` block, through the real binary against the real PowerDNS
 /// (as provider and as the resolver that serves the includes): lookup budget, flattening,

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Saved plans, stale-plan refusal, drift classes and import, through the real CLI against
 /// a real PowerDNS started by `scripts/servers start` (`MAILPLAN_PDNS_URL`,
@@ -16,13 +17,8 @@ final class SavedPlanPowerDNSTests: XCTestCase {
     var z: String { zone.withoutTrailingDot }
 
     override func setUpWithError() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let u = env["MAILPLAN_PDNS_URL"], let k = env["MAILPLAN_PDNS_API_KEY"] else {
-            let msg = "MAILPLAN_PDNS_URL / MAILPLAN_PDNS_API_KEY not set: run scripts/servers start && source /tmp/mailplan-servers/env"
-            if env["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
-        }
-        baseURL = u; apiKey = k
+        let pdns = try PDNSServer.fromEnvironment()
+        baseURL = pdns.url.absoluteString; apiKey = pdns.key
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-saved-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("keys"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: repoRoot.appendingPathComponent("plans/keys/mail2026.pub"),

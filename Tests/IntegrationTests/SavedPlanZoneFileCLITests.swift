@@ -1,6 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
+@testable import MailPlanTestSupport
 
 /// Saved plans, Markdown summaries, gates and completions through the real CLI on the
 /// bundled zone-file example.

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// `mailplan plan` reporting served drift and a delegation mismatch (issue 4), through the
 /// real binary, with two real name servers from `scripts/servers start`:
@@ -23,18 +24,11 @@ final class ServedDriftPlanTests: XCTestCase {
 
     override func setUpWithError() throws {
         pdns = try PDNSServer.fromEnvironment()
-        let env = ProcessInfo.processInfo.environment
-        guard let addr = env["MAILPLAN_BIND_ADDR"], let ns = try? NameServer(parsing: addr), let k = env["MAILPLAN_BIND_TSIG_NAME"],
-              let s = env["MAILPLAN_BIND_TSIG_SECRET"], let zones = env["MAILPLAN_BIND_ZONES"]?.split(separator: " ").map(String.init), zones.count >= 2 else {
-            let msg = "MAILPLAN_BIND_* not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env"
-            if env["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
-        }
-        bind = ns; bindZones = zones
+        let server = try BINDServer.fromEnvironment()
+        bind = NameServer(address: server.host, port: server.port); bindZones = server.zones
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-served-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        keyFile = dir.appendingPathComponent("tsig.conf")
-        try "key \"\(k)\" { algorithm hmac-sha256; secret \"\(s)\"; };\n".write(to: keyFile, atomically: true, encoding: .utf8)
+        keyFile = try server.keyFile(removedAfter: self)
         addTeardownBlock { [dir] in try? FileManager.default.removeItem(at: dir!) }
     }
 

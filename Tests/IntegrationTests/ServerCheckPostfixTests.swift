@@ -1,36 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
-
-/// The Postfix instances and the validating unbound of `scripts/servers start` (issue 15).
-struct MailServers {
-    let host: String, badHost: String, badGreeting: String
-    let goodAddr: String, badAddr: String
-    let goodPort: Int, goodSubmissions: Int, badPort: Int, badSubmissions: Int, renewedPort: Int
-    /// nil when the machine has no IPv6 loopback (scripts/servers exports MAILPLAN_NO_IPV6=1).
-    let goodV6Port: Int?
-    let ca: String, cert: String, renewedCert: String, renewedPubkey: String
-    let unbound: String, daneParent: String
-
-    static func fromEnvironment() throws -> MailServers {
-        let env = ProcessInfo.processInfo.environment
-        func v(_ k: String) -> String? { env[k] }
-        guard let host = v("MAILPLAN_POSTFIX_HOST"), let bh = v("MAILPLAN_POSTFIX_BAD_HOST"), let bg = v("MAILPLAN_POSTFIX_BAD_GREETING"),
-              let ga = v("MAILPLAN_POSTFIX_GOOD_ADDR"), let ba = v("MAILPLAN_POSTFIX_BAD_ADDR"),
-              let gp = v("MAILPLAN_POSTFIX_GOOD_PORT").flatMap(Int.init), let gs = v("MAILPLAN_POSTFIX_GOOD_SUBMISSIONS_PORT").flatMap(Int.init),
-              let bp = v("MAILPLAN_POSTFIX_BAD_PORT").flatMap(Int.init), let bs = v("MAILPLAN_POSTFIX_BAD_SUBMISSIONS_PORT").flatMap(Int.init),
-              let rp = v("MAILPLAN_POSTFIX_RENEWED_PORT").flatMap(Int.init), let ca = v("MAILPLAN_POSTFIX_CA"), let cert = v("MAILPLAN_POSTFIX_CERT"),
-              let rc = v("MAILPLAN_POSTFIX_RENEWED_CERT"), let rk = v("MAILPLAN_POSTFIX_RENEWED_PUBKEY"),
-              let ub = v("MAILPLAN_UNBOUND"), let dp = v("MAILPLAN_DANE_PARENT") else {
-            let msg = "MAILPLAN_POSTFIX_* / MAILPLAN_UNBOUND not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env"
-            if env["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
-        }
-        return MailServers(host: host, badHost: bh, badGreeting: bg, goodAddr: ga, badAddr: ba, goodPort: gp, goodSubmissions: gs,
-                           badPort: bp, badSubmissions: bs, renewedPort: rp, goodV6Port: v("MAILPLAN_POSTFIX_GOOD_V6_PORT").flatMap(Int.init), ca: ca, cert: cert, renewedCert: rc, renewedPubkey: rk,
-                           unbound: ub, daneParent: dp)
-    }
-}
+@testable import MailPlanTestSupport
 
 /// Runs a shell command (openssl, for values computed independently of the code under test).
 func sh(_ command: String) throws -> String {

@@ -5,6 +5,7 @@ import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import MailPlanTestSupport
 
 /// A hand-kept zone file is edited in place by `apply` (issue 12): only the lines of the
 /// records that change, the serial where it stands; comments, directives, layout and every

@@ -1,27 +1,6 @@
 import XCTest
 @testable import MailPlan
-
-/// A provider at the protocol boundary, for engine unit tests. Real adapters are tested
-/// against real servers in ProvidersTests and IntegrationTests.
-final class MemoryProvider: DNSProvider {
-    let instanceName: String
-    let typeName = "memory"
-    var capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400, applyMode: .atomic)
-    var zones: [DomainName: [RRset]]
-    init(name: String, zones: [DomainName: [RRset]]) { instanceName = name; self.zones = zones }
-    func readZone(_ zone: DomainName) throws -> [RRset] {
-        guard let z = zones[zone] else { throw ProviderError(provider: instanceName, "zone \(zone.fqdn) not found") }
-        return z
-    }
-    func apply(_ cs: ZoneChangeset) throws {
-        var z = zones[cs.zone] ?? []
-        for c in cs.changes {
-            z.removeAll { $0.key == c.key }
-            if let a = c.after { z.append(a) }
-        }
-        zones[cs.zone] = z
-    }
-}
+@testable import MailPlanTestSupport
 
 func rr(_ n: String, _ t: RRType, _ ttl: UInt32, _ values: [String]) -> RRset {
     RRset(name: dn(n), type: t, ttl: ttl, rdata: values.map { t == .txt ? .txt($0) : try! RData.parse(type: t, $0) })
@@ -80,8 +59,8 @@ final class CompileDiffRenderTests: XCTestCase {
         XCTAssertNotEqual(Compiler.mtaSTSRecord(p, mx: mx), Compiler.mtaSTSRecord(MTASTSPolicy(mode: .testing, maxAge: 604800), mx: mx))
     }
 
-    func planFor(_ plan: MailPlan, live: [RRset]) throws -> (PlanResult, MemoryProvider) {
-        let mem = MemoryProvider(name: "local", zones: [dn("example.com"): live])
+    func planFor(_ plan: MailPlan, live: [RRset]) throws -> (PlanResult, InMemoryProvider) {
+        let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): live])
         let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         return (try engine.makePlan(), mem)
     }
@@ -123,12 +102,15 @@ final class CompileDiffRenderTests: XCTestCase {
 
     func testApplyThenPlanIsNoOpAndUnmanagedRecordsSurvive() throws {
         let plan = try examplePlan()
-        let mem = MemoryProvider(name: "local", zones: [dn("example.com"): liveExample])
+        let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): liveExample])
         let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         let report = engine.apply(try engine.makePlan())
         XCTAssertTrue(report.succeeded)
         XCTAssertEqual(report.appliedSummary, ChangeSummary([]).with(add: 6, change: 2))
-        XCTAssertTrue(try Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).makePlan().summary.isEmpty)
+        let again = try Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).makePlan()
+        XCTAssertEqual(again.changesets.map(\.changes), [[]])
+        XCTAssertEqual(PlanRenderer.text(again.changesets), "No changes. The live DNS matches the plan.\n")
+        XCTAssertEqual(mem.writes.map { $0.changes.count }, [8], "one atomic write of the 6 creates and 2 updates")
         let after = Set(mem.zones[dn("example.com")]!)
         for keep in liveExample where ![RRsetKey(dn("example.com"), .txt), RRsetKey(dn("example.com"), .mx)].contains(keep.key) {
             XCTAssertTrue(after.contains(keep), "\(keep.key) changed")
@@ -210,7 +192,16 @@ final class CompileDiffRenderTests: XCTestCase {
         let plan = try loadPlan(minimal + "    dkim: [{selector: s1, public_key: \"\(v)\"}]\n")
         let live = [rr("example.com", .mx, 3600, ["10 mail.example.com."]), rr("mail.example.com", .a, 3600, ["192.0.2.25"]),
                     rr("s1._domainkey.example.com", .txt, 3600, [spaced])]
-        XCTAssertTrue(try planFor(plan, live: live).0.summary.isEmpty)
+        let (result, _) = try planFor(plan, live: live)
+        XCTAssertEqual(result.changesets.map(\.changes), [[]], "no change: the live p= differs only in white space")
+        XCTAssertEqual(PlanRenderer.text(result.changesets), "No changes. The live DNS matches the plan.\n")
+        // What was compared: the plan's DKIM RRset in the standard two strings (255 + the
+        // rest), the live one as read (one string with the spaces).
+        let key = RRsetKey(dn("s1._domainkey.example.com"), .txt)
+        let desired = result.zones[0].desired.rrsets.map(\.rrset).filter { $0.key == key }
+        XCTAssertEqual(desired, [RRset(name: key.name, type: .txt, ttl: 3600, rdata: [.txt(TXTData(strings: [Array(v.utf8.prefix(255)), Array(v.utf8.dropFirst(255))]))])])
+        XCTAssertEqual(v.utf8.count, 410)
+        XCTAssertEqual(result.zones[0].live.filter { $0.key == key }, [rr("s1._domainkey.example.com", .txt, 3600, [spaced])])
     }
 
     /// C15: a live DKIM value that differs only in case is a real difference.

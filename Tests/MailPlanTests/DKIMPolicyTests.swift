@@ -2,6 +2,7 @@ import Crypto
 import _CryptoExtras
 import XCTest
 @testable import MailPlan
+@testable import MailPlanTestSupport
 
 final class DKIMPolicyTests: XCTestCase {
     let header = """
@@ -177,7 +178,7 @@ final class DKIMPolicyTests: XCTestCase {
                     rr("new._domainkey.example.com", .txt, 3600, [ed]),
                     rr("old._domainkey.example.com", .txt, 3600, ["v=DKIM1; k=rsa; p=\(p26)"]),
                     rr("ancient._domainkey.example.com", .txt, 3600, ["v=DKIM1; k=rsa; p=AAAA"])]
-        let mem = MemoryProvider(name: "local", zones: [dn("example.com"): live])
+        let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): live])
         let r1 = try Engine(plan: plan, now: date("2027-01-01"), makeProvider: { _ in mem }).makePlan()
         XCTAssertEqual(PlanRenderer.text(r1), """
         mailplan will perform the following actions:

@@ -1,28 +1,43 @@
 import Foundation
 import XCTest
 @testable import MailPlan
+@testable import MailPlanTestSupport
 
-/// A provider that sleeps while reading and records how many reads overlap.
-final class SlowProvider: DNSProvider {
-    final class Counter: @unchecked Sendable {
-        let lock = NSLock()
-        var now = 0, max = 0, order: [String] = []
-        func enter(_ z: String) { lock.lock(); now += 1; max = Swift.max(max, now); order.append(z); lock.unlock() }
-        func leave() { lock.lock(); now -= 1; lock.unlock() }
+/// Counts reads that are in progress at the same time. Reads wait on conditions (how many
+/// have started or finished), never on a clock, so what overlaps is decided by the engine.
+final class ReadOverlap: @unchecked Sendable {
+    private let cond = NSCondition()
+    private(set) var now = 0, max = 0, started = 0, finished = 0
+    private(set) var order: [String] = []
+
+    /// A provider over six zones d0…d5.example whose reads `hold` (given the zone and this
+    /// counter) before answering; d3 cannot be read.
+    func provider(hold: @escaping @Sendable (String, ReadOverlap) -> Void) -> InMemoryProvider {
+        let zones = Dictionary(uniqueKeysWithValues: (0..<6).map { (dn("d\($0).example"), [rr("d\($0).example", .mx, 3600, ["10 mail.example.com."])]) })
+        let p = InMemoryProvider(name: "slow", type: "slow", zones: zones)
+        p.onRead = { [self] zone in
+            enter(zone.fqdn)
+            defer { leave() }
+            hold(zone.fqdn, self)
+            if zone.fqdn.hasPrefix("d3") { throw ProviderError(provider: "slow", "zone \(zone.fqdn) cannot be read") }
+        }
+        return p
     }
-    let instanceName = "slow"
-    let typeName = "slow"
-    let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), applyMode: .atomic)
-    let counter: Counter
-    init(counter: Counter) { self.counter = counter }
-    func readZone(_ zone: DomainName) throws -> [RRset] {
-        counter.enter(zone.fqdn)
-        defer { counter.leave() }
-        Thread.sleep(forTimeInterval: zone.fqdn.hasPrefix("d0") ? 0.3 : 0.1)  // the first zone finishes last
-        if zone.fqdn.hasPrefix("d3") { throw ProviderError(provider: "slow", "zone \(zone.fqdn) cannot be read") }
-        return [rr(zone.fqdn, .mx, 3600, ["10 mail.example.com."])]
+
+    private func enter(_ z: String) {
+        cond.lock(); now += 1; max = Swift.max(max, now); started += 1; order.append(z); cond.broadcast(); cond.unlock()
     }
-    func apply(_ changeset: ZoneChangeset) throws {}
+    private func leave() { cond.lock(); now -= 1; finished += 1; cond.broadcast(); cond.unlock() }
+
+    /// Waits until `condition` holds (checked under the lock) or `seconds` pass.
+    /// - Returns: whether the condition held.
+    @discardableResult
+    func wait(upTo seconds: Double, until condition: (ReadOverlap) -> Bool) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        cond.lock(); defer { cond.unlock() }
+        while !condition(self) { if !cond.wait(until: deadline) { return condition(self) } }
+        return true
+    }
 }
 
 final class DriftGatesSavedPlanTests: XCTestCase {
@@ -124,7 +139,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
           - {name: example.com, dkim: [{selector: mail2026, public_key_file: keys/mail2026.pub}]}
         """)
         XCTAssertEqual(plan.keyFiles.map(\.path), ["keys/mail2026.pub"])
-        let mem = MemoryProvider(name: "local", zones: [dn("example.com"): [rr("example.com", .mx, 300, ["10 old.example.net."])]])
+        let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): [rr("example.com", .mx, 300, ["10 old.example.net."])]])
         let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
         let result = try engine.makePlan()
         let saved = try SavedPlan(result: result, plan: plan, targets: [], allowed: [.dmarcReject], now: Date(timeIntervalSince1970: 0))
@@ -140,24 +155,39 @@ final class DriftGatesSavedPlanTests: XCTestCase {
     }
 
     func testParallelReadsAreBoundedAndOrdered() throws {
-        let counter = SlowProvider.Counter()
         let yaml = "version: 1\nserver: {hostname: mail.example.com, ipv4: 192.0.2.25}\nproviders: {p: {type: slow}}\ndomains:\n"
             + (0..<6).map { "  - {name: d\($0).example}\n" }.joined()
-        let engine = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in SlowProvider(counter: counter) })
+        // d0 finishes last: it holds its slot until the four other reads are done (through the
+        // second slot, one at a time, each after d0 has started), so exactly two reads overlap and the results must still
+        // come back in the order given. An engine that read one at a time would keep d0 waiting
+        // for nothing (10 s) and see at most one read at a time.
+        let counter = ReadOverlap()
+        let p1 = counter.provider { zone, c in
+            if zone.hasPrefix("d0") {
+                XCTAssertTrue(c.wait(upTo: 10) { $0.finished == 4 }, "the other four reads ran beside d0")
+            } else {
+                XCTAssertTrue(c.wait(upTo: 10) { $0.order.contains("d0.example.") }, "d0 holds the other slot")
+            }
+        }
+        let engine = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in p1 })
         let zones = (0..<6).filter { $0 != 3 }.map { (dn("d\($0).example"), "p") }
         let lives = try engine.readLive(zones, parallelism: 2)
         XCTAssertEqual(lives.map { $0.first!.name.fqdn }, ["d0.example.", "d1.example.", "d2.example.", "d4.example.", "d5.example."])
         XCTAssertEqual(counter.max, 2)
 
-        let c2 = SlowProvider.Counter()
-        let e2 = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in SlowProvider(counter: c2) })
+        // Every read waits until all six have started: only a pool of at least six gets there.
+        let c2 = ReadOverlap()
+        let p2 = c2.provider { _, c in XCTAssertTrue(c.wait(upTo: 10) { $0.started == 6 }, "all six reads started together") }
+        let e2 = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in p2 })
         XCTAssertThrowsError(try e2.makePlan(parallelism: 8)) { e in
             XCTAssertEqual("\(e)", "provider slow: zone d3.example. cannot be read")
         }
         XCTAssertEqual(c2.max, 6, "all six zones were read at once")
 
-        let c3 = SlowProvider.Counter()
-        let e3 = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in SlowProvider(counter: c3) })
+        // One at a time: each read waits (briefly) for a second read that must never come.
+        let c3 = ReadOverlap()
+        let p3 = c3.provider { _, c in XCTAssertFalse(c.wait(upTo: 0.2) { $0.now > 1 }, "a second read ran beside this one") }
+        let e3 = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in p3 })
         let r = try e3.makePlan(parallelism: 1, targets: ["d1.example", "d4.example."])
         XCTAssertEqual(r.zones.map(\.changeset.zone.fqdn), ["d1.example.", "d4.example."])
         XCTAssertEqual(c3.max, 1)
@@ -181,7 +211,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
             rr("example.com", .txt, 3600, ["v=spf1 mx -all", "v=spf1 a -all"]),
             rr("_dmarc.example.com", .txt, 3600, ["v=DMARC1; p=none", "v=DMARC1; p=reject"]),
         ]
-        let mem = MemoryProvider(name: "local", zones: [dn("example.com"): live])
+        let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): live])
         let result = try Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).makePlan()
         XCTAssertEqual(result.changesets[0].changes.map { "\($0.key) \($0.driftClass.rawValue) \($0.gates.map(\.rawValue))" },
                        ["example.com. TXT mail-breaking []", "_dmarc.example.com. TXT mail-breaking []"])

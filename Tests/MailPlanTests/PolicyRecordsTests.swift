@@ -1,5 +1,6 @@
 import XCTest
 @testable import MailPlan
+@testable import MailPlanTestSupport
 
 final class PolicyRecordsTests: XCTestCase {
     let header = """
@@ -74,7 +75,7 @@ final class PolicyRecordsTests: XCTestCase {
             try PlanLoader(environment: [:]).load(text: header + "    mta_sts: {mode: \(mode), policy_file: mta-sts.txt}\n", file: "test.yaml", baseDirectory: dir)
         }
         let live = [rr("example.com", .mx, 3600, ["10 mail.example.com."]), rr("mail.example.com", .a, 3600, ["192.0.2.25"])]
-        let mem = MemoryProvider(name: "local", zones: [dn("example.com"): live])
+        let mem = InMemoryProvider(name: "local", zones: [dn("example.com"): live])
         let path = dir.appendingPathComponent("mta-sts.txt").standardizedFileURL.path
         let testing = try plan("testing")
         let r1 = try Engine(plan: testing, now: Date(), makeProvider: { _ in mem }).makePlan()

@@ -1,6 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The real `mailplan` binary against the in-process fakes: plan (exit 2 with
 /// --detailed-exitcode) → apply --auto-approve → plan (exit 0), and a failed apply's report.

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 @testable import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// A create whose reply is lost is never sent again blindly (issue 12): the fake carries out
 /// the POST and closes the connection without answering; mailplan reads the zone again,

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 @testable import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The DigitalOcean adapter over real HTTP (libcurl) against the stateful fake.
 final class DigitalOceanTests: XCTestCase {

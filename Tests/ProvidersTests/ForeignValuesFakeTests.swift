@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The apex TXT values mailplan does not own are written back byte for byte, string for
 /// string, by the adapters that replace whole RRsets (issue 12), checked in each contract

@@ -2,14 +2,7 @@ import Foundation
 import Logging
 import MailPlan
 import XCTest
-
-/// Records the waits the client asks for instead of sleeping.
-final class SleepRecorder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _waits: [TimeInterval] = []
-    var waits: [TimeInterval] { lock.lock(); defer { lock.unlock() }; return _waits }
-    var sleep: @Sendable (TimeInterval) -> Void { { [self] t in lock.lock(); _waits.append(t); lock.unlock() } }
-}
+@testable import MailPlanTestSupport
 
 final class HTTPClientTests: XCTestCase {
     func client(_ rec: SleepRecorder, retry: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "mailplan.http"),

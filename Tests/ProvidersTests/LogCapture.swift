@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+@testable import MailPlanTestSupport
 
 /// A swift-log handler that keeps every message (with metadata) in memory.
 final class LogCapture: @unchecked Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// docs/plan-file.md documents exactly the settings each adapter accepts.
 final class ProviderDocsTests: XCTestCase {

@@ -2,6 +2,7 @@ import Foundation
 @testable import MailPlan
 @testable import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The read-by-query fallback's mapping from answers to live RRsets (``RFC2136Query``):
 /// authoritative NOERROR/NXDOMAIN/NODATA give records or absence; everything else is an error

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 @testable import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 private func n(_ s: String) -> DomainName { try! DomainName(s) }
 private func rr(_ name: String, _ type: RRType, _ ttl: UInt32, _ values: [String]) -> RRset {

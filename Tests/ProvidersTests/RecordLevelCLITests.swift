@@ -1,6 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The real `mailplan` binary against the Cloudflare and DigitalOcean fakes (the two
 /// record-level APIs; issue 5): plan (exit 2 with --detailed-exitcode, exact text) →

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 @testable import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 /// A DNS provider in memory whose read-back can lag behind its writes (`lag` reads after an
 /// apply still return the old records), like a provider that serves a change a little later.

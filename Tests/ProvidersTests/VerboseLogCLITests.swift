@@ -1,6 +1,7 @@
 import Foundation
 import MailPlan
 import XCTest
+@testable import MailPlanTestSupport
 
 /// The real `mailplan` binary against the contract fakes: the debug log (`--verbose`,
 /// `MAILPLAN_LOG`), `validate` without secrets, and the adapter messages of issue 14.

@@ -2,6 +2,7 @@ import Foundation
 import MailPlan
 import Providers
 import XCTest
+@testable import MailPlanTestSupport
 
 final class ZoneFileTests: XCTestCase {
     var dir: URL!

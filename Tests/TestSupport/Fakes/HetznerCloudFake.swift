@@ -1,6 +1,6 @@
 import Foundation
 
-/// A stateful fake of the Hetzner Cloud DNS API (providers.md §2B, §11) on loopback:
+/// A stateful fake of the Hetzner Cloud DNS API on loopback:
 /// `/v1/zones/{id_or_name}`, paginated `/rrsets` with `meta.pagination`, RRset writes that
 /// return asynchronous actions (`running`, then `success` after `pollsUntilDone` polls of
 /// `/v1/zones/actions/{id}`), `{"error":{code,message}}` bodies, `RateLimit-*` headers and,

@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// A stateful fake of the DigitalOcean Domains API v2 (providers.md §3, §11) on loopback,
+/// A stateful fake of the DigitalOcean Domains API v2 on loopback,
 /// under `/v2`:
 ///
 /// - `GET /domains/{name}` (404 `not_found` when absent),

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A stateful fake of the deSEC API (providers.md §5, §11) on loopback: `Token` auth,
+/// A stateful fake of the deSEC API on loopback: `Token` auth,
 /// trailing-slash URLs, `GET /domains/{name}/`, `GET /domains/{name}/rrsets/` that answers
 /// 400 with a `Link` header above `pageLimit` RRsets and serves `?cursor=` pages, and an
 /// atomic bulk `PATCH` with a per-item error array. Strict mode rejects what deSEC rejects:

@@ -3,6 +3,14 @@ import MailPlan
 @testable import Providers
 import XCTest
 
+/// Records the waits the client asks for instead of sleeping.
+final class SleepRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _waits: [TimeInterval] = []
+    var waits: [TimeInterval] { lock.lock(); defer { lock.unlock() }; return _waits }
+    var sleep: @Sendable (TimeInterval) -> Void { { [self] t in lock.lock(); _waits.append(t); lock.unlock() } }
+}
+
 /// The repository's plans/ directory (key files for test plans).
 let plansDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("plans")
@@ -14,7 +22,7 @@ let dkim2048: String = {
     return "v=DKIM1; k=rsa; p=" + body
 }()
 
-/// K410 of cases/README.md: `v=DKIM1; k=rsa; p=` and 392 `A`.
+/// K410: `v=DKIM1; k=rsa; p=` and 392 `A`.
 let k410 = "v=DKIM1; k=rsa; p=" + String(repeating: "A", count: 392)
 
 /// A quoted zone-file string (JSON-escaped when put into a JSON body by the encoder).

@@ -6,6 +6,14 @@ import XCTest
 import Glibc
 #endif
 
+/// What a test does when a server of `scripts/servers start` is not there: in CI
+/// (`CI` set) the test fails, since CI starts every server; elsewhere it is skipped.
+/// - Returns: the `XCTSkip` to throw (after recording the failure in CI).
+func missingServer(_ message: String) -> XCTSkip {
+    if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(message); return XCTSkip("failed: " + message) }
+    return XCTSkip(message)
+}
+
 /// The real PowerDNS of `scripts/servers start`: its API (to create test zones) and its DNS
 /// port (to query through the ldns resolver). Fails in CI when missing, skips otherwise.
 struct PDNSServer {
@@ -18,9 +26,7 @@ struct PDNSServer {
         let env = ProcessInfo.processInfo.environment
         guard let u = env["MAILPLAN_PDNS_URL"], let url = URL(string: u), let k = env["MAILPLAN_PDNS_API_KEY"],
               let d = env["MAILPLAN_PDNS_DNS"], let ns = try? NameServer(parsing: d) else {
-            let msg = "MAILPLAN_PDNS_URL / MAILPLAN_PDNS_API_KEY / MAILPLAN_PDNS_DNS not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env"
-            if env["CI"] != nil { XCTFail(msg); throw XCTSkip("failed: " + msg) }
-            throw XCTSkip(msg)
+            throw missingServer("MAILPLAN_PDNS_URL / MAILPLAN_PDNS_API_KEY / MAILPLAN_PDNS_DNS not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env")
         }
         return PDNSServer(url: url, key: k, dns: ns)
     }
@@ -153,7 +159,110 @@ final class FakeClock: WaitClock, @unchecked Sendable {
     }
 }
 
-/// Loads plan text with an environment (for `${VAR}`), relative to `dir`.
-func loadPlan(_ text: String, dir: URL = FileManager.default.temporaryDirectory, env: [String: String] = [:]) throws -> MailPlan {
-    try PlanLoader(environment: env).load(text: text, file: "test.yaml", baseDirectory: dir)
+/// The BIND 9 primary of `scripts/servers start` (`MAILPLAN_BIND_ADDR`, `MAILPLAN_BIND_TSIG_NAME`,
+/// `MAILPLAN_BIND_TSIG_SECRET`, `MAILPLAN_BIND_ZONES`): RFC 2136 UPDATE with TSIG (hmac-sha256).
+struct BINDServer {
+    let host: String
+    let port: UInt16
+    let keyName: String
+    let secret: String
+    /// The zones BIND holds for the tests (at least two: `scripts/servers` makes them).
+    let zones: [String]
+
+    /// The server from the environment; fails in CI when missing, skips otherwise.
+    static func fromEnvironment() throws -> BINDServer {
+        let env = ProcessInfo.processInfo.environment
+        guard let addr = env["MAILPLAN_BIND_ADDR"], let k = env["MAILPLAN_BIND_TSIG_NAME"], let s = env["MAILPLAN_BIND_TSIG_SECRET"],
+              let zones = env["MAILPLAN_BIND_ZONES"]?.split(separator: " ").map(String.init), zones.count >= 2 else {
+            throw missingServer("MAILPLAN_BIND_* not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env")
+        }
+        let parts = addr.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]) else { throw missingServer("MAILPLAN_BIND_ADDR \(addr) is not host:port") }
+        return BINDServer(host: String(parts[0]), port: port, keyName: k, secret: s, zones: zones)
+    }
+
+    /// "host:port", as the rfc2136 provider's `server:` setting takes it.
+    var address: String { "\(host):\(port)" }
+
+    /// Writes an nsupdate/dig key file for the TSIG key; removed when `test` ends.
+    func keyFile(removedAfter test: XCTestCase) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-tsig-\(UUID().uuidString).conf")
+        try "key \"\(keyName)\" { algorithm hmac-sha256; secret \"\(secret)\"; };\n".write(to: url, atomically: true, encoding: .utf8)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+}
+
+/// moto's Route 53 API of `scripts/servers start` (`MAILPLAN_MOTO_URL`).
+struct MotoServer {
+    let endpoint: URL
+    /// Credentials moto accepts (any); requests are still SigV4-signed with them.
+    static let environment = ["AWS_ACCESS_KEY_ID": "AKIAMAILPLANTEST", "AWS_SECRET_ACCESS_KEY": "mailplan/test+secret"]
+
+    /// The server from the environment; fails in CI when missing, skips otherwise.
+    static func fromEnvironment() throws -> MotoServer {
+        guard let u = ProcessInfo.processInfo.environment["MAILPLAN_MOTO_URL"], let url = URL(string: u) else {
+            throw missingServer("MAILPLAN_MOTO_URL not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env")
+        }
+        return MotoServer(endpoint: url)
+    }
+
+    /// A Route 53 adapter talking to moto with ``environment``'s credentials.
+    func provider(name: String = "aws") -> Route53Provider {
+        Route53Provider(name: name, endpoint: endpoint, credentials: AWSCredentials.fromEnvironment(Self.environment)!,
+                        client: HTTPClient(options: HTTPClientOptions(totalTimeout: 20)))
+    }
+
+    /// Creates hosted zone `zone` holding `seed` (one CREATE batch).
+    /// - Returns: the hosted zone ID.
+    /// - Throws: `LiveDNSError` naming the request that moto refused.
+    @discardableResult
+    func createZone(_ zone: String, seed: [RRset]) throws -> String {
+        let p = provider()
+        let body = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>\(zone)</Name><CallerReference>\(UUID().uuidString)</CallerReference></CreateHostedZoneRequest>
+        """
+        let (_, resp) = try p.call(.post, "/2013-04-01/hostedzone", body: Data(body.utf8))
+        guard resp.status == 201 else { throw LiveDNSError("creating hosted zone \(zone): HTTP \(resp.status) \(resp.text)") }
+        let id = try p.hostedZoneID(try DomainName(zone))
+        try change(id, seed.map { .init(.create, Route53Convert.apiRecordSet($0)) })
+        return id
+    }
+
+    /// Sends one change batch to hosted zone `id` (nothing when `changes` is empty).
+    /// - Throws: `LiveDNSError` when moto refuses it.
+    func change(_ id: String, _ changes: [Route53Convert.BatchChange]) throws {
+        guard !changes.isEmpty else { return }
+        let (_, r) = try provider().call(.post, "/2013-04-01/hostedzone/\(id)/rrset/", body: Route53Convert.changeBatchXML(changes, comment: "test"))
+        guard r.status == 200 else { throw LiveDNSError("change batch for \(id): HTTP \(r.status) \(r.text)") }
+    }
+}
+
+/// The Postfix instances and the validating unbound of `scripts/servers start` (issue 15).
+struct MailServers {
+    let host: String, badHost: String, badGreeting: String
+    let goodAddr: String, badAddr: String
+    let goodPort: Int, goodSubmissions: Int, badPort: Int, badSubmissions: Int, renewedPort: Int
+    /// nil when the machine has no IPv6 loopback (scripts/servers exports MAILPLAN_NO_IPV6=1).
+    let goodV6Port: Int?
+    let ca: String, cert: String, renewedCert: String, renewedPubkey: String
+    let unbound: String, daneParent: String
+
+    static func fromEnvironment() throws -> MailServers {
+        let env = ProcessInfo.processInfo.environment
+        func v(_ k: String) -> String? { env[k] }
+        guard let host = v("MAILPLAN_POSTFIX_HOST"), let bh = v("MAILPLAN_POSTFIX_BAD_HOST"), let bg = v("MAILPLAN_POSTFIX_BAD_GREETING"),
+              let ga = v("MAILPLAN_POSTFIX_GOOD_ADDR"), let ba = v("MAILPLAN_POSTFIX_BAD_ADDR"),
+              let gp = v("MAILPLAN_POSTFIX_GOOD_PORT").flatMap(Int.init), let gs = v("MAILPLAN_POSTFIX_GOOD_SUBMISSIONS_PORT").flatMap(Int.init),
+              let bp = v("MAILPLAN_POSTFIX_BAD_PORT").flatMap(Int.init), let bs = v("MAILPLAN_POSTFIX_BAD_SUBMISSIONS_PORT").flatMap(Int.init),
+              let rp = v("MAILPLAN_POSTFIX_RENEWED_PORT").flatMap(Int.init), let ca = v("MAILPLAN_POSTFIX_CA"), let cert = v("MAILPLAN_POSTFIX_CERT"),
+              let rc = v("MAILPLAN_POSTFIX_RENEWED_CERT"), let rk = v("MAILPLAN_POSTFIX_RENEWED_PUBKEY"),
+              let ub = v("MAILPLAN_UNBOUND"), let dp = v("MAILPLAN_DANE_PARENT") else {
+            throw missingServer("MAILPLAN_POSTFIX_* / MAILPLAN_UNBOUND not set: run scripts/servers start && source $MAILPLAN_SERVERS_DIR/env")
+        }
+        return MailServers(host: host, badHost: bh, badGreeting: bg, goodAddr: ga, badAddr: ba, goodPort: gp, goodSubmissions: gs,
+                           badPort: bp, badSubmissions: bs, renewedPort: rp, goodV6Port: v("MAILPLAN_POSTFIX_GOOD_V6_PORT").flatMap(Int.init), ca: ca, cert: cert, renewedCert: rc, renewedPubkey: rk,
+                           unbound: ub, daneParent: dp)
+    }
 }

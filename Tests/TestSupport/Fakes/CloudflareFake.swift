@@ -1,7 +1,7 @@
 import Foundation
 import MailPlan
 
-/// A stateful fake of the Cloudflare API v4 DNS endpoints (providers.md §1, §11) on
+/// A stateful fake of the Cloudflare API v4 DNS endpoints on
 /// loopback, under `/client/v4`:
 ///
 /// - `GET /zones?name=&account.id=&page=&per_page=` (per_page ≤ 50),

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the reverse fakes share: a token, the PTR each address holds, and the "forward
-/// lookup" the real hosting providers make before they accept a PTR (providers.md §9): a
+/// lookup" the real hosting providers make before they accept a PTR: a
 /// hook answering whether `name` resolves to `ip` right now. A fake refuses a PTR whose
 /// forward lookup does not match, which is how the tests prove that apply sets A/AAAA first.
 class ReverseFakeBase: @unchecked Sendable {
@@ -25,7 +25,7 @@ class ReverseFakeBase: @unchecked Sendable {
     func authorized(_ r: FakeHTTPServer.Request) -> Bool { r.headers["authorization"] == "Bearer " + token }
 }
 
-/// Hetzner Cloud servers (providers.md §2B basics, §9): `GET /v1/servers` paged with
+/// Hetzner Cloud servers: `GET /v1/servers` paged with
 /// `meta.pagination`, each server's `public_net.ipv4 {ip, dns_ptr}` and
 /// `public_net.ipv6 {ip: "<net>/64", dns_ptr: [{ip, dns_ptr}]}`;
 /// `POST /v1/servers/{id}/actions/change_dns_ptr {ip, dns_ptr}` → 201 `{"action":…running}`,
@@ -104,7 +104,7 @@ final class HetznerServersFake: ReverseFakeBase, @unchecked Sendable {
     }
 }
 
-/// Vultr instances (providers.md §9): `GET /v2/instances` (cursor-paged, `meta.links.next`),
+/// Vultr instances: `GET /v2/instances` (cursor-paged, `meta.links.next`),
 /// `GET /v2/instances/{id}/ipv4` → `ipv4s[] {ip, reverse}`, `GET …/ipv6/reverse` →
 /// `reverse_ipv6s[] {ip, reverse}`, `POST …/ipv4/reverse` and `…/ipv6/reverse`
 /// `{ip, reverse}` → 204; errors `{"error": "…", "status": N}`.
@@ -172,7 +172,7 @@ final class VultrFake: ReverseFakeBase, @unchecked Sendable {
     }
 }
 
-/// Linode/Akamai IPs (providers.md §9): `GET /v4/networking/ips/{address}` → the IP object
+/// Linode/Akamai IPs: `GET /v4/networking/ips/{address}` → the IP object
 /// with `rdns`; `PUT` `{"rdns": …}` → 200 with the object; `{"errors":[{reason, field}]}`.
 final class LinodeFake: ReverseFakeBase, @unchecked Sendable {
     var url: String { server.url + "/v4" }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A stateful fake of Gandi LiveDNS v5 (providers.md §6, §11) on loopback: `Bearer` auth,
+/// A stateful fake of Gandi LiveDNS v5 on loopback: `Bearer` auth,
 /// `GET /v5/livedns/domains/{fqdn}`, paginated `/records` with `Total-Count` and `Link`
 /// headers, `PUT`/`DELETE /records/{name}/{type}`, error bodies `{code,message,object,cause}`
 /// and `{status:"error",errors:[…]}`, TXT returned quoted. Strict mode rejects a TTL outside
