@@ -93,7 +93,7 @@ final class ConformanceTests: XCTestCase {
             let h = try FileHandle(forWritingTo: file)
             h.seekToEndOfFile(); h.write(Data("example.com. 3600 IN TXT \"edited=1\"\n".utf8)); try h.close()
         }
-        b.failedReport = report(b, error: "the zone file \(file.path) changed since the plan was made: example.com. TXT is different (the plan expected it as planned); make a new plan; nothing was applied and \(file.path) is unchanged",
+        b.failedReport = report(b, error: "the zone file \(file.path) changed since the plan was made: example.com. TXT holds other records than when the plan was made; make a new plan; nothing was applied and \(file.path) is unchanged",
                                 failed: ["example.com. TXT"])
         return b
     }

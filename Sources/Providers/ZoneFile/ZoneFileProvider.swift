@@ -119,7 +119,8 @@ public final class ZoneFileProvider: DNSProviderType {
         let stale = changes.filter { sets[$0.key] != $0.before }
         if !stale.isEmpty {
             let what = stale.map { c in
-                "\(c.key) is \(sets[c.key] == nil ? "absent" : "different") (the plan expected it \(c.before == nil ? "absent" : "as planned"))"
+                c.before == nil ? "\(c.key) exists now (it was absent when the plan was made)"
+                    : sets[c.key] == nil ? "\(c.key) is gone" : "\(c.key) holds other records than when the plan was made"
             }.joined(separator: "; ")
             throw failure("the zone file \(path.path) changed since the plan was made: \(what); make a new plan", failed: stale)
         }
