@@ -49,7 +49,7 @@ final class PolicyCLITests: XCTestCase {
 
         let bad = try runMailplan(["dkim", "keygen", "--selector", "s", "--domain", "example.com", "--algorithm", "dsa", "--out", dir.path])
         XCTAssertEqual(bad.status, 1)
-        XCTAssertEqual(bad.stderr, "error: --algorithm must be rsa or ed25519, got 'dsa'\nRun 'mailplan --help' for usage.\n")
+        XCTAssertEqual(bad.stderr, "error: The value 'dsa' is invalid for '--algorithm <algorithm>'. Please provide one of 'rsa' and 'ed25519'.\nRun 'mailplan --help' for usage.\n")
     }
 
     func testFullPlanApplyAcrossRotationDates() throws {

@@ -114,7 +114,7 @@ final class DKIMPolicyTests: XCTestCase {
 
     func testCNAMEDelegation() throws {
         let plan = try loadPlan(header + "    dkim: [{selector: s1, cname: s1.domainkey.u123.wl.sender.example.net}, {selector: selector1, cname: selector1-example-com._domainkey.example.onmicrosoft.com.}]\n")
-        let sets = try Compiler.compile(plan, now: Date())[0].rrsets.filter { $0.purpose.hasPrefix("dkim") }.map(\.rrset.description)
+        let sets = try Compiler.compile(plan, now: Date())[0].rrsets.filter { $0.purpose.description.hasPrefix("dkim") }.map(\.rrset.description)
         XCTAssertEqual(sets, [
             "s1._domainkey.example.com. 3600 IN CNAME s1.domainkey.u123.wl.sender.example.net.",
             "selector1._domainkey.example.com. 3600 IN CNAME selector1-example-com._domainkey.example.onmicrosoft.com.",
@@ -142,7 +142,7 @@ final class DKIMPolicyTests: XCTestCase {
         let ed = "v=DKIM1; k=ed25519; p=QpJPK8z02S6Tm08J88lXR+qZuZfOCOoMz9xkoHPtXfo="
         func dkimSets(_ day: String, hour: Int = 0) throws -> (sets: [String], rotation: [String]) {
             let c = try Compiler.compilePlan(plan, now: date(day).addingTimeInterval(TimeInterval(hour * 3600)))
-            let sets = c.zones[0].rrsets.filter { $0.purpose.hasPrefix("dkim") }
+            let sets = c.zones[0].rrsets.filter { $0.purpose.description.hasPrefix("dkim") }
                 .map { "\($0.ownership.rawValue) \($0.rrset.name.fqdn) \($0.rrset.type) \($0.rrset.rdata.map(\.display).joined(separator: ","))" }
             return (sets, c.rotation.map(\.line))
         }

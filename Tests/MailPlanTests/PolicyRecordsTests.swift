@@ -191,7 +191,7 @@ final class PolicyRecordsTests: XCTestCase {
 
     func testAutoconfigSRVAndCNAMEs() throws {
         let plan = try loadPlan(header + "    autoconfig: {submissions: true, imaps: imap.example.net, submission: false, pop3s: mail.example.com, cnames: [autoconfig, autodiscover]}\n")
-        XCTAssertEqual(try sets(plan) { $0.purpose.contains("autoconfig") }, [
+        XCTAssertEqual(try sets(plan) { $0.purpose.description.contains("autoconfig") }, [
             "_imaps._tcp.example.com. 3600 IN SRV 0 1 993 imap.example.net.",
             "_pop3s._tcp.example.com. 3600 IN SRV 0 1 995 mail.example.com.",
             "_submission._tcp.example.com. 3600 IN SRV 0 0 0 .",

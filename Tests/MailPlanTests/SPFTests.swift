@@ -146,7 +146,7 @@ final class SPFTests: XCTestCase {
         let host = try Compiler.compile(plan, now: Date())[0].rrsets.first { $0.rrset.key == RRsetKey(dn("mail.example.com"), .txt) }
         XCTAssertEqual(host?.rrset.description, "mail.example.com. 3600 IN TXT \"v=spf1 a -all\"")
         XCTAssertEqual(host?.ownership, .spfValues)
-        XCTAssertEqual(host?.purpose, "server.helo_spf")
+        XCTAssertEqual(host?.purpose, .heloSPF)
 
         // The host name is itself a planned domain with spf: refused, with the way out.
         let clash = try loadPlan("""

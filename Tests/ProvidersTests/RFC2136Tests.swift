@@ -66,7 +66,7 @@ final class RFC2136ProviderTests: XCTestCase {
             .delete(rr("old.example.com.", .a, 60, ["192.0.2.9"])),
         ])
         let m = try p.message(cs)
-        func show(_ i: RFC2136LDNS.Item) -> String {
+        func show(_ i: RFC2136Convert.Item) -> String {
             switch i {
             case .exactly(let l): return "exactly " + l.joined(separator: " | ")
             case .absent(let nm, let t): return "absent \(nm.fqdn) \(t)"

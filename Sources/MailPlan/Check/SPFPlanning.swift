@@ -93,7 +93,7 @@ public final class SPFPlanning {
             zones[zi].rrsets[ri] = desired
             for (i, p) in parts.enumerated() {
                 zones[zi].rrsets.append(DesiredRRset(rrset: RRset(name: p.name, type: .txt, ttl: desired.rrset.ttl, rdata: [.txt(p.value)]),
-                                                     ownership: .full, purpose: "\(d.name.withoutTrailingDot) spf flattened part \(i + 1)",
+                                                     ownership: .full, purpose: .spfPart(d.name, i + 1),
                                                      location: d.location))
             }
         }

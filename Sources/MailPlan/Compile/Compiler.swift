@@ -33,12 +33,51 @@ public struct CompiledPlan: Sendable {
     public var rotation: [RotationStatus]
 }
 
+/// What a desired RRset is for, in the plan file's terms. Messages show it
+/// (``description``: `server.ipv4`, `example.com mx`, `dkim selector mail2026`, …); adapters'
+/// audits ask it (``isServerAddress``), never its text.
+public enum RecordPurpose: Sendable, Hashable, CustomStringConvertible {
+    /// `server.ipv4` / `server.ipv6`: the mail host's A or AAAA.
+    case serverAddress(RRType)
+    /// `server.helo_spf`, `server.dane`.
+    case heloSPF, dane
+    /// A domain's `mx`, `spf`, `dmarc`, `tls_rpt`, `mta_sts`, `caa`.
+    case domain(DomainName, String)
+    /// Part `n` (1-based) of a flattened SPF record.
+    case spfPart(DomainName, Int)
+    /// `dkim selector <selector>`.
+    case dkim(selector: String)
+    /// An `autoconfig` SRV or CNAME of a domain.
+    case autoconfig(DomainName, String)
+    /// The `<domain>._report._dmarc.<target>` authorization (RFC 7489 §7.1).
+    case reportAuthorization(DomainName, by: DomainName)
+    /// A record listed under `records:`.
+    case explicit(RRsetKey)
+
+    public var description: String {
+        switch self {
+        case .serverAddress(let t): t == .aaaa ? "server.ipv6" : "server.ipv4"
+        case .heloSPF: "server.helo_spf"
+        case .dane: "server.dane"
+        case .domain(let d, let what): "\(d.withoutTrailingDot) \(what)"
+        case .spfPart(let d, let n): "\(d.withoutTrailingDot) spf flattened part \(n)"
+        case .dkim(let s): "dkim selector \(s)"
+        case .autoconfig(let d, let what): "\(d.withoutTrailingDot) autoconfig \(what)"
+        case .reportAuthorization(let d, let t): "dmarc report authorization of \(d.withoutTrailingDot) by \(t.withoutTrailingDot)"
+        case .explicit(let k): "records (\(k))"
+        }
+    }
+
+    /// True for the mail host's own A/AAAA (`server.ipv4`, `server.ipv6`).
+    public var isServerAddress: Bool { if case .serverAddress = self { return true }; return false }
+}
+
 /// One RRset the plan wants, how much of the live set it owns, and why it exists.
 public struct DesiredRRset: Sendable, Hashable {
     public var rrset: RRset
     public let ownership: Ownership
-    /// What produced it, for messages: `mx`, `spf`, `dkim selector mail2026`, …
-    public let purpose: String
+    /// What produced it, shown in messages.
+    public let purpose: RecordPurpose
     public let location: SourceLocation?
     /// Notes shown with any change to it (TTL clamped, …).
     public var notes: [String] = []
@@ -137,11 +176,11 @@ public enum Compiler {
             let ttl = plan.domains.first { $0.zone == hostZone }?.ttl ?? plan.defaults.ttl
             if !plan.server.ipv4.isEmpty {
                 add(hostZone, DesiredRRset(rrset: RRset(name: host, type: .a, ttl: ttl, rdata: plan.server.ipv4.map { .a($0) }),
-                                           ownership: .full, purpose: "server.ipv4", location: plan.server.location))
+                                           ownership: .full, purpose: .serverAddress(.a), location: plan.server.location))
             }
             if !plan.server.ipv6.isEmpty {
                 add(hostZone, DesiredRRset(rrset: RRset(name: host, type: .aaaa, ttl: ttl, rdata: plan.server.ipv6.map { .aaaa($0) }),
-                                           ownership: .full, purpose: "server.ipv6", location: plan.server.location))
+                                           ownership: .full, purpose: .serverAddress(.aaaa), location: plan.server.location))
             }
             if plan.server.heloSPF {
                 // The HELO identity's SPF (RFC 7208 §2.3). Owned like an apex SPF: only the v=spf1
@@ -151,12 +190,12 @@ public enum Compiler {
                     problems.append(Diagnostic(at: plan.server.location, "server.helo_spf: \(host.withoutTrailingDot) is also the planned domain at \(d.location.map(\.description) ?? "?") with spf:, which is the HELO record too; remove helo_spf and list 'a' in that domain's spf.senders"))
                 } else {
                     add(hostZone, DesiredRRset(rrset: RRset(name: host, type: .txt, ttl: ttl, rdata: [.txt("v=spf1 a -all")]),
-                                               ownership: .spfValues, purpose: "server.helo_spf", location: plan.server.location))
+                                               ownership: .spfValues, purpose: .heloSPF, location: plan.server.location))
                 }
             }
             if let dane = plan.server.dane {
                 add(hostZone, DesiredRRset(rrset: RRset(name: host.prepending("_tcp").prepending("_25"), type: .tlsa, ttl: ttl, rdata: dane.rdata),
-                                           ownership: .full, purpose: "server.dane", location: dane.location,
+                                           ownership: .full, purpose: .dane, location: dane.location,
                                            notes: dane.next == nil ? [] : ["DANE rollover: the current and the next key are both published"]))
             }
         } else if plan.server.heloSPF || plan.server.dane != nil {
@@ -167,7 +206,7 @@ public enum Compiler {
             let z = d.zone
             if !d.mx.isEmpty {
                 add(z, DesiredRRset(rrset: RRset(name: d.name, type: .mx, ttl: d.ttl, rdata: d.mx.map { .mx(preference: $0.preference, exchange: $0.exchange) }),
-                                    ownership: .full, purpose: "\(d.name.withoutTrailingDot) mx", location: d.location))
+                                    ownership: .full, purpose: .domain(d.name, "mx"), location: d.location))
             }
             var explicitTXT = d.records.filter { $0.rrset.type == .txt }
             if let spf = d.spf {
@@ -181,7 +220,7 @@ public enum Compiler {
                         problems.append(Diagnostic(at: e.location, "\(d.name.fqdn) TXT: the apex TXT RRset is shared with spf:; mailplan owns only its v=spf1 value, so declare other apex TXT values outside the plan"))
                     }
                     add(z, DesiredRRset(rrset: RRset(name: d.name, type: .txt, ttl: d.ttl, rdata: [.txt(spf.record)]),
-                                        ownership: .spfValues, purpose: "\(d.name.withoutTrailingDot) spf", location: d.location))
+                                        ownership: .spfValues, purpose: .domain(d.name, "spf"), location: d.location))
                 }
             }
             for k in d.dkim {
@@ -193,7 +232,7 @@ public enum Compiler {
                     rotation.append(status)
                     notes.append("dkim selector \(k.selector): \(stage)")
                 }
-                let purpose = "dkim selector \(k.selector)"
+                let purpose = RecordPurpose.dkim(selector: k.selector)
                 switch (stage, k.cname) {
                 case (.removed, _):
                     // Explicitly removed: whichever of TXT or CNAME the provider holds goes.
@@ -214,15 +253,15 @@ public enum Compiler {
             }
             if let dmarc = d.dmarc {
                 add(z, DesiredRRset(rrset: RRset(name: d.name.prepending("_dmarc"), type: .txt, ttl: d.ttl, rdata: [.txt(dmarc.record)]),
-                                    ownership: .full, purpose: "\(d.name.withoutTrailingDot) dmarc", location: d.location))
+                                    ownership: .full, purpose: .domain(d.name, "dmarc"), location: d.location))
             }
             if let t = d.tlsRPT {
                 add(z, DesiredRRset(rrset: RRset(name: d.name.prepending("_tls").prepending("_smtp"), type: .txt, ttl: d.ttl, rdata: [.txt(t.record)]),
-                                    ownership: .full, purpose: "\(d.name.withoutTrailingDot) tls_rpt", location: d.location))
+                                    ownership: .full, purpose: .domain(d.name, "tls_rpt"), location: d.location))
             }
             if let s = d.mtaSTS {
                 add(z, DesiredRRset(rrset: RRset(name: d.name.prepending("_mta-sts"), type: .txt, ttl: d.ttl, rdata: [.txt(mtaSTSRecord(s, mx: d.mx))]),
-                                    ownership: .full, purpose: "\(d.name.withoutTrailingDot) mta_sts", location: d.location))
+                                    ownership: .full, purpose: .domain(d.name, "mta_sts"), location: d.location))
             }
             if let a = d.autoconfig {
                 for s in a.services {
@@ -230,16 +269,16 @@ public enum Compiler {
                         ?? .srv(priority: 0, weight: 0, port: 0, target: .root)
                     let labels = s.label.split(separator: ".").map(String.init)
                     add(z, DesiredRRset(rrset: RRset(name: d.name.prepending(labels[1]).prepending(labels[0]), type: .srv, ttl: d.ttl, rdata: [rdata]),
-                                        ownership: .full, purpose: "\(d.name.withoutTrailingDot) autoconfig \(s.label)", location: a.location))
+                                        ownership: .full, purpose: .autoconfig(d.name, s.label), location: a.location))
                 }
                 for c in a.cnames {
                     add(z, DesiredRRset(rrset: RRset(name: d.name.prepending(c), type: .cname, ttl: d.ttl, rdata: [.cname(host)]),
-                                        ownership: .full, purpose: "\(d.name.withoutTrailingDot) autoconfig \(c)", location: a.location))
+                                        ownership: .full, purpose: .autoconfig(d.name, c), location: a.location))
                 }
             }
             if let caa = d.caa {
                 add(z, DesiredRRset(rrset: RRset(name: d.name, type: .caa, ttl: d.ttl, rdata: caa.rdata),
-                                    ownership: .full, purpose: "\(d.name.withoutTrailingDot) caa", location: caa.location))
+                                    ownership: .full, purpose: .domain(d.name, "caa"), location: caa.location))
             }
             for r in d.records {
                 if r.rrset.type == .txt && r.rrset.name == d.name && d.spf != nil { continue }
@@ -248,7 +287,7 @@ public enum Compiler {
                     problems.append(Diagnostic(at: r.location, "\(r.rrset.name.fqdn) TXT: two SPF records, \(spfs.map { "\"\($0)\"" }.joined(separator: " and ")); a name must have exactly one (RFC 7208 §4.5)"))
                     continue
                 }
-                add(z, DesiredRRset(rrset: r.rrset, ownership: .full, purpose: "records (\(r.rrset.key))", location: r.location))
+                add(z, DesiredRRset(rrset: r.rrset, ownership: .full, purpose: .explicit(r.rrset.key), location: r.location))
             }
         }
 
@@ -269,7 +308,7 @@ public enum Compiler {
                 let name = t.prepending("_dmarc").prepending("_report").prepending(d.name.withoutTrailingDot)
                 if let tz = zoneContaining(t) {
                     add(tz, DesiredRRset(rrset: RRset(name: name, type: .txt, ttl: plan.domains.first { $0.zone == tz }?.ttl ?? plan.defaults.ttl, rdata: [.txt("v=DMARC1")]),
-                                         ownership: .full, purpose: "dmarc report authorization of \(d.name.withoutTrailingDot) by \(t.withoutTrailingDot)", location: d.location))
+                                         ownership: .full, purpose: .reportAuthorization(d.name, by: t), location: d.location))
                 } else {
                     warnings.append(Diagnostic(.warning, at: d.location, "\(d.name.withoutTrailingDot) dmarc: reports go to \(t.withoutTrailingDot), which is not in this plan; receivers send them only if \(name.fqdn) TXT \"v=DMARC1\" exists there (RFC 7489 §7.1)"))
                 }

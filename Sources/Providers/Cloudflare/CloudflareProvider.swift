@@ -111,7 +111,7 @@ public final class CloudflareProvider: DNSProviderType {
         for d in zone.rrsets where d.rrset.type == .mx {
             for case .mx(_, let x) in d.rrset.rdata where x != .root { mailHosts[x] = "an MX target of \(d.rrset.name.fqdn)" }
         }
-        for d in zone.rrsets where (d.rrset.type == .a || d.rrset.type == .aaaa) && d.purpose.hasPrefix("server.") {
+        for d in zone.rrsets where (d.rrset.type == .a || d.rrset.type == .aaaa) && d.purpose.isServerAddress {
             mailHosts[d.rrset.name] = mailHosts[d.rrset.name] ?? "the mail server's host name"
         }
         for n in proxiedNames.sorted() where n.isSubdomain(of: zone.zone) {

@@ -35,7 +35,7 @@ public final class RFC2136Provider: DNSProviderType {
     public let server: String
     public let keyName: String
     public let algorithm: String
-    let endpoint: RFC2136LDNS.Endpoint
+    let endpoint: RFC2136Convert.Endpoint
     /// Each RRset's records exactly as last transferred (ldns presentation), per zone: the
     /// "RRset exists with exactly these values" prerequisites are built from them.
     private var lastRead: [DomainName: [RRsetKey: [String]]] = [:]
@@ -136,7 +136,7 @@ public final class RFC2136Provider: DNSProviderType {
     }
 
     /// A clear sentence for a failed exchange; `transfer` tells AXFR from UPDATE.
-    func explain(_ f: RFC2136LDNS.Failure, zone: DomainName, transfer: Bool) -> String {
+    func explain(_ f: RFC2136Convert.Failure, zone: DomainName, transfer: Bool) -> String {
         let what = transfer ? "zone transfer (AXFR) of \(zone.fqdn)" : "update of zone \(zone.fqdn)"
         let keyHint = "check that tsig_key_name '\(keyName)', tsig_algorithm \(algorithm) and the secret in ${\(endpoint.secret.variable)} match the key on the server"
         switch f {
@@ -190,7 +190,7 @@ public final class RFC2136Provider: DNSProviderType {
         warnings[zone] = nil
         queried[zone] = nil
         let rrs: [(record: ZoneRecord, line: String)]
-        do { rrs = try RFC2136LDNS.logged("AXFR \(zone.fqdn)", endpoint, { try RFC2136LDNS.axfr(endpoint, zone: zone) }) { "\($0.count) records" } } catch let f as RFC2136LDNS.Failure {
+        do { rrs = try RFC2136Convert.logged("AXFR \(zone.fqdn)", endpoint, { try RFC2136Convert.axfr(endpoint, zone: zone) }) { "\($0.count) records" } } catch let f as RFC2136Convert.Failure {
             let refused = explain(f, zone: zone, transfer: true)
             guard let why = Self.refusal(f), !managed.isEmpty else { throw ProviderError(provider: instanceName, refused) }
             return try readByQuery(zone, managed: managed, refusal: refused, why: why)
@@ -209,7 +209,7 @@ public final class RFC2136Provider: DNSProviderType {
 
     /// The short reason shown in the warning when `f` means "transfer not allowed", or nil
     /// when it means something else (a wrong key, no answer at all, a broken record).
-    static func refusal(_ f: RFC2136LDNS.Failure) -> String? {
+    static func refusal(_ f: RFC2136Convert.Failure) -> String? {
         switch f {
         case .rcode(5, _): return "REFUSED"
         case .rcode(9, nil), .rcode(9, 0?): return "NOTAUTH"   // how Knot answers a transfer its ACL denies
@@ -255,10 +255,10 @@ public final class RFC2136Provider: DNSProviderType {
 
     /// The prerequisites and updates of one UPDATE for `changeset` (RFC 2136 §2.4–2.5).
     /// - Throws: ``ProviderError`` when a change has no records to write.
-    func message(_ changeset: ZoneChangeset) throws -> (prerequisites: [RFC2136LDNS.Item], updates: [RFC2136LDNS.Item]) {
+    func message(_ changeset: ZoneChangeset) throws -> (prerequisites: [RFC2136Convert.Item], updates: [RFC2136Convert.Item]) {
         let raw = lastRead[changeset.zone] ?? [:]
         func lines(_ r: RRset) -> [String] { r.rdata.map { "\(r.name.fqdn) \(r.ttl) IN \(r.type) \($0.presentation)" } }
-        var pre: [RFC2136LDNS.Item] = [], up: [RFC2136LDNS.Item] = []
+        var pre: [RFC2136Convert.Item] = [], up: [RFC2136Convert.Item] = []
         for c in changeset.changes {
             switch c.action {
             case .create:
@@ -283,13 +283,13 @@ public final class RFC2136Provider: DNSProviderType {
         func fail(_ reason: String) -> ApplyError {
             ApplyError(provider: instanceName, zone: changeset.zone, applied: [], failed: changes, notAttempted: [], reason: reason)
         }
-        let msg: (prerequisites: [RFC2136LDNS.Item], updates: [RFC2136LDNS.Item])
+        let msg: (prerequisites: [RFC2136Convert.Item], updates: [RFC2136Convert.Item])
         do { msg = try message(changeset) } catch { throw fail("\(error); nothing was applied") }
         do {
-            try RFC2136LDNS.logged("UPDATE \(changeset.zone.fqdn) (\(msg.prerequisites.count) prerequisites, \(msg.updates.count) updates)", endpoint, {
-                try RFC2136LDNS.update(endpoint, zone: changeset.zone, prerequisites: msg.prerequisites, updates: msg.updates)
+            try RFC2136Convert.logged("UPDATE \(changeset.zone.fqdn) (\(msg.prerequisites.count) prerequisites, \(msg.updates.count) updates)", endpoint, {
+                try RFC2136Convert.update(endpoint, zone: changeset.zone, prerequisites: msg.prerequisites, updates: msg.updates)
             }) { "NOERROR" }
-        } catch let f as RFC2136LDNS.Failure {
+        } catch let f as RFC2136Convert.Failure {
             let text = explain(f, zone: changeset.zone, transfer: false)
             if case .network = f {
                 throw ApplyError.outcomeUnknown(provider: instanceName, zone: changeset.zone, changes,

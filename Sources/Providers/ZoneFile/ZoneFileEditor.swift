@@ -120,7 +120,7 @@ enum ZoneFileEditor {
         let newline: [UInt8]
     }
 
-    static func layout(_ bytes: [UInt8], _ e: ZoneFileLDNS.Entry) -> Layout? {
+    static func layout(_ bytes: [UInt8], _ e: ZoneFileConvert.Entry) -> Layout? {
         let (f, comment, multi) = fields(bytes, e.range)
         var k = e.ownerInherited ? 0 : 1
         guard f.count > k else { return nil }
@@ -153,7 +153,7 @@ enum ZoneFileEditor {
     /// its TTL field with `ttl` (added when the template has none and `ttl` is not the default
     /// TTL there), its class field, the type, `rdata` in presentation form, and with
     /// `keepComment` the template's trailing comment.
-    static func line(like template: ZoneFileLDNS.Entry, in bytes: [UInt8], prefix: [UInt8]? = nil,
+    static func line(like template: ZoneFileConvert.Entry, in bytes: [UInt8], prefix: [UInt8]? = nil,
                      rdata: RData, ttl: UInt32, keepComment: Bool = false) -> [UInt8]? {
         guard let l = layout(bytes, template) else { return nil }
         var out = prefix ?? l.prefix
@@ -172,7 +172,7 @@ enum ZoneFileEditor {
     /// with `changes` made and the SOA serial `serial.old` replaced by `serial.new`.
     /// - Throws: ``Failure`` for a change to a record of an included file, a record whose line
     ///   cannot be laid out, or a SOA whose serial cannot be found.
-    static func edit(_ bytes: [UInt8], entries: [ZoneFileLDNS.Entry], file: URL, changes: [Change],
+    static func edit(_ bytes: [UInt8], entries: [ZoneFileConvert.Entry], file: URL, changes: [Change],
                      zone: DomainName, serial: (old: UInt32, new: UInt32)) throws -> [UInt8] {
         enum Action: Equatable { case keep, replace(RData, UInt32), delete }
         var action = Array(repeating: Action.keep, count: entries.count)

@@ -94,7 +94,7 @@ public final class ZoneFileProvider: DNSProviderType {
                               reason: reason + "; nothing was applied and \(path.path) is unchanged")
         }
 
-        let current: (rrsets: [RRset], data: Data, text: ZoneFileLDNS.Text)
+        let current: (rrsets: [RRset], data: Data, text: ZoneFileConvert.Text)
         do { current = try load(zone) } catch let e as ProviderError {
             throw failure("cannot re-read the zone file: \(e.message)")
         }
@@ -137,7 +137,7 @@ public final class ZoneFileProvider: DNSProviderType {
         for c in changes {
             for rd in c.after?.rdata ?? [] {
                 let input = "\(c.name.fqdn) \(c.after!.ttl) IN \(c.type.rawValue) \(rd.presentation)"
-                do { _ = try ZoneFileLDNS.canonicalLine(input) } catch ZoneFileLDNS.ParseFailure.record(let msg) {
+                do { _ = try ZoneFileConvert.canonicalLine(input) } catch ZoneFileConvert.ParseFailure.record(let msg) {
                     throw failure("ldns refuses '\(input)': \(msg)", failed: [c])
                 }
             }
@@ -153,7 +153,7 @@ public final class ZoneFileProvider: DNSProviderType {
         }
         let data = Data(edited)
         do {
-            let reread = Self.rrsets(try ZoneFileLDNS.read(data, file: path, origin: zone, includeDirectory: includeDirectory).entries.map(\.record))
+            let reread = Self.rrsets(try ZoneFileConvert.read(data, file: path, origin: zone, includeDirectory: includeDirectory).entries.map(\.record))
             let back = Dictionary(reread.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
             if back != sets {
                 let keys = Set(back.keys).union(sets.keys).filter { back[$0] != sets[$0] }.sorted()
@@ -164,7 +164,7 @@ public final class ZoneFileProvider: DNSProviderType {
                 throw failure("the edited zone text would not read back as planned at \(keys.map(\.description).joined(separator: ", "))\(why)",
                               failed: changes.filter { keys.contains($0.key) })
             }
-        } catch let e as ZoneFileLDNS.ParseFailure {
+        } catch let e as ZoneFileConvert.ParseFailure {
             throw failure("the edited zone text does not parse: \(describe(e))")
         }
 
@@ -203,7 +203,7 @@ public final class ZoneFileProvider: DNSProviderType {
 
     /// Reads and checks the file; returns its RRsets, the exact bytes parsed and where each
     /// record stands.
-    func load(_ zone: DomainName) throws -> (rrsets: [RRset], data: Data, text: ZoneFileLDNS.Text) {
+    func load(_ zone: DomainName) throws -> (rrsets: [RRset], data: Data, text: ZoneFileConvert.Text) {
         let file = path.path
         if let kind = FileKind.notRegular(file) {
             throw ProviderError(provider: instanceName, kind == "missing" ? "zone file \(file) does not exist"
@@ -214,11 +214,11 @@ public final class ZoneFileProvider: DNSProviderType {
             throw ProviderError(provider: instanceName, "cannot read zone file \(file): \(FileKind.reason(error, path: file))")
         }
         let rrsets: [RRset]
-        let text: ZoneFileLDNS.Text
+        let text: ZoneFileConvert.Text
         do {
-            text = try ZoneFileLDNS.read(data, file: path, origin: zone, includeDirectory: includeDirectory)
+            text = try ZoneFileConvert.read(data, file: path, origin: zone, includeDirectory: includeDirectory)
             rrsets = Self.rrsets(text.entries.map(\.record))
-        } catch let e as ZoneFileLDNS.ParseFailure {
+        } catch let e as ZoneFileConvert.ParseFailure {
             throw ProviderError(provider: instanceName, "zone file \(file)\(describe(e))")
         }
         let soas = rrsets.filter { $0.type == .soa }
@@ -236,7 +236,7 @@ public final class ZoneFileProvider: DNSProviderType {
         return (rrsets, data, text)
     }
 
-    func describe(_ e: ZoneFileLDNS.ParseFailure) -> String {
+    func describe(_ e: ZoneFileConvert.ParseFailure) -> String {
         switch e {
         case .syntax(let line, let message): ", line \(line): \(message)"
         case .record(let message): ": \(message)"

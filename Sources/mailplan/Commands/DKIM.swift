@@ -31,7 +31,7 @@ struct DKIMKeygen: ParsableCommand, LoggingCommand {
     @Option(help: "The signing domain (d=).")
     var domain: String
     @Option(help: "rsa (default) or ed25519 (RFC 8463; sign with both, many verifiers lack Ed25519).")
-    var algorithm: String = "rsa"
+    var algorithm: DKIMKeyGen.Algorithm = .rsa
     @Option(help: "RSA key size: 2048 (default) or 4096 (RFC 8301).")
     var bits: Int = 2048
     @Option(help: "Directory to write the two PEM files to (created with mode 0700 when missing).")
@@ -41,10 +41,7 @@ struct DKIMKeygen: ParsableCommand, LoggingCommand {
     @OptionGroup var log: LogOptions
 
     func validate() throws {
-        guard DKIMKeyGen.Algorithm(rawValue: algorithm) != nil else {
-            throw ValidationError("--algorithm must be rsa or ed25519, got '\(algorithm)'")
-        }
-        if algorithm == "rsa" && bits != 2048 && bits != 4096 { throw ValidationError("--bits must be 2048 or 4096, got \(bits)") }
+        if algorithm == .rsa && bits != 2048 && bits != 4096 { throw ValidationError("--bits must be 2048 or 4096, got \(bits)") }
     }
 
     /// Where the plan file lives: `--plan`'s directory, else the parent of `--out`.
@@ -58,7 +55,7 @@ struct DKIMKeygen: ParsableCommand, LoggingCommand {
         do { name = try DomainName(domain) } catch { throw ValidationError("--domain: \(error)") }
         let key: DKIMGeneratedKey
         do {
-            key = try DKIMKeyGen.generate(selector: selector, domain: name, algorithm: DKIMKeyGen.Algorithm(rawValue: algorithm)!,
+            key = try DKIMKeyGen.generate(selector: selector, domain: name, algorithm: algorithm,
                                           bits: bits, directory: out, planDirectory: planDirectory)
         } catch let e as DKIMKeyGenError { throw ValidationError(e.reason) }
         print("Wrote \(key.privateKeyPath) (private key, mode 0600: give it to the signing MTA, keep it out of version control)")
@@ -71,3 +68,6 @@ struct DKIMKeygen: ParsableCommand, LoggingCommand {
         print(key.txtValue)
     }
 }
+
+/// `--algorithm rsa|ed25519` (completions list both; an unknown value is refused by the parser).
+extension DKIMKeyGen.Algorithm: ExpressibleByArgument {}

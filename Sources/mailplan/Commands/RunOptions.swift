@@ -17,7 +17,7 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Allow a risky change at apply (repeatable). Gates: "
             + SafetyGate.allCases.map { "\($0.rawValue) (\($0.explanation))" }.joined(separator: "; ") + ".",
-        valueName: "gate"))
+        valueName: "gate"), completion: .list(SafetyGate.allValueStrings))
     var allow: [String] = []
 
     func validate() throws {
@@ -85,3 +85,7 @@ func enforceGates(_ changesets: [ZoneChangeset], allowed: Set<SafetyGate>) throw
         throw ExitCode(1)
     }
 }
+
+/// The safety gates as `--allow` values: completions list them. `--allow` itself is read as
+/// text so that a misspelt gate gets a did-you-mean (``RunOptions/gates()``).
+extension SafetyGate: ExpressibleByArgument {}

@@ -8,7 +8,7 @@ import Glibc
 
 /// The ldns side of the RFC 2136 adapter: a TCP resolver with the TSIG key, AXFR, and
 /// building, signing and sending one UPDATE message. Everything ldns allocates is freed here.
-enum RFC2136LDNS {
+enum RFC2136Convert {
     /// Where and how to talk to the primary.
     struct Endpoint {
         var address: String      // IPv4 or IPv6 literal

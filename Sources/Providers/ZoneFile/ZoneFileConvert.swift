@@ -9,7 +9,7 @@ import Glibc
 /// The ldns side of the zone-file adapter: parsing master-file text (RFC 1035 §5) into
 /// model records, and building/printing single RRs. Every C string ldns returns is copied
 /// into a Swift `String` and freed here; nothing ldns allocates leaves this file.
-enum ZoneFileLDNS {
+enum ZoneFileConvert {
     /// Why a master file could not be turned into records.
     enum ParseFailure: Error {
         /// ldns refused the text: its status text and the line it reports (1-based).
