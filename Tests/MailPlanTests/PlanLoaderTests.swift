@@ -251,3 +251,17 @@ extension PlanLoaderHardeningTests {
         XCTAssertEqual(plan.warnings.map(\.description), ["test.yaml:6:44: warning: domains[example.com].dkim[s1].public_key_file: k.pem holds a private key; only its public half is published, but keep private keys with the MTA, out of the plan's directory"])
     }
 }
+
+/// `version: 2` said "must be from 1 to 1" (failing input of a fix found by a newcomer's run).
+final class PlanVersionMessageTests: XCTestCase {
+    func testAnUnknownVersionSaysWhichOneIsRead() throws {
+        XCTAssertThrowsError(try PlanLoader(environment: [:]).load(text: """
+            version: 2
+            server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+            providers: {l: {type: zonefile, path: x.zone}}
+            domains: [{name: example.com}]
+            """, file: "p.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))) { e in
+            XCTAssertEqual("\(e)", "p.yaml:1:10: error: version (the plan-file format this mailplan reads) must be 1, found 2")
+        }
+    }
+}

@@ -188,7 +188,10 @@ struct PlanReader {
         guard case .scalar(let s) = node, let n = Int(s.string) else {
             error(node, "\(path) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(Self.describe(node))"); return nil
         }
-        guard range.contains(n) else { error(node, "\(path) must be from \(range.lowerBound) to \(range.upperBound), found \(n)"); return nil }
+        guard range.contains(n) else {
+            error(node, range.count == 1 ? "\(path) must be \(range.lowerBound), found \(n)" : "\(path) must be from \(range.lowerBound) to \(range.upperBound), found \(n)")
+            return nil
+        }
         return n
     }
 
@@ -242,7 +245,7 @@ struct PlanReader {
     mutating func readPlan(_ root: Node, sha256: String) -> MailPlan? {
         let top = ["version", "server", "providers", "defaults", "domains", "dns", "check"]
         guard let m = mapping(root, "plan", allowed: top, required: ["version", "server", "providers", "domains"]) else { return nil }
-        if let v = m["version"]?.value, let n = int(v, "version", in: 1...1), n != 1 { error(v, "version must be 1") }
+        if let v = m["version"]?.value { _ = int(v, "version (the plan-file format this mailplan reads)", in: 1...1) }
         var defaultTTL: UInt32 = 3600
         if let d = m["defaults"]?.value, let dm = mapping(d, "defaults", allowed: ["ttl"]) {
             if let t = dm["ttl"]?.value, let ttl = ttl(t, "defaults.ttl") { defaultTTL = ttl }
