@@ -263,17 +263,17 @@ final class SavedPlanPowerDNSTests: XCTestCase {
           ttl: 3600
 
         domains:
-          - name: "\(z)"
-            provider: "pdns"
-            ttl: 3600
-            mx:
-              - {host: "mail.\(z)", preference: 10}
-            spf: {senders: ["mx"], all: "~all"}
-            dkim:
-              - {selector: "mail2026", public_key: "\(key)"}
-            dmarc: {policy: "none", rua: ["mailto:dmarc@\(z)"]}
-            mta_sts: {mode: "testing", max_age: 86400}
-            tls_rpt: {rua: ["mailto:tlsrpt@\(z)"]}
+        - name: "\(z)"
+          provider: "pdns"
+          ttl: 3600
+          mx:
+          - {host: "mail.\(z)", preference: 10}
+          spf: {senders: ["mx"], all: "~all"}
+          dkim:
+          - {selector: "mail2026", public_key: "\(key)"}
+          dmarc: {policy: "none", rua: ["mailto:dmarc@\(z)"]}
+          mta_sts: {mode: "testing", max_age: 86400}
+          tls_rpt: {rua: ["mailto:tlsrpt@\(z)"]}
 
         """)
         XCTAssertFalse(imported.contains(apiKey))

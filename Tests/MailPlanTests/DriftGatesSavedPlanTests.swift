@@ -294,7 +294,7 @@ final class DriftGatesSavedPlanTests: XCTestCase {
             rr("_dmarc.example.org", .txt, 3600, ["v=DMARC1; rua=mailto:d@example.org; p=quarantine; ri=3600"]),
             rr("_mta-sts.example.org", .txt, 3600, ["v=STSv1; id=20240101"]),
         ]
-        let out = Importer.planFile(domain: z, zone: z, live: live, providerName: "p", providerYAML: "p:\n  type: memory\n",
+        let out = try Importer.planFile(domain: z, zone: z, live: live, providerName: "p", providerBlock: Importer.providerBlock(planText: "providers:\n  p:\n    type: memory\n", file: "p.yaml", name: "p"),
                                     fallbackServer: nil)
         XCTAssertEqual(out.warnings, [
             "the mail host's addresses are unknown: server.ipv4 is a placeholder (192.0.2.1); set the real address before planning",
@@ -304,19 +304,120 @@ final class DriftGatesSavedPlanTests: XCTestCase {
             "_mta-sts.example.org. \"v=STSv1; id=20240101\": the policy is not in DNS and no mode/max_age mailplan would write gives that id; imported as mode testing, max_age 604800: check https://mta-sts.example.org/.well-known/mta-sts.txt",
             "the mail records use several TTLs (300, 3600 s); ttl is 3600, so the plan will show TTL-only changes for the others",
         ])
-        XCTAssertTrue(out.yaml.contains("""
-        domains:
-          - name: "example.org"
-            provider: "p"
-            ttl: 3600
-            mx:
-              - {host: "mx.example.net", preference: 10}
-            dmarc: {policy: "quarantine", rua: ["mailto:d@example.org"]}
-            mta_sts: {mode: "testing", max_age: 604800}
+        XCTAssertEqual(out.yaml, """
+        # Imported by mailplan \(MailPlanVersion.current) from zone example.org. at provider p.
+        # Review it, then run: mailplan plan <this file>   (it should show no changes)
+        version: 1
 
-        """), out.yaml)
+        server:
+          hostname: "mx.example.net"
+          ipv4: ["192.0.2.1"]
+
+        providers:
+          p:
+            type: memory
+
+        defaults:
+          ttl: 3600
+
+        domains:
+        - name: "example.org"
+          provider: "p"
+          ttl: 3600
+          mx:
+          - {host: "mx.example.net", preference: 10}
+          dmarc: {policy: "quarantine", rua: ["mailto:d@example.org"]}
+          mta_sts: {mode: "testing", max_age: 604800}
+
+        """)
         let check = try Importer.check(yaml: out.yaml, file: "i.yaml", baseDirectory: repoRoot, environment: [:], zone: z, live: live, providerType: "memory", now: Date())
         XCTAssertEqual(check.changes.map { "\($0.key) \($0.driftClass.rawValue)" },
                        ["example.org. MX ttl-only", "_dmarc.example.org. TXT changed", "_mta-sts.example.org. TXT changed"])
+    }
+
+    /// Values with YAML-special characters (`#`, `: `, a leading `*`, quotes) and a long DKIM
+    /// key survive import: written by Yams, loaded back equal, `plan` a no-op; a `${VAR}`
+    /// stays a reference; the same input gives the same bytes.
+    func testImportedSpecialCharactersLoadBackEqual() throws {
+        let z = dn("example.org")
+        let key = "v=DKIM1; k=rsa; n=rotated: #2 *old* 'q'; p=" + (try pemBody("plans/keys/mail2026.pub"))
+        let spf = "v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all"
+        let live = [
+            rr("example.org", .mx, 3600, ["10 mail.example.org."]),
+            rr("mail.example.org", .a, 3600, ["192.0.2.25"]),
+            rr("example.org", .txt, 3600, [spf]),
+            rr("s1._domainkey.example.org", .txt, 3600, [key]),
+            rr("_dmarc.example.org", .txt, 3600, ["v=DMARC1; p=quarantine; rua=mailto:d@example.org!10m"]),
+        ]
+        let note = #"*: not an alias # nor a comment "double" 'single'"#
+        let source = #"""
+        version: 1
+        providers:
+          other: {type: memory}
+          p:
+            type: memory
+            note: '*: not an alias # nor a comment "double" ''single'''
+            url: "http://127.0.0.1:8081/#frag"
+            api_key: ${PDNS_API_KEY}
+            port: "8081"
+
+        """#
+        func importIt() throws -> Importer.Output {
+            try Importer.planFile(domain: z, zone: z, live: live, providerName: "p",
+                                  providerBlock: Importer.providerBlock(planText: source, file: "p.yaml", name: "p"), fallbackServer: nil)
+        }
+        let out = try importIt()
+        XCTAssertEqual(out.warnings, [])
+        XCTAssertEqual(out.yaml, #"""
+        # Imported by mailplan \#(MailPlanVersion.current) from zone example.org. at provider p.
+        # Review it, then run: mailplan plan <this file>   (it should show no changes)
+        version: 1
+
+        server:
+          hostname: "mail.example.org"
+          ipv4: ["192.0.2.25"]
+
+        providers:
+          p:
+            type: memory
+            note: '*: not an alias # nor a comment "double" ''single'''
+            url: "http://127.0.0.1:8081/#frag"
+            api_key: ${PDNS_API_KEY}
+            port: "8081"
+
+        defaults:
+          ttl: 3600
+
+        domains:
+        - name: "example.org"
+          provider: "p"
+          ttl: 3600
+          mx:
+          - {host: "mail.example.org", preference: 10}
+          spf: {senders: ["ip4:192.0.2.0/24", "include:_spf.example.net"], all: "-all"}
+          dkim:
+          - {selector: "s1", public_key: "\#(key)"}
+          dmarc: {policy: "quarantine", rua: ["mailto:d@example.org!10m"]}
+
+        """#)
+        XCTAssertEqual(try importIt().yaml, out.yaml)
+        XCTAssertFalse(out.yaml.contains("s3cret"))
+
+        let env = ["PDNS_API_KEY": "s3cret"]
+        let plan = try PlanLoader(environment: env).load(text: out.yaml, file: "i.yaml", baseDirectory: repoRoot)
+        XCTAssertEqual(plan.providers.map(\.name), ["p"])
+        let p = try XCTUnwrap(plan.providers.first)
+        XCTAssertEqual(p.settings["note"]?.text, note)
+        XCTAssertEqual(p.settings["url"]?.text, "http://127.0.0.1:8081/#frag")
+        XCTAssertEqual(p.settings["port"]?.text, "8081")
+        XCTAssertNotNil(p.settings["api_key"]?.secret)
+        let d = try XCTUnwrap(plan.domains.first)
+        XCTAssertEqual(d.dkim.map(\.selector), ["s1"])
+        XCTAssertEqual(d.dkim.first?.record, key)
+        XCTAssertEqual(d.spf?.record, spf)
+        XCTAssertEqual(d.dmarc?.rua, ["mailto:d@example.org!10m"])
+        let check = try Importer.check(yaml: out.yaml, file: "i.yaml", baseDirectory: repoRoot, environment: env,
+                                       zone: z, live: live, providerType: "memory", now: Date())
+        XCTAssertEqual(check.changes.map(\.key.description), [])
     }
 }

@@ -16,24 +16,30 @@ public enum Importer {
         public let warnings: [String]
     }
 
-    /// Builds the plan file text.
+    /// Builds the plan file: the document as Yams nodes (block mappings for the sections,
+    /// flow mappings for MX entries, DKIM selectors and the SPF/DMARC/MTA-STS/TLS-RPT
+    /// policies, every string value double-quoted so none is misread as a number, boolean,
+    /// alias or comment), serialized by `Yams.serialize(node:)` with unlimited line width. Only the two header comment lines and the blank lines
+    /// between the top-level sections are added as text (they are not YAML data). The same
+    /// input gives the same bytes.
     /// - Parameters:
     ///   - domain: the mail domain to import.
     ///   - zone: the zone holding it (usually the domain itself).
     ///   - live: every RRset of the zone as the provider returned it.
     ///   - providerName: the `providers:` instance name to reference.
-    ///   - providerYAML: that instance's settings as YAML (from ``providerBlock(planText:name:)``),
-    ///     written under `providers:` as is, so `${ENV}` references stay references.
+    ///   - providerBlock: the `providers:` mapping to write, from ``providerBlock(planText:file:name:)``
+    ///     (the instance copied from the user's plan, so `${ENV}` references stay references).
     ///   - fallbackServer: the `server:` of the plan given with `--plan`, used when the mail
     ///     host's addresses are not in the zone.
     /// - Returns: the YAML and warnings.
+    /// - Throws: `YamlError` when Yams cannot emit the document.
     public static func planFile(domain: DomainName, zone: DomainName, live: [RRset], providerName: String,
-                                providerYAML: String, fallbackServer: ServerPlan?) -> Output {
+                                providerBlock: Node, fallbackServer: ServerPlan?) throws -> Output {
         var warnings: [String] = []
         var ttls: [UInt32] = []
         func at(_ name: DomainName, _ type: RRType) -> RRset? { live.first { $0.key == RRsetKey(name, type) } }
-        var domainLines: [String] = ["  - name: \(q(domain.withoutTrailingDot))", "    provider: \(q(providerName))"]
-        if zone != domain { domainLines.append("    zone: \(q(zone.withoutTrailingDot))") }
+        var fields: [(String, Node)] = [("name", ImportNode.str(domain.withoutTrailingDot)), ("provider", ImportNode.str(providerName))]
+        if zone != domain { fields.append(("zone", ImportNode.str(zone.withoutTrailingDot))) }
 
         // MX
         var mx: [(UInt16, DomainName)] = []
@@ -41,8 +47,9 @@ public enum Importer {
             ttls.append(set.ttl)
             for r in set.rdata { if case .mx(let p, let x) = r { mx.append((p, x)) } }
             mx.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            domainLines.append("    mx:")
-            for (p, x) in mx { domainLines.append("      - {host: \(q(x == .root ? "." : x.withoutTrailingDot)), preference: \(p)}") }
+            fields.append(("mx", ImportNode.seq(mx.map { p, x in
+                ImportNode.flow([("host", ImportNode.str(x == .root ? "." : x.withoutTrailingDot)), ("preference", ImportNode.int(p))])
+            })))
         } else {
             warnings.append("\(domain.fqdn) has no MX: mx is left out, so the plan will create MX 10 <server.hostname>")
         }
@@ -83,16 +90,16 @@ public enum Importer {
                 } else {
                     let policy = SPFPolicy(terms: terms, all: all)
                     if policy.record != v { warnings.append("\(domain.fqdn) SPF will be rewritten as \"\(policy.record)\"") }
-                    var line = "    spf: {senders: [\(terms.map(q).joined(separator: ", "))]"
-                    if let all { line += ", all: \(q(all))" }
-                    domainLines.append(line + "}")
+                    var spf: [(String, Node)] = [("senders", ImportNode.strings(terms))]
+                    if let all { spf.append(("all", ImportNode.str(all))) }
+                    fields.append(("spf", ImportNode.flow(spf)))
                 }
             }
         }
 
         // DKIM: every TXT RRset at <selector>._domainkey.<domain>.
         let dk = domain.prepending("_domainkey")
-        var dkimLines: [String] = []
+        var selectors: [Node] = []
         for set in live.filter({ $0.type == .txt && $0.name.isSubdomain(of: dk) && $0.name != dk }).sorted(by: { $0.name < $1.name }) {
             let selector = set.name.relative(to: dk)
             let values = set.rdata.compactMap(\.txtValue)
@@ -104,9 +111,9 @@ public enum Importer {
                 let (record, info) = try DKIMKeyParser.parse(value, allowRevoked: true)
                 ttls.append(set.ttl)
                 if info.revoked {
-                    dkimLines.append("      - {selector: \(q(selector)), revoked: true}")
+                    selectors.append(ImportNode.flow([("selector", ImportNode.str(selector)), ("revoked", ImportNode.bool(true))]))
                 } else {
-                    dkimLines.append("      - {selector: \(q(selector)), public_key: \(q(value))}")
+                    selectors.append(ImportNode.flow([("selector", ImportNode.str(selector)), ("public_key", ImportNode.str(value))]))
                 }
                 if Differ.comparable(.txt(record), at: set.name) != Differ.comparable(.txt(value), at: set.name) {
                     warnings.append("\(set.name.fqdn): the DKIM record will be rewritten as \"\(record.prefix(60))…\"")
@@ -115,7 +122,7 @@ public enum Importer {
                 warnings.append("\(set.name.fqdn): not a DKIM key mailplan can publish (\(error)); selector \(selector) is left out")
             }
         }
-        if !dkimLines.isEmpty { domainLines.append("    dkim:"); domainLines += dkimLines }
+        if !selectors.isEmpty { fields.append(("dkim", ImportNode.seq(selectors))) }
 
         // DMARC
         if let set = at(domain.prepending("_dmarc"), .txt) {
@@ -133,15 +140,15 @@ public enum Importer {
                     func list(_ s: String?) -> [String] { s.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [] }
                     let policy = DMARCPolicy(policy: p, subdomainPolicy: tags["sp"].flatMap { DMARCPolicyValue(rawValue: $0.lowercased()) }, rua: list(tags["rua"]), ruf: list(tags["ruf"]),
                                              adkim: tags["adkim"], aspf: tags["aspf"], pct: tags["pct"].flatMap { Int($0) }, fo: tags["fo"])
-                    var parts = ["policy: \(q(p.rawValue))"]
-                    if let sp = tags["sp"] { parts.append("sp: \(q(sp))") }
-                    if let a = tags["adkim"] { parts.append("adkim: \(q(a))") }
-                    if let a = tags["aspf"] { parts.append("aspf: \(q(a))") }
-                    if let pct = policy.pct { parts.append("pct: \(pct)") }
-                    if let fo = tags["fo"] { parts.append("fo: \(q(fo))") }
-                    if !policy.rua.isEmpty { parts.append("rua: [\(policy.rua.map(q).joined(separator: ", "))]") }
-                    if !policy.ruf.isEmpty { parts.append("ruf: [\(policy.ruf.map(q).joined(separator: ", "))]") }
-                    domainLines.append("    dmarc: {\(parts.joined(separator: ", "))}")
+                    var dmarc: [(String, Node)] = [("policy", ImportNode.str(p.rawValue))]
+                    if let sp = tags["sp"] { dmarc.append(("sp", ImportNode.str(sp))) }
+                    if let a = tags["adkim"] { dmarc.append(("adkim", ImportNode.str(a))) }
+                    if let a = tags["aspf"] { dmarc.append(("aspf", ImportNode.str(a))) }
+                    if let pct = policy.pct { dmarc.append(("pct", ImportNode.int(pct))) }
+                    if let fo = tags["fo"] { dmarc.append(("fo", ImportNode.str(fo))) }
+                    if !policy.rua.isEmpty { dmarc.append(("rua", ImportNode.strings(policy.rua))) }
+                    if !policy.ruf.isEmpty { dmarc.append(("ruf", ImportNode.strings(policy.ruf))) }
+                    fields.append(("dmarc", ImportNode.flow(dmarc)))
                     if !unknown.isEmpty { warnings.append("_dmarc.\(domain.fqdn): tags \(unknown.joined(separator: ", ")) are not modelled and will be dropped") }
                     if policy.record != v { warnings.append("_dmarc.\(domain.fqdn) will be rewritten as \"\(policy.record)\"") }
                 } else {
@@ -166,7 +173,7 @@ public enum Importer {
             if found == nil {
                 warnings.append("_mta-sts.\(domain.fqdn) \"\(v)\": the policy is not in DNS and no mode/max_age mailplan would write gives that id; imported as mode testing, max_age 604800: check https://mta-sts.\(domain.withoutTrailingDot)/.well-known/mta-sts.txt")
             }
-            domainLines.append("    mta_sts: {mode: \(q(p.mode.rawValue)), max_age: \(p.maxAge)}")
+            fields.append(("mta_sts", ImportNode.flow([("mode", ImportNode.str(p.mode.rawValue)), ("max_age", ImportNode.int(p.maxAge))])))
         }
 
         // TLS-RPT
@@ -178,7 +185,7 @@ public enum Importer {
                 ttls.append(set.ttl)
                 let policy = TLSRPTPolicy(rua: uris)
                 if policy.record != v { warnings.append("_smtp._tls.\(domain.fqdn) will be rewritten as \"\(policy.record)\"") }
-                domainLines.append("    tls_rpt: {rua: [\(uris.map(q).joined(separator: ", "))]}")
+                fields.append(("tls_rpt", ImportNode.flow([("rua", ImportNode.strings(uris))])))
             }
         }
 
@@ -188,36 +195,48 @@ public enum Importer {
         if Set(ttls).count > 1 {
             warnings.append("the mail records use several TTLs (\(Set(ttls).sorted().map(String.init).joined(separator: ", ")) s); ttl is \(ttl), so the plan will show TTL-only changes for the others")
         }
-        domainLines.insert("    ttl: \(ttl)", at: zone != domain ? 3 : 2)
+        fields.insert(("ttl", ImportNode.int(ttl)), at: zone != domain ? 3 : 2)
 
-        var out = """
+        var server: [(String, Node)] = [("hostname", ImportNode.str(host?.withoutTrailingDot ?? "mail.\(domain.withoutTrailingDot)"))]
+        if !v4.isEmpty { server.append(("ipv4", ImportNode.strings(v4))) }
+        if !v6.isEmpty { server.append(("ipv6", ImportNode.strings(v6))) }
+        let document = ImportNode.block([
+            ("version", ImportNode.int(1)),
+            ("server", ImportNode.block(server)),
+            ("providers", providerBlock),
+            ("defaults", ImportNode.block([("ttl", ImportNode.int(ttl))])),
+            ("domains", ImportNode.seq([ImportNode.block(fields)])),
+        ])
+        let body = try Yams.serialize(node: document, width: -1, allowUnicode: true)
+        // A blank line before each top-level key but the first: presentation, not data.
+        // Nested content is indented or an indentless `- ` entry, so a top-level key is
+        // exactly a line starting with one of these keys and a colon.
+        let sections = ["server:", "providers:", "defaults:", "domains:"]
+        let spaced = body.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { line in sections.contains { line.hasPrefix($0) } ? "\n" + line : String(line) }
+            .joined(separator: "\n")
+        let header = """
         # Imported by mailplan \(MailPlanVersion.current) from zone \(zone.fqdn) at provider \(providerName).
         # Review it, then run: mailplan plan <this file>   (it should show no changes)
-        version: 1
-
-        server:
-          hostname: \(q(host?.withoutTrailingDot ?? "mail.\(domain.withoutTrailingDot)"))
 
         """
-        if !v4.isEmpty { out += "  ipv4: [\(v4.map(q).joined(separator: ", "))]\n" }
-        if !v6.isEmpty { out += "  ipv6: [\(v6.map(q).joined(separator: ", "))]\n" }
-        out += "\nproviders:\n" + providerYAML.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.isEmpty }.map { "  " + $0 }.joined(separator: "\n") + "\n"
-        out += "\ndefaults:\n  ttl: \(ttl)\n\ndomains:\n" + domainLines.joined(separator: "\n") + "\n"
-        return Output(yaml: out, warnings: warnings)
+        return Output(yaml: header + spaced, warnings: warnings)
     }
 
-    /// One provider instance of a plan file as YAML (`name:` and its settings), re-serialized
-    /// from the file's own text so `${ENV}` references are kept, never their values.
-    /// - Throws: ``DiagnosticsError`` when the plan has no such provider.
-    public static func providerBlock(planText: String, file: String, name: String) throws -> String {
+    /// One provider instance of a plan file as a `providers:` mapping with that single entry
+    /// (`name:` and its settings), composed from the file's own text so `${ENV}` references
+    /// are kept, never their values. Scalars keep the style they were written in (a quoted
+    /// `"8081"` stays a string); anchors, tags and aliases are not carried over (an alias is
+    /// replaced by the node it names).
+    /// - Throws: ``DiagnosticsError`` when the plan has no such provider; `YamlError` when
+    ///   the text is not YAML.
+    public static func providerBlock(planText: String, file: String, name: String) throws -> Node {
         guard let root = try Yams.compose(yaml: planText), case .mapping(let top) = root,
               let providers = top["providers"], case .mapping(let pm) = providers,
               let entry = pm.first(where: { $0.key.scalar?.string == name }) else {
             throw DiagnosticsError(Diagnostic(at: nil, "\(file): no provider '\(name)' under providers"))
         }
-        let node = Node.mapping(Node.Mapping([(Node(name), entry.value)]))
-        return try Yams.serialize(node: node)
+        return ImportNode.block([(name, ImportNode.copy(entry.value))])
     }
 
     /// Checks an imported plan against the live RRsets it came from: loads it, compiles it
@@ -233,9 +252,33 @@ public enum Importer {
         return try Differ.diff(z, live: live, providerType: providerType).0
     }
 
-    /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
-    static func q(_ s: String) -> String {
-        let data = try! JSONEncoder().encode(s)
-        return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")
+}
+
+/// Builders for the Yams nodes of an imported plan file.
+enum ImportNode {
+    /// A string value, double-quoted: never read back as a number, boolean, null, alias
+    /// (`*x`), comment (`#`) or mapping (`a: b`).
+    static func str(_ s: String) -> Node { .scalar(.init(s, .implicit, .doubleQuoted)) }
+    static func int<T: BinaryInteger>(_ n: T) -> Node { .scalar(.init(String(n), .implicit, .plain)) }
+    static func bool(_ b: Bool) -> Node { .scalar(.init(b ? "true" : "false", .implicit, .plain)) }
+    /// A flow sequence of double-quoted strings: `["a", "b"]`.
+    static func strings(_ items: [String]) -> Node { .sequence(.init(items.map(str), .implicit, .flow)) }
+    /// A block sequence (`- item` lines).
+    static func seq(_ items: [Node]) -> Node { .sequence(.init(items, .implicit, .block)) }
+    static func block(_ pairs: [(String, Node)]) -> Node { mapping(pairs, .block) }
+    /// A flow mapping on one line: `{key: value, …}`.
+    static func flow(_ pairs: [(String, Node)]) -> Node { mapping(pairs, .flow) }
+    private static func mapping(_ pairs: [(String, Node)], _ style: Node.Mapping.Style) -> Node {
+        .mapping(.init(pairs.map { (.scalar(.init($0.0, .implicit, .plain)), $0.1) }, .implicit, style))
+    }
+    /// A copy of a composed node with the scalars' text and style, without anchors, tags
+    /// or source marks, so the emitter writes the same values and nothing else.
+    static func copy(_ node: Node) -> Node {
+        switch node {
+        case .scalar(let s): return .scalar(.init(s.string, .implicit, s.style))
+        case .sequence(let q): return .sequence(.init(q.map(copy), .implicit, q.style))
+        case .mapping(let m): return .mapping(.init(m.map { (copy($0.key), copy($0.value)) }, .implicit, m.style))
+        case .alias: return node
+        }
     }
 }

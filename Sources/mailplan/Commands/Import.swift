@@ -51,7 +51,7 @@ struct Import: ParsableCommand, LoggingCommand {
         let live = try engine.readLive([(z, provider)])[0]
         let text = try String(contentsOfFile: plan, encoding: .utf8)
         let block = try Importer.providerBlock(planText: text, file: plan, name: provider)
-        let result = Importer.planFile(domain: d, zone: z, live: live, providerName: provider, providerYAML: block,
+        let result = try Importer.planFile(domain: d, zone: z, live: live, providerName: provider, providerBlock: block,
                                        fallbackServer: base.server)
         let outDir = out.map { URL(fileURLWithPath: $0).deletingLastPathComponent().standardizedFileURL } ?? base.baseDirectory
         if let out {
