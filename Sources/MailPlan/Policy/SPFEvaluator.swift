@@ -164,97 +164,15 @@ public struct SPFEvaluator {
     /// - Returns: lookups with chains, per-term totals and errors; lookup failures are
     ///   errors (temperror), never thrown.
     public func evaluate(_ record: SPFRecord, at domain: DomainName) -> SPFEvaluation {
-        var e = SPFEvaluation(domain: domain, record: record.description)
-        var visiting: [DomainName] = [domain]
-        walk(record, at: domain, chain: [domain.withoutTrailingDot], into: &e, visiting: &visiting)
-        return e
-    }
-
-    func walk(_ record: SPFRecord, at domain: DomainName, chain: [String], into e: inout SPFEvaluation, visiting: inout [DomainName]) {
-        let d = domain.withoutTrailingDot
-        let top = chain.count == 1
-        func count(_ text: String, void: Bool) { e.lookups.append(SPFLookup(term: text, foundIn: domain, chain: chain, void: void)) }
-        func target(_ spec: String?) -> DomainName? {
-            guard let spec else { return domain }
-            if spec.contains("%") { return nil }
-            return try? DomainName(spec)
-        }
-        func empty(_ name: DomainName, _ types: [RRType], _ text: String) -> Bool {
-            do { return try types.allSatisfy { try lookup(name, $0).isEmpty } } catch {
-                e.errors.append("\((chain + [text]).joined(separator: " → ")): lookup failed: \(error) (temperror)")
-                return false
-            }
-        }
-        for term in record.terms {
-            let before = e.lookups.count
-            switch term {
-            case .directive(let q, let m, let text):
-                switch m {
-                case .all:
-                    if q == .pass { e.errors.append("\(d): '\(text)' lets any host send as this domain") }
-                case .ip4, .ip6: break
-                case .include(let spec):
-                    follow(spec, text, from: domain, chain: chain, into: &e, visiting: &visiting)
-                case .a(let spec, _, _), .mx(let spec, _, _):
-                    guard let t = target(spec) else { count(text, void: false); break }
-                    if case .a = m { count(text, void: empty(t, [.a, .aaaa], text)) } else { count(text, void: empty(t, [.mx], text)) }
-                case .exists(let spec):
-                    guard let t = target(spec) else { count(text, void: false); break }
-                    count(text, void: empty(t, [.a], text))
-                case .ptr:
-                    count(text, void: false)
-                    e.errors.append("\(d): '\(text)' is slow and unreliable and must not be used (RFC 7208 §5.5)")
-                }
-            case .modifier: break
-            }
-            if top, case .directive = term { e.perTerm.append(SPFTermCount(term: term.description, lookups: e.lookups.count - before)) }
-        }
-        // redirect= is used only when no mechanism matched, so it comes last (RFC 7208 §6.1).
-        if let r = record.redirect {
-            let before = e.lookups.count
-            follow(r, "redirect=\(r)", from: domain, chain: chain, into: &e, visiting: &visiting)
-            if top { e.perTerm.append(SPFTermCount(term: "redirect=\(r)", lookups: e.lookups.count - before)) }
-        }
-    }
-
-    func follow(_ spec: String, _ text: String, from domain: DomainName, chain: [String], into e: inout SPFEvaluation, visiting: inout [DomainName]) {
-        let path = (chain + [text]).joined(separator: " → ")
-        guard !spec.contains("%"), let name = try? DomainName(spec) else {
-            e.lookups.append(SPFLookup(term: text, foundIn: domain, chain: chain, void: false))
-            return
-        }
-        if visiting.contains(name) {
-            e.lookups.append(SPFLookup(term: text, foundIn: domain, chain: chain, void: false))
-            e.errors.append("\(path): loops back to \(name.withoutTrailingDot)")
-            return
-        }
-        let spf: [String], void: Bool
-        do { (spf, void) = try spfValues(name) } catch {
-            e.lookups.append(SPFLookup(term: text, foundIn: domain, chain: chain, void: false))
-            e.errors.append("\(path): lookup failed: \(error) (temperror)")
-            return
-        }
-        e.lookups.append(SPFLookup(term: text, foundIn: domain, chain: chain, void: void))
-        guard spf.count == 1 else {
-            e.errors.append("\(path): \(name.withoutTrailingDot) has \(spf.isEmpty ? "no SPF record" : "\(spf.count) SPF records") (a permerror, RFC 7208 §5.2)")
-            return
-        }
-        let inner: SPFRecord
-        do { inner = try SPFRecord.parse(spf[0]) } catch {
-            e.errors.append("\(path): \(error)")
-            return
-        }
-        // Past 30 lookups a receiver has long given up; stop so fan-out cannot run away.
-        if e.lookups.count > 30 { return }
-        visiting.append(name)
-        walk(inner, at: name, chain: chain + [text], into: &e, visiting: &visiting)
-        visiting.removeLast()
+        var counter = SPFLookupCounter(evaluator: self, e: SPFEvaluation(domain: domain, record: record.description), visiting: [domain])
+        // The counter throws nothing: every failure is an error in the evaluation.
+        try? SPFWalk.walk(record, at: SPFPlace(domain: domain, chain: [domain.withoutTrailingDot]), &counter)
+        return counter.e
     }
 
     // MARK: check_host (RFC 7208 §4, §5)
 
     struct Stop: Error { let result: SPFResult; let why: String }
-    final class HostState { var lookups = 0; var voids = 0 }
 
     /// `check_host()` for `ip`, as a receiver evaluates it (RFC 7208 §4–§5): ip4, ip6, a, mx,
     /// include, exists, redirect and qualifiers, with the 10-lookup and 2-void limits. `ptr`
@@ -265,98 +183,20 @@ public struct SPFEvaluator {
     ///   - record: the record to evaluate at `domain` (the planned one); nil: look it up.
     /// - Returns: the result and why (the term that matched, or the error).
     public func checkHost(_ ip: SPFAddress, domain: DomainName, record: SPFRecord? = nil, sender: String? = nil) -> (result: SPFResult, why: String) {
-        let state = HostState()
-        let s = sender ?? "postmaster@\(domain.withoutTrailingDot)"
-        do { return try host(ip, domain, record, sender: s, state: state, depth: 0) } catch let stop as Stop {
+        var check = SPFHostCheck(evaluator: self, ip: ip, sender: sender ?? "postmaster@\(domain.withoutTrailingDot)")
+        let d = domain.withoutTrailingDot
+        do {
+            let top: SPFRecord
+            if let record { top = record } else {
+                let spf = try check.q(domain, .txt).compactMap(\.txtValue).filter(SPF.isSPF)
+                if spf.isEmpty { return (.none, "\(d) has no SPF record") }
+                if spf.count > 1 { throw Stop(result: .permerror, why: "\(d) has \(spf.count) SPF records") }
+                do { top = try SPFRecord.parse(spf[0]) } catch { throw Stop(result: .permerror, why: "\(d): \(error)") }
+            }
+            return try SPFWalk.walk(top, at: SPFPlace(domain: domain, chain: [d]), &check)
+        } catch let stop as Stop {
             return (stop.result, stop.why)
         } catch { return (.temperror, "\(error)") }
-    }
-
-    func host(_ ip: SPFAddress, _ domain: DomainName, _ given: SPFRecord?, sender: String, state: HostState, depth: Int) throws -> (result: SPFResult, why: String) {
-        let d = domain.withoutTrailingDot
-        func counted() throws {
-            state.lookups += 1
-            if state.lookups > SPFEvaluation.maxLookups { throw Stop(result: .permerror, why: "more than \(SPFEvaluation.maxLookups) DNS lookups (RFC 7208 §4.6.4)") }
-        }
-        func q(_ name: DomainName, _ t: RRType) throws -> [RData] {
-            let r: [RData]
-            do { r = try lookup(name, t) } catch { throw Stop(result: .temperror, why: "\(name.fqdn) \(t): \(error)") }
-            return r
-        }
-        func voidCheck(_ r: [RData]) throws {
-            if r.isEmpty { state.voids += 1 }
-            if state.voids > SPFEvaluation.maxVoidLookups { throw Stop(result: .permerror, why: "more than \(SPFEvaluation.maxVoidLookups) void lookups (RFC 7208 §4.6.4)") }
-        }
-        func name(_ spec: String?) throws -> DomainName {
-            guard let spec else { return domain }
-            let expanded = spec.contains("%") ? try SPFMacro.expand(spec, ip: ip, domain: domain, sender: sender) : spec
-            guard let n = try? DomainName(expanded) else { throw Stop(result: .permerror, why: "'\(expanded)' is not a domain name") }
-            return n
-        }
-        func addresses(_ n: DomainName) throws -> [SPFAddress] {
-            let r = try q(n, ip.isV4 ? .a : .aaaa)
-            try voidCheck(r)
-            return r.compactMap { rd in
-                switch rd { case .a(let a): .v4(a); case .aaaa(let a): .v6(a); default: nil }
-            }
-        }
-        func within(_ addrs: [SPFAddress], _ p4: Int?, _ p6: Int?) -> Bool {
-            addrs.contains { ip.isIn($0, prefix: ip.isV4 ? (p4 ?? 32) : (p6 ?? 128)) }
-        }
-        let record: SPFRecord
-        if let given { record = given } else {
-            let spf = try q(domain, .txt).compactMap(\.txtValue).filter(SPF.isSPF)
-            if spf.isEmpty { return (.none, "\(d) has no SPF record") }
-            if spf.count > 1 { throw Stop(result: .permerror, why: "\(d) has \(spf.count) SPF records") }
-            do { record = try SPFRecord.parse(spf[0]) } catch { throw Stop(result: .permerror, why: "\(d): \(error)") }
-        }
-        if depth > 20 { throw Stop(result: .permerror, why: "include/redirect nesting too deep at \(d)") }
-        for (qual, mech, text) in record.directives {
-            var match = false
-            switch mech {
-            case .all: match = true
-            case .ip4(let a, let p): match = ip.isIn(.v4(a), prefix: p ?? 32)
-            case .ip6(let a, let p): match = ip.isIn(.v6(a), prefix: p ?? 128)
-            case .a(let spec, let p4, let p6):
-                try counted(); match = within(try addresses(try name(spec)), p4, p6)
-            case .mx(let spec, let p4, let p6):
-                try counted()
-                let mx = try q(try name(spec), .mx)
-                try voidCheck(mx)
-                let hosts = mx.compactMap { if case .mx(_, let h) = $0 { return h }; return nil }
-                if hosts.count > 10 { throw Stop(result: .permerror, why: "'\(text)' in \(d): more than 10 MX hosts (RFC 7208 §4.6.4)") }
-                for h in hosts where h != .root { if within(try addresses(h), p4, p6) { match = true; break } }
-            case .ptr: try counted()
-            case .exists(let spec):
-                try counted()
-                let r = try q(try name(spec), .a)
-                try voidCheck(r)
-                match = !r.isEmpty
-            case .include(let spec):
-                try counted()
-                let t = try name(spec)
-                let (r, why) = try host(ip, t, nil, sender: sender, state: state, depth: depth + 1)
-                switch r {
-                case .pass: match = true
-                case .fail, .softfail, .neutral: match = false
-                case .temperror: throw Stop(result: .temperror, why: why)
-                case .permerror: throw Stop(result: .permerror, why: why)
-                case .none: throw Stop(result: .permerror, why: "'\(text)' in \(d): \(t.withoutTrailingDot) has no SPF record")
-                }
-            }
-            if match {
-                let result: SPFResult = switch qual { case .pass: .pass; case .fail: .fail; case .softfail: .softfail; case .neutral: .neutral }
-                return (result, "matched '\(text)' in \(d)")
-            }
-        }
-        if let r = record.redirect {
-            try counted()
-            let t = try name(r)
-            let (res, why) = try host(ip, t, nil, sender: sender, state: state, depth: depth + 1)
-            if res == .none { throw Stop(result: .permerror, why: "'redirect=\(r)' in \(d): \(t.withoutTrailingDot) has no SPF record") }
-            return (res, why)
-        }
-        return (.neutral, "no term matched in \(d)")
     }
 
     // MARK: flattening
@@ -369,9 +209,9 @@ public struct SPFEvaluator {
     ///   express (`exists`, `ptr`, macros, a non-pass qualifier before its `all`), has no
     ///   single SPF record, or a lookup fails.
     public func flatten(_ include: DomainName) throws -> [String] {
-        var out: [(SPFAddress, Int)] = []
-        var seen: [DomainName] = []
-        try flattenWalk(include, chain: ["include:\(include.withoutTrailingDot)"], into: &out, seen: &seen)
+        var f = SPFFlattener(evaluator: self)
+        _ = try SPFWalk.descend(include, "include:\(include.withoutTrailingDot)", SPFPlace(domain: include, chain: []), &f)
+        let out = f.out
         var unique: [String] = []
         let sorted = out.sorted { a, b in
             if a.0.isV4 != b.0.isV4 { return a.0.isV4 }
@@ -383,57 +223,6 @@ public struct SPFEvaluator {
             if !unique.contains(t) { unique.append(t) }
         }
         return unique
-    }
-
-    func flattenWalk(_ name: DomainName, chain: [String], into out: inout [(SPFAddress, Int)], seen: inout [DomainName]) throws {
-        let path = chain.joined(separator: " → ")
-        func fail(_ why: String) -> SPFFlattenError { SPFFlattenError(message: "cannot flatten \(path): \(why)") }
-        if seen.contains(name) { throw fail("loops back to \(name.withoutTrailingDot)") }
-        if seen.count > 30 { throw fail("more than 30 records deep") }
-        seen.append(name)
-        let spf: [String]
-        do { spf = try spfValues(name).spf } catch { throw fail("lookup failed: \(error)") }
-        guard spf.count == 1 else { throw fail("\(name.withoutTrailingDot) has \(spf.isEmpty ? "no SPF record" : "\(spf.count) SPF records")") }
-        let rec: SPFRecord
-        do { rec = try SPFRecord.parse(spf[0]) } catch { throw fail("\(error)") }
-        func addrs(_ n: DomainName, _ p4: Int?, _ p6: Int?) throws {
-            for t in [RRType.a, .aaaa] {
-                for r in try lookup(n, t) {
-                    switch r {
-                    case .a(let a): out.append((.v4(a), p4 ?? 32))
-                    case .aaaa(let a): out.append((.v6(a), p6 ?? 128))
-                    default: break
-                    }
-                }
-            }
-        }
-        func domain(_ spec: String?, _ text: String) throws -> DomainName {
-            guard let spec else { return name }
-            if spec.contains("%") { throw fail("'\(text)' uses a macro, which only a receiver can expand") }
-            guard let n = try? DomainName(spec) else { throw fail("'\(text)' does not name a domain") }
-            return n
-        }
-        do {
-            for (q, m, text) in rec.directives {
-                if case .all = m { break }  // terms after all are never reached
-                guard q == .pass else { throw fail("'\(text)' in \(name.withoutTrailingDot) has a \(q) qualifier; a list of passing ranges cannot say that") }
-                switch m {
-                case .all: break
-                case .ip4(let a, let p): out.append((SPFAddress.v4(a), p ?? 32))
-                case .ip6(let a, let p): out.append((SPFAddress.v6(a), p ?? 128))
-                case .include(let spec):
-                    try flattenWalk(try domain(spec, text), chain: chain + [text], into: &out, seen: &seen)
-                case .a(let spec, let p4, let p6): try addrs(try domain(spec, text), p4, p6)
-                case .mx(let spec, let p4, let p6):
-                    for case .mx(_, let h) in try lookup(try domain(spec, text), .mx) where h != .root { try addrs(h, p4, p6) }
-                case .exists, .ptr: throw fail("'\(text)' in \(name.withoutTrailingDot) depends on the connecting host")
-                }
-            }
-            if let r = rec.redirect, !rec.directives.contains(where: { if case .all = $0.mechanism { return true }; return false }) {
-                try flattenWalk(try domain(r, "redirect=\(r)"), chain: chain + ["redirect=\(r)"], into: &out, seen: &seen)
-            }
-        } catch let e as SPFFlattenError { throw e } catch { throw fail("lookup failed: \(error)") }
-        seen.removeLast()
     }
 }
 
