@@ -48,20 +48,10 @@ public final class PowerDNSProvider: DNSProviderType {
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let urlText = try config.string("url", required: true)!
         let key = try config.secret("api_key")!
-        let insecure = try config.bool("insecure") ?? false
-        let timeout = try config.int("timeout", in: 1...3600) ?? 60
-        let ca = try config.path("ca_file")?.path
-        guard let url = Self.parseBaseURL(urlText) else {
-            throw DiagnosticsError(Diagnostic(at: config.settings["url"]?.location,
-                "providers.\(config.name): 'url' must be an http:// or https:// URL such as http://127.0.0.1:8081, got '\(urlText)'"))
-        }
-        if url.scheme == "http" && !HTTPClient.isLoopback(host: url.host ?? "") && !insecure {
-            throw DiagnosticsError(Diagnostic(at: config.settings["url"]?.location,
-                "providers.\(config.name): plain http:// to \(url.host ?? "") would send the API key in clear; use https://, or set insecure: true"))
-        }
-        let options = HTTPClientOptions(totalTimeout: TimeInterval(timeout), caFile: ca, allowInsecureHTTP: insecure)
+        let c = try RESTAPI.connection(config, urlKey: "url", defaultURL: nil, example: "http://127.0.0.1:8081", sends: "the API key",
+                                       parse: Self.parseBaseURL)
+        let (url, options) = (c.url, c.options)
         self.init(name: config.name, url: url, apiKey: key, serverID: try config.string("server_id") ?? "localhost",
                   client: HTTPClient(options: options))
     }

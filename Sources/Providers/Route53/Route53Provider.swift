@@ -67,27 +67,13 @@ public final class Route53Provider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry, with the AWS credentials from `environment`.
     public convenience init(config: ProviderConfig, environment: [String: String]) throws {
         try config.checkKeys(allowed: Self.settingNames)
-        let insecure = try config.bool("insecure") ?? false
-        let timeout = try config.int("timeout", in: 1...3600) ?? 60
-        var url = Self.defaultEndpoint
-        if let text = try config.string("endpoint") {
-            var t = text.trimmingCharacters(in: .whitespaces)
-            while t.hasSuffix("/") { t.removeLast() }
-            guard let u = URL(string: t), let s = u.scheme?.lowercased(), s == "http" || s == "https", let h = u.host, !h.isEmpty else {
-                throw DiagnosticsError(Diagnostic(at: config.settings["endpoint"]?.location,
-                    "providers.\(config.name): 'endpoint' must be an http:// or https:// URL such as https://route53.amazonaws.com, got '\(text)'"))
-            }
-            if s == "http" && !HTTPClient.isLoopback(host: h) && !insecure {
-                throw DiagnosticsError(Diagnostic(at: config.settings["endpoint"]?.location,
-                    "providers.\(config.name): plain http:// to \(h) would send signed requests in clear; use https://, or set insecure: true"))
-            }
-            url = u
-        }
+        let c = try RESTAPI.connection(config, urlKey: "endpoint", defaultURL: Self.defaultEndpoint.absoluteString,
+                                       example: Self.defaultEndpoint.absoluteString, sends: "signed requests")
+        let (url, options) = (c.url, c.options)
         guard let creds = AWSCredentials.fromEnvironment(environment) else {
             throw DiagnosticsError(Diagnostic(at: config.location,
                 "providers.\(config.name): no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)"))
         }
-        let options = HTTPClientOptions(totalTimeout: TimeInterval(timeout), allowInsecureHTTP: insecure)
         self.init(name: config.name, endpoint: url, credentials: creds, region: try config.string("region") ?? "us-east-1",
                   client: HTTPClient(options: options))
     }

@@ -28,20 +28,33 @@ enum RESTAPI {
     /// - Throws: ``DiagnosticsError`` naming the setting's file:line:column.
     static func settings(_ config: ProviderConfig, defaultURL: String) throws -> Settings {
         let token = try config.secret("token")!
+        let c = try connection(config, urlKey: "api_url", defaultURL: defaultURL, example: defaultURL, sends: "the token")
+        return Settings(token: token, baseURL: c.url, options: c.options)
+    }
+
+    /// The connection settings every HTTP adapter reads the same way (PowerDNS and Route 53
+    /// too): the API URL under `urlKey` (required when `defaultURL` is nil; plain http only to
+    /// loopback unless `insecure: true`), `timeout` (seconds per request, 1–3600, default 60)
+    /// and `ca_file`.
+    /// - Parameters:
+    ///   - example: a valid URL, for the message; `sends`: what plain http would expose.
+    ///   - parse: the adapter's reading of the URL text (default ``parseBaseURL(_:)``).
+    /// - Throws: ``DiagnosticsError`` naming the setting's file:line:column.
+    static func connection(_ config: ProviderConfig, urlKey: String, defaultURL: String?, example: String, sends: String,
+                           parse: (String) -> URL? = parseBaseURL) throws -> (url: URL, options: HTTPClientOptions) {
         let insecure = try config.bool("insecure") ?? false
         let timeout = try config.int("timeout", in: 1...3600) ?? 60
         let ca = try config.path("ca_file")?.path
-        let text = try config.string("api_url") ?? defaultURL
-        guard let url = parseBaseURL(text) else {
-            throw DiagnosticsError(Diagnostic(at: config.settings["api_url"]?.location,
-                "providers.\(config.name): 'api_url' must be an http:// or https:// URL such as \(defaultURL), got '\(text)'"))
+        let text = try config.string(urlKey, required: defaultURL == nil) ?? defaultURL ?? ""
+        guard let url = parse(text) else {
+            throw DiagnosticsError(Diagnostic(at: config.settings[urlKey]?.location,
+                "providers.\(config.name): '\(urlKey)' must be an http:// or https:// URL such as \(example), got '\(text)'"))
         }
         if url.scheme == "http" && !HTTPClient.isLoopback(host: url.host ?? "") && !insecure {
-            throw DiagnosticsError(Diagnostic(at: config.settings["api_url"]?.location,
-                "providers.\(config.name): plain http:// to \(url.host ?? "") would send the token in clear; use https://, or set insecure: true"))
+            throw DiagnosticsError(Diagnostic(at: config.settings[urlKey]?.location,
+                "providers.\(config.name): plain http:// to \(url.host ?? "") would send \(sends) in clear; use https://, or set insecure: true"))
         }
-        return Settings(token: token, baseURL: url,
-                        options: HTTPClientOptions(totalTimeout: TimeInterval(timeout), caFile: ca, allowInsecureHTTP: insecure))
+        return (url, HTTPClientOptions(totalTimeout: TimeInterval(timeout), caFile: ca, allowInsecureHTTP: insecure))
     }
 
     /// `text` as a base URL without trailing slashes, or nil when it is not absolute http(s).
