@@ -184,6 +184,14 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
     }
     public var description: String { "provider \(provider), zone \(zone.fqdn): \(reason)" }
 
+    /// A refused all-or-nothing write: nothing was applied; `failed` are the changes the
+    /// provider named (all of them when it named none), the others were not attempted.
+    public static func nothingApplied(provider: String, zone: DomainName, _ changes: [Change], failed: [Change], reason: String) -> ApplyError {
+        let f = failed.isEmpty ? changes : failed
+        return ApplyError(provider: provider, zone: zone, applied: [], failed: f,
+                          notAttempted: changes.filter { c in !f.contains { $0.key == c.key } }, reason: reason)
+    }
+
     /// A write whose reply was lost: `changes` may or may not have been applied. The engine
     /// reads the zone again to tell (``ApplyMode/atomic`` adapters).
     public static func outcomeUnknown(provider: String, zone: DomainName, applied: [Change] = [], _ changes: [Change],

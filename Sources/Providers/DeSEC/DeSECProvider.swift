@@ -153,9 +153,7 @@ public final class DeSECProvider: DNSProviderType {
         let changes = changeset.changes
         guard !changes.isEmpty else { return }
         func fail(_ failed: [Change], _ reason: String) -> ApplyError {
-            let f = failed.isEmpty ? changes : failed
-            return ApplyError(provider: instanceName, zone: changeset.zone, applied: [], failed: f,
-                              notAttempted: changes.filter { c in !f.contains { $0.key == c.key } }, reason: reason)
+            ApplyError.nothingApplied(provider: instanceName, zone: changeset.zone, changes, failed: failed, reason: reason)
         }
         lock.lock(); let minimum = domainMinimum[changeset.zone]; lock.unlock()
         if let minimum {

@@ -134,9 +134,7 @@ public final class PowerDNSProvider: DNSProviderType {
         let changes = changeset.changes
         guard !changes.isEmpty else { return }
         func fail(_ failed: [Change], _ reason: String) -> ApplyError {
-            let f = failed.isEmpty ? changes : failed
-            let rest = changes.filter { c in !f.contains { $0.key == c.key } }
-            return ApplyError(provider: instanceName, zone: changeset.zone, applied: [], failed: f, notAttempted: rest, reason: reason)
+            ApplyError.nothingApplied(provider: instanceName, zone: changeset.zone, changes, failed: failed, reason: reason)
         }
         let body: Data
         do { body = try PowerDNSConvert.patchBody(changeset) } catch {

@@ -275,9 +275,7 @@ public final class Route53Provider: DNSProviderType {
         guard !changes.isEmpty else { return }
         let zone = changeset.zone
         func fail(_ failed: [Change], _ reason: String) -> ApplyError {
-            let f = failed.isEmpty ? changes : failed
-            let rest = changes.filter { c in !f.contains { $0.key == c.key } }
-            return ApplyError(provider: instanceName, zone: zone, applied: [], failed: f, notAttempted: rest, reason: reason)
+            ApplyError.nothingApplied(provider: instanceName, zone: zone, changes, failed: failed, reason: reason)
         }
         if let clash = changes.first(where: { foreign[zone]?[$0.key] != nil }) {
             throw fail([clash], "\(clash.key) is \(foreign[zone]![clash.key]!) in Route 53, which mailplan does not manage; remove it or take the name out of the plan; nothing was applied")
