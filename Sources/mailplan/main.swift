@@ -63,7 +63,14 @@ do {
         print(MailPlanCLI.fullMessage(for: error))
         Foundation.exit(0)
     }
-    printError("error: " + MailPlanCLI.message(for: error).replacingOccurrences(of: "Error: ", with: ""))
+    // A misspelt command reads better as one than as "unexpected arguments".
+    let names = MailPlanCLI.configuration.subcommands.map { $0._commandName } + ["help"]
+    if let first = CommandLine.arguments.dropFirst().first, !first.hasPrefix("-"), !names.contains(first) {
+        let hint = Suggest.closest(to: first, in: names).map { "did you mean '\($0)'? " } ?? ""
+        printError("error: '\(first)' is not a mailplan command; \(hint)(commands: \(names.joined(separator: ", ")))")
+    } else {
+        printError("error: " + MailPlanCLI.message(for: error).replacingOccurrences(of: "Error: ", with: ""))
+    }
     printError("Run 'mailplan --help' for usage.")
     Foundation.exit(1)
 }

@@ -69,3 +69,15 @@ final class HelpVersionCLITests: XCTestCase {
         XCTAssertTrue(top.stdout.contains("    public_key_file: keys/ed3.public.pem\n"), top.stdout)
     }
 }
+
+/// `mailplan paln plan.yaml` said "2 unexpected arguments" (failing input of a newcomer's run).
+final class UnknownCommandCLITests: XCTestCase {
+    func testAMisspeltCommandGetsADidYouMean() throws {
+        let r = try runMailplan(["paln", "plans/example.yaml"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertEqual(r.stderr, "error: 'paln' is not a mailplan command; did you mean 'plan'? (commands: validate, plan, apply, check, show, import, dkim, verify-message, help)\nRun 'mailplan --help' for usage.\n")
+        let other = try runMailplan(["plan"])
+        XCTAssertEqual(other.stderr, "error: Missing expected argument '<plan-file>'\nRun 'mailplan --help' for usage.\n")
+    }
+}
