@@ -24,6 +24,13 @@ public enum ProviderRegistry {
     /// Builds the adapter for `config`.
     /// - Throws: ``DiagnosticsError`` for an unknown type (with a did-you-mean) or invalid settings.
     public static func make(_ config: ProviderConfig) throws -> any DNSProvider {
+        try make(config, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Builds the adapter for `config`, with `environment` as the environment an adapter
+    /// reads credentials from (Route 53; tests pass their own).
+    /// - Throws: as ``make(_:)``.
+    public static func make(_ config: ProviderConfig, environment: [String: String]) throws -> any DNSProvider {
         guard let t = byName[config.type] else {
             if ReverseProviderRegistry.factories[config.type] != nil {
                 throw DiagnosticsError(Diagnostic(at: config.location,
@@ -32,6 +39,6 @@ public enum ProviderRegistry {
             throw DiagnosticsError(Diagnostic(at: config.location,
                 "providers.\(config.name): unknown provider type '\(config.type)'; \(Suggest.hint(config.type, typeNames).replacingOccurrences(of: "valid keys", with: "valid types"))"))
         }
-        return try t.init(config: config)
+        return try t.init(config: config, environment: environment)
     }
 }

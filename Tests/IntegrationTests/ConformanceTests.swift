@@ -150,7 +150,7 @@ final class ConformanceTests: XCTestCase {
         let zone = try DomainName("conf-\(UUID().uuidString.prefix(8).lowercased()).mailplan-test.example")
         let b = Backend(type: "route53", zone: zone, settings: ["endpoint: \(moto.endpoint.absoluteString)"])
         b.env = MotoServer.environment
-        b.make = { try Route53Provider(config: $0, environment: MotoServer.environment) }
+        b.make = { try ProviderRegistry.make($0, environment: MotoServer.environment) }
         var id = ""
         b.seed = { id = try moto.createZone(zone.withoutTrailingDot, seed: $0) }
         b.noRateLimit = "moto does not throttle"

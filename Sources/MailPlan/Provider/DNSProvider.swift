@@ -148,9 +148,13 @@ public protocol DNSProviderType: DNSProvider {
     /// Builds the adapter from its settings, offline.
     /// - Throws: ``DiagnosticsError`` naming file:line:column for a missing or invalid setting.
     init(config: ProviderConfig) throws
+    /// Builds the adapter with `environment` in place of the process environment, for the
+    /// adapters whose credentials come from it (Route 53's AWS variables). Default: ``init(config:)``.
+    init(config: ProviderConfig, environment: [String: String]) throws
 }
 
 extension DNSProviderType {
+    public init(config: ProviderConfig, environment: [String: String]) throws { try self.init(config: config) }
     public var typeName: String { Self.typeName }
     public var capabilities: ProviderCapabilities { Self.capabilities }
     /// The names of ``settings``, for ``ProviderConfig/checkKeys(allowed:)``.
@@ -183,6 +187,15 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
         self.failed = failed; self.notAttempted = notAttempted; self.unknown = unknown; self.reason = reason
     }
     public var description: String { "provider \(provider), zone \(zone.fqdn): \(reason)" }
+
+    /// A failure part-way through a record-by-record write: `applied` went through, `failed`
+    /// (and `unknown`, whose outcome is not known) did not or may not have; every other change
+    /// of `changes` was not attempted.
+    public static func partial(provider: String, zone: DomainName, _ changes: [Change], applied: [Change], failed: [Change],
+                               unknown: [Change] = [], reason: String) -> ApplyError {
+        let rest = changes.filter { c in !applied.contains(c) && !failed.contains(c) && !unknown.contains(c) }
+        return ApplyError(provider: provider, zone: zone, applied: applied, failed: failed, notAttempted: rest, unknown: unknown, reason: reason)
+    }
 
     /// A refused all-or-nothing write: nothing was applied; `failed` are the changes the
     /// provider named (all of them when it named none), the others were not attempted.

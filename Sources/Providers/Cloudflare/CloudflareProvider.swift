@@ -296,8 +296,7 @@ public final class CloudflareProvider: DNSProviderType {
         let zone = changeset.zone
         defer { state.forget(zone) }
         func fail(applied: [Change], failed: [Change], _ reason: String) -> ApplyError {
-            let rest = changes.filter { c in !applied.contains(c) && !failed.contains(c) }
-            return ApplyError(provider: instanceName, zone: zone, applied: applied, failed: failed, notAttempted: rest, reason: reason)
+            ApplyError.partial(provider: instanceName, zone: zone, changes, applied: applied, failed: failed, reason: reason)
         }
         if state.get(zone) == nil {
             do { _ = try readZone(zone) } catch { throw fail(applied: [], failed: [], "cannot read the zone before writing: \(error)") }

@@ -188,9 +188,7 @@ public final class DigitalOceanProvider: DNSProviderType {
         let name = zone.withoutTrailingDot
         defer { state.forget(zone) }
         func fail(applied: [Change], failed: [Change], unknown: [Change] = [], _ reason: String) -> ApplyError {
-            let rest = changes.filter { c in !applied.contains(c) && !failed.contains(c) && !unknown.contains(c) }
-            return ApplyError(provider: instanceName, zone: zone, applied: applied, failed: failed, notAttempted: rest,
-                              unknown: unknown, reason: reason)
+            ApplyError.partial(provider: instanceName, zone: zone, changes, applied: applied, failed: failed, unknown: unknown, reason: reason)
         }
         if state.get(zone) == nil {
             do { _ = try readZone(zone) } catch { throw fail(applied: [], failed: [], "cannot read the zone before writing: \(error)") }

@@ -163,8 +163,7 @@ public final class GandiProvider: DNSProviderType {
         let zone = changeset.zone
         for (i, c) in changes.enumerated() {
             func fail(_ reason: String) -> ApplyError {
-                ApplyError(provider: instanceName, zone: zone, applied: Array(changes.prefix(i)), failed: [c],
-                           notAttempted: RESTAPI.rest(changes, after: i), reason: reason)
+                ApplyError.partial(provider: instanceName, zone: zone, changes, applied: Array(changes.prefix(i)), failed: [c], reason: reason)
             }
             let req: HTTPRequest
             do {

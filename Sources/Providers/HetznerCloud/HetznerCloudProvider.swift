@@ -182,11 +182,11 @@ public final class HetznerCloudProvider: DNSProviderType {
                 }
             } catch let e as StepError {
                 let half = done.isEmpty ? "" : " (the \(done.joined(separator: ", ")) call for this RRset had already been applied)"
-                throw ApplyError(provider: instanceName, zone: zone, applied: Array(changes.prefix(i)), failed: [c],
-                                 notAttempted: RESTAPI.rest(changes, after: i), reason: e.message + half)
+                throw ApplyError.partial(provider: instanceName, zone: zone, changes, applied: Array(changes.prefix(i)), failed: [c],
+                                         reason: e.message + half)
             } catch {
-                throw ApplyError(provider: instanceName, zone: zone, applied: Array(changes.prefix(i)), failed: [c],
-                                 notAttempted: RESTAPI.rest(changes, after: i), reason: "\(c.key): \(error)")
+                throw ApplyError.partial(provider: instanceName, zone: zone, changes, applied: Array(changes.prefix(i)), failed: [c],
+                                         reason: "\(c.key): \(error)")
             }
         }
     }

@@ -204,6 +204,4 @@ enum RESTAPI {
         }
     }
 
-    /// The changes of `all` from index `i` on, for "not attempted".
-    static func rest(_ all: [Change], after i: Int) -> [Change] { Array(all.dropFirst(i + 1)) }
 }
