@@ -205,6 +205,18 @@ public struct ApplyError: Error, CustomStringConvertible, Sendable {
                           notAttempted: changes.filter { c in !f.contains { $0.key == c.key } }, reason: reason)
     }
 
+    /// The error of an all-or-nothing write whose request failed in transport (`error`, as
+    /// text): when the reply was lost (`outcomeUnknown`) the write may have landed
+    /// (``outcomeUnknown(provider:zone:applied:_:notAttempted:reason:)``, settled by the engine),
+    /// else nothing was applied.
+    /// - Parameter write: what was sent, e.g. "the PATCH"; `vendor`: who applies it whole.
+    public static func transport(provider: String, zone: DomainName, _ changes: [Change], error: String, outcomeUnknown: Bool,
+                                 write: String, vendor: String) -> ApplyError {
+        outcomeUnknown
+            ? .outcomeUnknown(provider: provider, zone: zone, changes, reason: "\(error); \(write) may or may not have been applied (\(vendor) applies it whole or not at all)")
+            : .nothingApplied(provider: provider, zone: zone, changes, failed: [], reason: "\(error); nothing was applied")
+    }
+
     /// A write whose reply was lost: `changes` may or may not have been applied. The engine
     /// reads the zone again to tell (``ApplyMode/atomic`` adapters).
     public static func outcomeUnknown(provider: String, zone: DomainName, applied: [Change] = [], _ changes: [Change],

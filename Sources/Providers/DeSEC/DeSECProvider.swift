@@ -173,11 +173,8 @@ public final class DeSECProvider: DNSProviderType {
         let sent = req.redact(String(decoding: body, as: UTF8.self))
         let resp: HTTPResponse
         do { resp = try client.send(req) } catch let e as HTTPError {
-            if e.outcomeUnknown {
-                throw ApplyError.outcomeUnknown(provider: instanceName, zone: changeset.zone, changes,
-                                                reason: "\(e); the bulk PATCH may or may not have been applied (deSEC applies it whole or not at all)")
-            }
-            throw fail(changes, "\(e); nothing was applied")
+            throw ApplyError.transport(provider: instanceName, zone: changeset.zone, changes, error: "\(e)", outcomeUnknown: e.outcomeUnknown,
+                                       write: "the bulk PATCH", vendor: "deSEC")
         }
         switch resp.status {
         case 200, 201, 204: return

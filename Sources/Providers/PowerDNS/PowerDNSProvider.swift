@@ -150,11 +150,8 @@ public final class PowerDNSProvider: DNSProviderType {
 
         let resp: HTTPResponse
         do { resp = try client.send(req) } catch let e as HTTPError {
-            if e.outcomeUnknown {
-                throw ApplyError.outcomeUnknown(provider: instanceName, zone: changeset.zone, changes,
-                                                reason: "\(e); the PATCH may or may not have been applied (PowerDNS applies it whole or not at all)")
-            }
-            throw fail(changes, "\(e); nothing was applied")
+            throw ApplyError.transport(provider: instanceName, zone: changeset.zone, changes, error: "\(e)", outcomeUnknown: e.outcomeUnknown,
+                                       write: "the PATCH", vendor: "PowerDNS")
         }
         switch resp.status {
         case 200, 204: return

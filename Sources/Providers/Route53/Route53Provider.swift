@@ -294,11 +294,8 @@ public final class Route53Provider: DNSProviderType {
         let body = Route53Convert.changeBatchXML(items, comment: "mailplan apply")
         let req: HTTPRequest, resp: HTTPResponse
         do { (req, resp) = try call(.post, "/2013-04-01/hostedzone/\(id)/rrset/", body: body) } catch let e as HTTPError {
-            if e.outcomeUnknown {
-                throw ApplyError.outcomeUnknown(provider: instanceName, zone: zone, changes,
-                                                reason: scrub("\(e)") + "; the batch may or may not have been applied (Route 53 applies it whole or not at all)")
-            }
-            throw fail(changes, scrub("\(e)") + "; nothing was applied")
+            throw ApplyError.transport(provider: instanceName, zone: zone, changes, error: scrub("\(e)"), outcomeUnknown: e.outcomeUnknown,
+                                       write: "the batch", vendor: "Route 53")
         }
         if resp.isSuccess { return }
         let doing = "changing zone \(zone.fqdn) (hosted zone \(id))"
