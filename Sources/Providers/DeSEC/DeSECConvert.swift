@@ -33,8 +33,7 @@ public enum DeSECConvert {
     /// The `subname` of `owner` in `zone`: `""` for the apex (bulk bodies do not accept `@`).
     /// - Throws: when `owner` is outside the zone.
     public static func subname(_ owner: DomainName, zone: DomainName) throws -> String {
-        guard owner.isSubdomain(of: zone) else { throw ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
-        return owner.relative(to: zone, apex: "")
+        try RESTAPI.relativeName(owner, zone: zone, apex: "")
     }
 
     /// One API RRset as an ``RRset``.

@@ -28,8 +28,7 @@ public enum GandiConvert {
     /// The `rrset_name` of `owner` in `zone`: `@` for the apex.
     /// - Throws: when `owner` is outside the zone.
     public static func name(_ owner: DomainName, zone: DomainName) throws -> String {
-        guard owner.isSubdomain(of: zone) else { throw ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
-        return owner.relative(to: zone, apex: "@")
+        try RESTAPI.relativeName(owner, zone: zone, apex: "@")
     }
 
     /// One listed RRset as an ``RRset``.

@@ -159,6 +159,13 @@ enum RESTAPI {
         return try RData.parse(type: type, value, origin: zone)
     }
 
+    /// `owner` relative to `zone` as an API names it, `apex` for the apex itself.
+    /// - Throws: ``ConvertError`` when `owner` is outside the zone.
+    static func relativeName(_ owner: DomainName, zone: DomainName, apex: String) throws -> String {
+        guard owner.isSubdomain(of: zone) else { throw ConvertError("\(owner.fqdn) is outside zone \(zone.fqdn)") }
+        return owner.relative(to: zone, apex: apex)
+    }
+
     /// The owner name of a relative API name (`@`, `""`, `www`), absolute in `zone`.
     static func owner(_ relative: String, zone: DomainName) throws -> DomainName {
         do { return try DomainName(relative, relativeTo: zone) } catch {
