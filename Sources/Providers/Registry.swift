@@ -3,9 +3,6 @@ import MailPlan
 
 /// Maps a plan file's provider `type:` to the adapter that implements it.
 public enum ProviderRegistry {
-    /// Builds an adapter instance from its settings.
-    public typealias Factory = @Sendable (ProviderConfig) throws -> any DNSProvider
-
     /// Every DNS adapter. One line per adapter: each describes itself (``DNSProviderType``).
     public static let types: [any DNSProviderType.Type] = [
         ZoneFileProvider.self, PowerDNSProvider.self, CloudflareProvider.self, DigitalOceanProvider.self,
@@ -14,9 +11,6 @@ public enum ProviderRegistry {
 
     /// The adapter type for each `type:` name.
     public static let byName: [String: any DNSProviderType.Type] = Dictionary(uniqueKeysWithValues: types.map { ($0.typeName, $0) })
-
-    /// Every adapter by `type:` name, as a factory.
-    public static var factories: [String: Factory] { byName.mapValues { t in { try t.init(config: $0) } } }
 
     /// The known type names, sorted.
     public static var typeNames: [String] { byName.keys.sorted() }

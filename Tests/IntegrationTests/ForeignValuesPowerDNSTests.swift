@@ -13,15 +13,7 @@ final class ForeignValuesPowerDNSTests: XCTestCase {
     override func setUpWithError() throws { pdns = try PDNSServer.fromEnvironment() }
     override func tearDown() { for z in zones { pdns?.deleteZone(z) } }
 
-    /// The apex TXT values of a colleague's: DNS-SD style strings (RFC 6763 §6), a NUL, bytes
-    /// that are not UTF-8, an empty string inside a value and alone, a verification token.
-    static let foreign: [TXTData] = [
-        TXTData(strings: [Array("txtvers=1".utf8), Array("path=/x".utf8), Array("k=v".utf8)]),
-        TXTData(strings: [[0x61, 0x00, 0x62]]),
-        TXTData(strings: [[0x63, 0x61, 0x66, 0xc3, 0xa9], [0xff, 0x80], []]),
-        TXTData(strings: [[]]),
-        TXTData("google-site-verification=tok123"),
-    ]
+    static let foreign = ForeignTXT.values
 
     func makeZone(_ prefix: String, extra: [RData] = []) throws -> DomainName {
         let z = uniqueZone(prefix)

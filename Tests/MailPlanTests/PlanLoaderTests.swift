@@ -265,3 +265,22 @@ final class PlanVersionMessageTests: XCTestCase {
         }
     }
 }
+
+/// A key file that is not UTF-8 read "it is not UTF-8 text, not a regular file" while the
+/// FIFO checks were added (failing input of the review's fix).
+final class KeyFileTextTests: XCTestCase {
+    func testANonUTF8KeyFileIsNamedAsSuch() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("keys"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data([0xff, 0xfe]).write(to: dir.appendingPathComponent("keys/k.pub"))
+        XCTAssertThrowsError(try PlanLoader(environment: [:]).load(text: """
+            version: 1
+            server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+            providers: {l: {type: zonefile, path: x.zone}}
+            domains: [{name: example.com, dkim: [{selector: s, public_key_file: keys/k.pub}]}]
+            """, file: "p.yaml", baseDirectory: dir)) { e in
+            XCTAssertEqual("\(e)", "p.yaml:4:69: error: domains[example.com].dkim[s].public_key_file: cannot read keys/k.pub (it is not UTF-8 text)")
+        }
+    }
+}

@@ -26,20 +26,20 @@ final class RDataTests: XCTestCase {
     /// C01: live content as two quoted chunks equals the logical K410.
     func testC01_TwoQuotedChunksAreTheLogicalValue() throws {
         XCTAssertEqual(try RData.parse(type: .txt, "\"\(k410First)\" \"\(k410Last)\""), .txt(k410))
-        XCTAssertEqual(TXTCodec.decode("\"\(k410First)\" \"\(k410Last)\""), k410)
+        XCTAssertEqual(TXTCodec.decodeStrings("\"\(k410First)\" \"\(k410Last)\"").value, k410)
         // One unsplit quoted string > 255 bytes is the same logical value too.
-        XCTAssertEqual(TXTCodec.decode("\"\(k410)\""), k410)
+        XCTAssertEqual(TXTCodec.decodeStrings("\"\(k410)\"").value, k410)
     }
 
     /// C02: a trailing space after the chunks changes nothing.
     func testC02_TrailingSpaceIgnored() throws {
         XCTAssertEqual(try RData.parse(type: .txt, "\"\(k410First)\" \"\(k410Last)\" "), .txt(k410))
-        XCTAssertEqual(TXTCodec.decode("\"\(k410First)\" \"\(k410Last)\" "), k410)
+        XCTAssertEqual(TXTCodec.decodeStrings("\"\(k410First)\" \"\(k410Last)\" ").value, k410)
     }
 
     func testDecodeRawTextIsTakenAsIs() {
-        XCTAssertEqual(TXTCodec.decode("v=spf1 mx -all"), "v=spf1 mx -all")
-        XCTAssertEqual(TXTCodec.decode("\"v=spf1 mx -all\""), "v=spf1 mx -all")
+        XCTAssertEqual(TXTCodec.decodeStrings("v=spf1 mx -all").value, "v=spf1 mx -all")
+        XCTAssertEqual(TXTCodec.decodeStrings("\"v=spf1 mx -all\"").value, "v=spf1 mx -all")
     }
 
     /// C06: an MX target written without the dot, relative to a zone, is never re-suffixed.

@@ -203,7 +203,7 @@ final class PowerDNSProviderUnitTests: XCTestCase {
         XCTAssertEqual(p.typeName, "powerdns")
         XCTAssertEqual((p as! PowerDNSProvider).baseURL.absoluteString, "http://127.0.0.1:8081")
         XCTAssertEqual((p as! PowerDNSProvider).serverID, "localhost")
-        XCTAssertTrue(p.capabilities.atomicApply)
+        XCTAssertEqual(p.capabilities.applyMode, .atomic)
         XCTAssertThrowsError(try ProviderRegistry.make(config(["url": PlanValue(text: "http://dns.example.com:8081", location: nil), "api_key": keyValue]))) {
             XCTAssertTrue("\($0)".contains("in clear"), "\($0)")
         }

@@ -100,7 +100,7 @@ final class ZoneFileTests: XCTestCase {
         XCTAssertThrowsError(try provider(file: "")) { e in XCTAssertTrue("\(e)".contains("'path'"), "\(e)") }
         XCTAssertEqual(p.capabilities.ttlRange, 0...2_147_483_647)
         XCTAssertEqual(p.capabilities.applyMode, .atomic)
-        XCTAssertTrue(p.capabilities.atomicApply)
+        XCTAssertEqual(p.capabilities.applyMode, .atomic)
         XCTAssertEqual(p.capabilities.supportedTypes, Set(RRType.modelled))
         let viaRegistry = try ProviderRegistry.make(ProviderConfig(name: "z", type: "zonefile", location: nil,
             settings: ["path": PlanValue(text: "/x.zone", location: nil)], baseDirectory: dir))

@@ -286,17 +286,6 @@ public enum TXTCodec {
         chunks(value, limit: limit).map { quoteBytes($0) }.joined(separator: " ")
     }
 
-    /// The character-strings of a TXT value as an API returns it: the unescaped strings when
-    /// it is a sequence of quoted strings, otherwise the raw text as one string. Used to
-    /// spot a stored string longer than 255 bytes (case C01).
-    public static func strings(_ text: String) -> [String] {
-        decodeStrings(text).strings.map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    /// Decodes a TXT value as an API returns it: when it starts and ends with `"`, a sequence
-    /// of quoted strings that are unescaped and joined; otherwise the raw text itself.
-    public static func decode(_ text: String) -> String { decodeStrings(text).value }
-
     /// Decodes a TXT value as an API returns it, keeping its character-strings: when it starts
     /// and ends with `"`, the quoted strings unescaped (whitespace between and around them
     /// ignored); otherwise the raw text as one logical value (split as ``TXTData/init(_:)``).

@@ -130,7 +130,7 @@ struct PlanReader {
     mutating func readFile(_ url: URL) throws -> String {
         if let t = fileCache[url] { return t }
         guard let t = String(data: try FileKind.readRegular(url.path), encoding: .utf8) else {
-            throw FileKindError(path: url.path, kind: "not UTF-8 text")
+            throw FileKindError(path: url.path, kind: "text that is not UTF-8")
         }
         fileCache[url] = t
         return t

@@ -58,8 +58,6 @@ public struct ProviderCapabilities: Sendable, Hashable {
         self.applyMode = applyMode; self.maxTXTLength = maxTXTLength
         self.autoTTL = autoTTL; self.conditionalWrites = conditionalWrites; self.writeConcurrency = writeConcurrency
     }
-    /// True when a zone's whole Changeset is applied all-or-nothing (``ApplyMode/atomic``).
-    public var atomicApply: Bool { applyMode == .atomic }
 }
 
 /// A live RRset whose records equal what the plan wants but whose provider-side form must

@@ -57,5 +57,11 @@ public enum FileKind {
 public struct FileKindError: Error, CustomStringConvertible {
     public let path: String
     public let kind: String
-    public var description: String { kind == "a directory" ? "Is a directory" : "it is \(kind), not a regular file" }
+    public var description: String {
+        switch kind {
+        case "a directory": "Is a directory"
+        case "text that is not UTF-8": "it is not UTF-8 text"
+        default: "it is \(kind), not a regular file"
+        }
+    }
 }

@@ -128,7 +128,6 @@ public enum CloudflareConvert {
         switch rdata {
         case .mx(_, let x): x == .root ? "." : x.withoutTrailingDot
         case .cname(let n): n.withoutTrailingDot
-        case .txt(let t): t.presentation
         default: rdata.presentation
         }
     }

@@ -30,8 +30,6 @@ public final class PowerDNSProvider: DNSProviderType {
     public let serverID: String
     private let apiKey: Secret
     private let client: HTTPClient
-    /// Concurrent PATCHes allowed per server (base URL) across all instances in this process.
-    public static var maxConcurrentWrites: Int { capabilities.writeConcurrency }
 
     /// The setting names this adapter accepts.
     /// The settings this adapter accepts (docs/plan-file.md documents each).
@@ -144,7 +142,7 @@ public final class PowerDNSProvider: DNSProviderType {
         let req = request(.patch, zoneURL(changeset.zone), body: body, idempotent: replaceOnly,
                           extraRetryStatuses: replaceOnly ? [500] : [])
 
-        let sem = WriteLimiter.semaphore(for: baseURL.absoluteString, limit: Self.maxConcurrentWrites)
+        let sem = WriteLimiter.semaphore(for: baseURL.absoluteString, limit: Self.capabilities.writeConcurrency)
         sem.wait()
         defer { sem.signal() }
 

@@ -134,10 +134,7 @@ enum RESTAPI {
     /// The value an API stores for one rdata: TXT as its character-strings, each quoted
     /// (exactly as read, so a value mailplan does not own is written back unchanged); anything
     /// else in zone-file presentation with absolute names (trailing dot).
-    static func value(_ r: RData) -> String {
-        guard case .txt(let t) = r else { return r.presentation }
-        return t.presentation
-    }
+    static func value(_ r: RData) -> String { r.presentation }
 
     /// The values to store for `after`: a value that `before` already holds is written exactly
     /// as read (``value(_:)``); a new TXT value whose escaped strings would exceed 255

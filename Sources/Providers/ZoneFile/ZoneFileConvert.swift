@@ -58,15 +58,6 @@ enum ZoneFileConvert {
         var lastStated: UInt32? = nil
     }
 
-    /// Parses master-file `text` record by record with `ldns_rr_new_frm_fp_l`, with `origin`
-    /// as the initial `$ORIGIN` (so `@`, relative names, `$ORIGIN` and `$TTL` work) and 3600 s
-    /// as the TTL of records that give none before any `$TTL`.
-    /// - Returns: every RR of the file, in file order.
-    /// - Throws: ``ParseFailure``.
-    static func parseZone(_ text: Data, origin: DomainName) throws -> [ZoneRecord] {
-        try read(text, file: URL(fileURLWithPath: "/dev/null"), origin: origin, includeDirectory: nil).entries.map(\.record)
-    }
-
     /// Reads master-file bytes record by record (RFC 1035 §5), keeping where each record
     /// stands so that a record can be replaced in place.
     ///
