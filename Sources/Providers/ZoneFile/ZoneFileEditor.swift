@@ -79,7 +79,8 @@ enum ZoneFileEditor {
     /// starts with a digit).
     static func statesTTL(_ bytes: [UInt8], _ range: Range<Int>, ownerInherited: Bool) -> Bool {
         let f = fields(bytes, range).fields
-        for k in (ownerInherited ? 0 : 1)..<min(f.count, ownerInherited ? 2 : 3) {
+        let first = ownerInherited ? 0 : 1
+        for k in first..<max(first, min(f.count, first + 2)) {
             let text = bytes[f[k].range]
             if let c = text.first, (0x30...0x39).contains(c) { return true }
             if !classes.contains(String(decoding: text, as: UTF8.self).uppercased()) { return false }
