@@ -73,6 +73,7 @@ public final class HTTPClient: @unchecked Sendable {
         while true {
             attempt += 1
             logger.debug("→ \(request.method) \(request.displayURL) (attempt \(attempt)/\(policy.maxAttempts)) headers: [\(request.redactedHeaders)] body: \(request.body?.count ?? 0) bytes")
+            options.session?.willSend()
             let start = ContinuousClock.now
             let outcome = perform(request)
             let ms = Self.milliseconds(ContinuousClock.now - start)

@@ -72,6 +72,9 @@ public struct HTTPClientOptions: Sendable {
     /// name) and the Host header: `"mta-sts.example.com:443:127.0.0.1:8443"` entries
     /// (libcurl `CURLOPT_CONNECT_TO`). For tests and split-horizon setups.
     public var connectTo: [String] = []
+    /// The provider instance's run state: every attempt is paced by its pacer and counted
+    /// (``ProviderSession/willSend()``). Nil: neither.
+    public var session: ProviderSession? = nil
 
     public init(connectTimeout: TimeInterval = 10, totalTimeout: TimeInterval = 60, caFile: String? = nil,
                 allowInsecureHTTP: Bool = false, retry: RetryPolicy = RetryPolicy(), userAgent: String = "mailplan") {

@@ -28,10 +28,14 @@ public struct ProviderConfig: Sendable {
     public let settings: [String: PlanValue]
     /// The directory of the plan file; relative paths in settings resolve against it.
     public let baseDirectory: URL
+    /// What this run shares between the adapter instances built from this entry (request
+    /// count, pacer, the account's zone listing). Copies of the config share it.
+    public let session: ProviderSession
 
-    public init(name: String, type: String, location: SourceLocation?, settings: [String: PlanValue], baseDirectory: URL) {
+    public init(name: String, type: String, location: SourceLocation?, settings: [String: PlanValue], baseDirectory: URL,
+                session: ProviderSession = ProviderSession()) {
         self.name = name; self.type = type; self.location = location
-        self.settings = settings; self.baseDirectory = baseDirectory
+        self.settings = settings; self.baseDirectory = baseDirectory; self.session = session
     }
 
     func error(_ key: String?, _ message: String) -> DiagnosticsError {

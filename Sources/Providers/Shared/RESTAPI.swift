@@ -54,7 +54,9 @@ enum RESTAPI {
             throw DiagnosticsError(Diagnostic(at: config.settings[urlKey]?.location,
                 "providers.\(config.name): plain http:// to \(url.host ?? "") would send \(sends) in clear; use https://, or set insecure: true"))
         }
-        return (url, HTTPClientOptions(totalTimeout: TimeInterval(timeout), caFile: ca, allowInsecureHTTP: insecure))
+        var options = HTTPClientOptions(totalTimeout: TimeInterval(timeout), caFile: ca, allowInsecureHTTP: insecure)
+        options.session = config.session
+        return (url, options)
     }
 
     /// `text` as a base URL without trailing slashes, or nil when it is not absolute http(s).
