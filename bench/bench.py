@@ -113,20 +113,30 @@ def load_sqlite(pdns, db, n):
     con = sqlite3.connect(db, timeout=60)
     (d1,) = con.execute("SELECT id FROM domains WHERE name = ?", (zone_name(1)[:-1],)).fetchone()
     rows1 = con.execute("SELECT name, type, content, ttl, prio, disabled, ordername, auth FROM records WHERE domain_id = ?", (d1,)).fetchall()
+    def stored(t, c):
+        # How PowerDNS stores rdata: names without the final dot, the MX preference in `prio`.
+        if t == "MX":
+            pref, host = c.split()
+            return host.rstrip("."), int(pref)
+        if t == "CNAME":
+            return c.rstrip("."), 0
+        return c, 0
     def gen(i):
-        return [(s["name"][:-1], s["type"], c["content"], s["ttl"]) for s in zone_rrsets(i, 0) for c in s["records"]]
-    have = {(r[0], r[1], r[2], r[3]) for r in rows1 if r[1] not in ("SOA", "NS")}
+        return [(s["name"][:-1], s["type"], *stored(s["type"], c["content"]), s["ttl"]) for s in zone_rrsets(i, 0) for c in s["records"]]
+    have = {(r[0], r[1], r[2], r[4], r[3]) for r in rows1 if r[1] not in ("SOA", "NS", None)}
     if have != set(gen(1)):
-        raise RuntimeError(f"PowerDNS stored zone 1 differently than generated: {sorted(have ^ set(gen(1)))[:4]}")
-    soa_ns = [r for r in rows1 if r[1] in ("SOA", "NS")]
+        raise RuntimeError(f"PowerDNS stored zone 1 differently than generated: {sorted(have ^ set(gen(1)), key=str)[:4]}")
+    # SOA, NS and the empty non-terminals (type NULL) as PowerDNS wrote them for zone 1.
+    kept = [r for r in rows1 if r[1] in ("SOA", "NS", None)]
     (dtype,) = con.execute("SELECT type FROM domains WHERE id = ?", (d1,)).fetchone()
+    z1 = zone_name(1)[:-1]
     with con:
         for i in range(2, n + 1):
             z = zone_name(i)[:-1]
             cur = con.execute("INSERT INTO domains (name, type) VALUES (?, ?)", (z, dtype))
             did = cur.lastrowid
-            rows = [(did, r[0].replace(zone_name(1)[:-1], z), r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in soa_ns]
-            rows += [(did, name, t, c, ttl, 0, 0, None, 1) for (name, t, c, ttl) in gen(i)]
+            rows = [(did, r[0][: -len(z1)] + z, r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in kept]
+            rows += [(did, name, t, c, ttl, prio, 0, None, 1) for (name, t, c, prio, ttl) in gen(i)]
             con.executemany("INSERT INTO records (domain_id, name, type, content, ttl, prio, disabled, ordername, auth) VALUES (?,?,?,?,?,?,?,?,?)", rows)
     con.close()
     status, body = pdns.req("GET", "/zones")

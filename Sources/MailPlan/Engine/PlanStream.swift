@@ -53,8 +53,9 @@ extension Engine {
     ///   be read (a failed read is never an empty zone), or what `events` throws.
     public func streamPlan(_ run: PlanRun, progress: (@Sendable (String) -> Void)? = nil,
                            events: ((PlanEvent) throws -> Void)? = nil) throws -> PlanResult {
-        let (allZones, offlineWarnings) = try validate()
-        var zones = try select(allZones, targets: run.targets)
+        var (compiled, offlineWarnings) = try validate()
+        var zones = try select(compiled, targets: run.targets)
+        compiled = []
         var warnings = offlineWarnings
         try events?(.warnings(offlineWarnings))
         // SPF flattening, lookup budget and sender coverage need live DNS: only with dns.resolvers.
@@ -82,14 +83,18 @@ extension Engine {
             plan.provider(named: name)?.session.plannedZoneCount = n
         }
         let managed = Dictionary(zones.map { ($0.zone, readKeys($0)) }, uniquingKeysWith: { a, b in a + b })
-        let reader = ZoneReader(zones.map { z in { [self] in
+        let names = zones.map { (zone: $0.zone, provider: $0.provider) }
+        let reader = ZoneReader(names.map { z in { [self] in
             ZoneReader.Job(zone: z.zone, adapter: try provider(forZone: z.zone, instance: z.provider), managed: managed[z.zone] ?? [])
         } }, parallelism: run.parallelism, progress: progress)
         let dns = LiveDNS(settings: plan.dns)
         let overlay = spf == nil ? [:] : SPFPlanning.overlay(zones)
         var kept: [ZonePlan] = []
         var problems: [Diagnostic] = []
-        for z in zones {
+        for zi in zones.indices {
+            let z = zones[zi]
+            // A streamed run lets go of each zone's desired RRsets once it is planned.
+            if !run.keepZones { zones[zi] = DesiredZone(zone: z.zone, provider: z.provider, rrsets: []) }
             let read = try reader.next()
             let prov = try provider(forZone: z.zone, instance: z.provider)
             var zoneWarnings = prov.readWarnings(z.zone)
@@ -137,7 +142,7 @@ extension Engine {
         result.rotation = rotation
         result.files = files
         // PTRs belong to the server host: read them unless --target leaves out its zone.
-        if plan.server.reverse != nil, run.targets.isEmpty || hostZone.map({ hz in zones.contains { $0.zone == hz.zone } }) != false {
+        if plan.server.reverse != nil, run.targets.isEmpty || hostZone.map({ hz in names.contains { $0.zone == hz.zone } }) != false {
             progress?("reading the PTR of \(serverAddresses.count) address\(serverAddresses.count == 1 ? "" : "es")")
             result.reverse = try planReverse()
             result.reverseConfigured = true
@@ -147,7 +152,7 @@ extension Engine {
             result = result.adding(warnings: ptr)
             try events?(.warnings(ptr))
         }
-        result.requests = requestCounts(zones.map(\.provider))
+        result.requests = requestCounts(names.map(\.provider))
         return result
     }
 
