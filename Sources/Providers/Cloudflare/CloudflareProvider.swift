@@ -37,9 +37,12 @@ public final class CloudflareProvider: DNSProviderType {
     /// SRV, CAA and TLSA are written through Cloudflare's structured `data` object, whose
     /// exact form is not confirmed here [U]; they are refused offline (the safe choice).
     /// TTL: 60–86400 s, or 1 for automatic [D]; the Enterprise minimum of 30 is not assumed.
+    /// Rate limit: 1,200 requests per five minutes per user, whatever the token (Cloudflare
+    /// docs, "Rate limits", https://developers.cloudflare.com/fundamentals/api/reference/limits/);
+    /// past it every call is refused with 429 for five minutes.
     public static let capabilities = ProviderCapabilities(
         supportedTypes: [.a, .aaaa, .mx, .txt, .cname], ttlRange: 60...86400,
-        applyMode: .atomic, autoTTL: 1)
+        applyMode: .atomic, autoTTL: 1, rateLimit: RateLimit([RateWindow(1200, per: 300)]))
 
     public static let defaultURL = "https://api.cloudflare.com/client/v4"
     /// The setting names this adapter accepts.
@@ -69,6 +72,7 @@ public final class CloudflareProvider: DNSProviderType {
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
         let settings = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        config.session.pace(Self.capabilities.rateLimit)
         var proxied: Set<DomainName> = []
         if let text = try config.string("proxied_names") {
             for part in text.split(whereSeparator: { $0 == "," || $0 == " " }) {

@@ -29,9 +29,12 @@ public final class DigitalOceanProvider: DNSProviderType {
     /// TTL: at least 30 s [D]; no maximum is documented, so the RFC 2181 one is used.
     /// CAA and SRV are supported by DigitalOcean but their field mapping (flags/tag,
     /// weight/port) is not confirmed here [U], so they are refused offline (the safe choice).
+    /// Rate limit: 5,000 requests per hour and 250 per minute per token (DigitalOcean API v2
+    /// reference, "Rate Limit", https://docs.digitalocean.com/reference/api/digitalocean/#section/Introduction/Rate-Limit).
     public static let capabilities = ProviderCapabilities(
         supportedTypes: [.a, .aaaa, .mx, .txt, .cname], ttlRange: 30...2_147_483_647,
-        applyMode: .recordByRecord, maxTXTLength: 504)
+        applyMode: .recordByRecord, maxTXTLength: 504,
+        rateLimit: RateLimit([RateWindow(250, per: 60), RateWindow(5000, per: 3600)]))
 
     public static let defaultURL = "https://api.digitalocean.com/v2"
     /// The settings this adapter accepts (docs/plan-file.md documents each).
@@ -50,6 +53,7 @@ public final class DigitalOceanProvider: DNSProviderType {
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
         let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        config.session.pace(Self.capabilities.rateLimit)
         self.init(name: config.name, token: s.token, baseURL: s.baseURL.absoluteString, client: HTTPClient(options: s.options))
     }
 

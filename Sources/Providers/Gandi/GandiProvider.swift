@@ -25,8 +25,11 @@ public final class GandiProvider: DNSProviderType {
     public let instanceName: String
     public static let typeName = "gandi"
     /// TTL 300–2592000 s (the Gandi LiveDNS API v5 reference, "rrset_ttl").
+    /// Rate limit: 1,000 requests per minute from one IP address (Gandi's v5 API reference,
+    /// "Rate limit", https://api.gandi.net/docs/reference/).
     public static let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 300...2_592_000, applyMode: .recordByRecord)
+        supportedTypes: Set(RRType.modelled), ttlRange: 300...2_592_000, applyMode: .recordByRecord,
+        rateLimit: RateLimit([RateWindow(1000, per: 60)]))
 
     public static let defaultURL = "https://api.gandi.net/v5/livedns"
     /// The settings this adapter accepts (docs/plan-file.md documents each).
@@ -49,6 +52,7 @@ public final class GandiProvider: DNSProviderType {
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
         let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        config.session.pace(Self.capabilities.rateLimit)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token, sharingID: try config.string("sharing_id"),
                   pageSize: try config.int("page_size", in: 1...1000) ?? 100, client: HTTPClient(options: s.options))
     }

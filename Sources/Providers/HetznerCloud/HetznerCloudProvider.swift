@@ -26,8 +26,11 @@ public final class HetznerCloudProvider: DNSProviderType {
     public let instanceName: String
     public static let typeName = "hetzner"
     /// TTL 60–2147483647 s (the Hetzner Cloud API reference, "Zones" and "Zone RRSets"); every modelled type.
+    /// Rate limit: 3,600 requests per hour per project, refilled by one a second (the Hetzner
+    /// Cloud API reference, "Rate Limiting", https://docs.hetzner.cloud/#rate-limiting).
     public static let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 60...2_147_483_647, applyMode: .recordByRecord)
+        supportedTypes: Set(RRType.modelled), ttlRange: 60...2_147_483_647, applyMode: .recordByRecord,
+        rateLimit: RateLimit([RateWindow(3600, per: 3600)]))
 
     public static let defaultURL = "https://api.hetzner.cloud/v1"
     /// The setting names this adapter accepts.
@@ -52,6 +55,7 @@ public final class HetznerCloudProvider: DNSProviderType {
     public convenience init(config: ProviderConfig) throws {
         try config.checkKeys(allowed: Self.settingNames)
         let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        config.session.pace(Self.capabilities.rateLimit)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token,
                   pageSize: try config.int("page_size", in: 1...100) ?? 100,
                   actionTimeout: TimeInterval(try config.int("action_timeout", in: 1...3600) ?? 120),
