@@ -60,7 +60,7 @@ public final class CloudflareProvider: DNSProviderType {
     public let proxiedNames: Set<DomainName>
     /// Most record operations per batch request.
     public let batchSize: Int
-    private let token: Secret
+    let token: Secret
     private let client: HTTPClient
     private let state = RecordLevelState()
     private let lock = NSLock()
@@ -131,16 +131,6 @@ public final class CloudflareProvider: DNSProviderType {
     }
 
     // MARK: - HTTP
-
-    private func request(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil) -> HTTPRequest {
-        RESTAPI.request(method, base: baseURL, path, query: query, body: body, authorization: "Bearer " + token.value)
-    }
-
-    private func tokenRejected(_ resp: HTTPResponse, zone: DomainName) -> String {
-        RESTAPI.tokenRejected(type: typeName, status: resp.status, token: token,
-                              scope: "the token needs Zone:Read and DNS:Edit for \(zone.withoutTrailingDot)")
-            + (CloudflareConvert.errorText(resp.body).map { ": \($0)" } ?? "")
-    }
 
     /// Sends a GET and decodes its envelope, with every failure as a ``ProviderError``.
     private func getList<R: Decodable>(_ path: String, query: [(String, String)], zone: DomainName, what: String,
@@ -346,4 +336,10 @@ public final class CloudflareProvider: DNSProviderType {
 
     /// Any JSON value (the batch result is not needed).
     struct IgnoredResult: Decodable { init(from decoder: Decoder) throws {} }
+}
+
+/// Requests and the rejected-token message come from ``BearerTokenAPI``.
+extension CloudflareProvider: BearerTokenAPI {
+    func tokenScope(_ zone: DomainName) -> String { "the token needs Zone:Read and DNS:Edit for \(zone.withoutTrailingDot)" }
+    func errorText(_ body: Data) -> String? { CloudflareConvert.errorText(body) }
 }

@@ -42,7 +42,7 @@ public final class DigitalOceanProvider: DNSProviderType {
 
     /// The API base URL (`…/v2`).
     public let baseURL: String
-    private let token: Secret
+    let token: Secret
     private let client: HTTPClient
     private let state = RecordLevelState()
     private let fixLock = NSLock()
@@ -95,16 +95,6 @@ public final class DigitalOceanProvider: DNSProviderType {
     }
 
     // MARK: - HTTP
-
-    private func request(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil) -> HTTPRequest {
-        RESTAPI.request(method, base: baseURL, path, query: query, body: body, authorization: "Bearer " + token.value)
-    }
-
-    private func tokenRejected(_ resp: HTTPResponse, zone: DomainName) -> String {
-        RESTAPI.tokenRejected(type: typeName, status: resp.status, token: token,
-                              scope: "the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for \(zone.withoutTrailingDot)")
-            + (DigitalOceanConvert.errorText(resp.body).map { ": \($0)" } ?? "")
-    }
 
     private func get(_ path: String, query: [(String, String)] = [], zone: DomainName, what: String) throws -> (HTTPRequest, HTTPResponse) {
         let req = request(.get, path, query: query)
@@ -263,4 +253,12 @@ public final class DigitalOceanProvider: DNSProviderType {
             applied.append(change)
         }
     }
+}
+
+/// Requests and the rejected-token message come from ``BearerTokenAPI``.
+extension DigitalOceanProvider: BearerTokenAPI {
+    func tokenScope(_ zone: DomainName) -> String {
+        "the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for \(zone.withoutTrailingDot)"
+    }
+    func errorText(_ body: Data) -> String? { DigitalOceanConvert.errorText(body) }
 }
