@@ -31,7 +31,7 @@ import MailPlan
 /// ``ProviderFix`` ("mail-safety fix: proxied → false"). `proxied_names` may not hold the
 /// mail host or an MX target (a validation error: SMTP is not proxied), and a proxied name
 /// managed by the plan must use `ttl: auto` (Cloudflare stores proxied records with TTL 1).
-public final class CloudflareProvider: DNSProviderType {
+public final class CloudflareProvider: RESTProviderType {
     public let instanceName: String
     public static let typeName = "cloudflare"
     /// SRV, CAA and TLSA are written through Cloudflare's structured `data` object, whose
@@ -70,9 +70,7 @@ public final class CloudflareProvider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` naming file:line:column for missing or invalid settings.
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: Self.settingNames)
-        let settings = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
-        config.session.pace(Self.capabilities.rateLimit)
+        let settings = try RESTAPI.settings(config, for: Self.self)
         var proxied: Set<DomainName> = []
         if let text = try config.string("proxied_names") {
             for part in text.split(whereSeparator: { $0 == "," || $0 == " " }) {

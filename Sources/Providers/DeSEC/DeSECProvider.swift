@@ -18,7 +18,7 @@ import MailPlan
 /// A zone's whole Changeset is one bulk `PATCH /domains/{zone}/rrsets/`, which deSEC applies
 /// atomically (one DNSSEC signing run, one request against the low per-domain write limit).
 /// TTLs below `minimum_ttl` are raised to it, and above 86400 lowered, with a note in the plan.
-public final class DeSECProvider: DNSProviderType {
+public final class DeSECProvider: RESTProviderType {
     public let instanceName: String
     public static let typeName = "desec"
     /// TTL `minimum_ttl`–86400 s; bulk writes are atomic.
@@ -53,9 +53,7 @@ public final class DeSECProvider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: Self.settingNames)
-        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
-        config.session.pace(Self.rateLimit)
+        let s = try RESTAPI.settings(config, for: Self.self)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token,
                   minimumTTL: UInt32(try config.int("minimum_ttl", in: 1...86_400) ?? 3600), client: HTTPClient(options: s.options))
     }

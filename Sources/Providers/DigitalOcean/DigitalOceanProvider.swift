@@ -21,7 +21,7 @@ import MailPlan
 /// fewest record calls (creates `POST` → 201, in-place edits `PUT` → 200, deletes
 /// `DELETE` → 204), run in Changeset order; a failure stops the apply and reports which
 /// changes were applied, which failed and which were not attempted.
-public final class DigitalOceanProvider: DNSProviderType {
+public final class DigitalOceanProvider: RESTProviderType {
     public let instanceName: String
     public static let typeName = "digitalocean"
     /// TXT: a value of 504 bytes encodes to 509 (two quoted strings and a space), the
@@ -51,9 +51,7 @@ public final class DigitalOceanProvider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` naming file:line:column for missing or invalid settings.
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: Self.settingNames)
-        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
-        config.session.pace(Self.capabilities.rateLimit)
+        let s = try RESTAPI.settings(config, for: Self.self)
         self.init(name: config.name, token: s.token, baseURL: s.baseURL.absoluteString, client: HTTPClient(options: s.options))
     }
 
