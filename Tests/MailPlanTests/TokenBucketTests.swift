@@ -78,7 +78,7 @@ final class TokenBucketTests: XCTestCase {
         XCTAssertEqual(reserved.all.sorted(), (0..<8).flatMap { s in Array(repeating: Double(s), count: 5) })
     }
 
-    func testSessionInstallsTheDeclaredLimitOnceAndPacesZoneWrites() {
+    func testSessionInstallsTheDeclaredLimitOnceAndPacesZoneWrites() throws {
         let s = ProviderSession()
         s.pace(nil)
         XCTAssertNil(s.pacer)
@@ -87,6 +87,15 @@ final class TokenBucketTests: XCTestCase {
         XCTAssertEqual((s.pacer as? TokenBucket)?.windows, [RateWindow(7, per: 60)])
         s.pace(RateLimit([RateWindow(1, per: 1)]))   // the first adapter's pacer stays
         XCTAssertEqual((s.pacer as? TokenBucket)?.windows, [RateWindow(7, per: 60)])
+        // Writes are paced per zone: one bucket per zone, of the per-zone budgets.
+        let a = try DomainName("a.example"), b = try DomainName("b.example")
+        let pa = s.zoneWritePacer(a, limit)
+        XCTAssertEqual(pa?.windows, [RateWindow(2, per: 1)])
+        XCTAssertTrue(pa === s.zoneWritePacer(a, limit))
+        XCTAssertFalse(pa === s.zoneWritePacer(b, limit))
+        XCTAssertNil(ProviderSession().zoneWritePacer(a, RateLimit([RateWindow(1, per: 1)])))
+        s.awaitZoneWrite(a, limit)                   // the first of its two tokens
+        XCTAssertEqual(pa?.reserve(), 0)             // the second is free at once
         XCTAssertEqual(RateWindow(1200, per: 300).description, "1200/300s")
         XCTAssertEqual(RateWindow(3, per: 0.5).description, "3/0.5s")
     }

@@ -113,4 +113,28 @@ final class RateLimitPacingTests: XCTestCase {
         _ = try ProviderRegistry.make(config)
         XCTAssertTrue(config.session.pacer === first)
     }
+
+    /// deSEC's bulk write of a zone takes a token of that zone's own write bucket
+    /// (`dns_api_per_domain_expensive`: 2/s, 15/min, 100/h, 300/day): after one apply of
+    /// example.com the bucket has one token left this second; another zone's is untouched.
+    func testDeSECWritesTakeTheirZonesWriteToken() throws {
+        let fake = try DeSECFake()
+        defer { fake.stop() }
+        fake.addDomain("example.com", minimumTTL: 3600)
+        let env = ["DESEC_TOKEN": fake.token]
+        let yaml = CloudPlan.yaml(type: "desec", settings: ["token: ${DESEC_TOKEN}", "api_url: \(fake.url)"])
+        let plan = try loadTestPlan(yaml, env: env)
+        let session = try XCTUnwrap(plan.provider(named: "p")).session
+        let engine = Engine(plan: plan, now: Date(), makeProvider: ProviderRegistry.make)
+        let result = try engine.makePlan()
+        XCTAssertTrue(engine.apply(result).succeeded)
+        XCTAssertEqual(fake.writes.map(\.method), ["PATCH"])
+        XCTAssertEqual((session.pacer as? TokenBucket)?.windows, DeSECProvider.rateLimit.requests)
+        let written = try XCTUnwrap(session.zoneWritePacer(try DomainName("example.com"), DeSECProvider.rateLimit))
+        XCTAssertEqual(written.windows, DeSECProvider.rateLimit.zoneWrites)
+        XCTAssertEqual(written.reserve(), 0)          // the second of this second's two tokens
+        XCTAssertGreaterThan(written.reserve(), 0.5)  // the third waits for the first to come back
+        let other = try XCTUnwrap(session.zoneWritePacer(try DomainName("example.org"), DeSECProvider.rateLimit))
+        XCTAssertEqual([other.reserve(), other.reserve()], [0, 0])
+    }
 }

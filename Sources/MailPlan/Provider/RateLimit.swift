@@ -106,11 +106,16 @@ extension ProviderSession {
         installPacer { TokenBucket(limit) }
     }
 
+    /// The bucket of `limit`'s per-zone write budgets (``RateLimit/zoneWrites``) for `zone`:
+    /// one per zone per run, made the first time it is asked for; nil when there are none.
+    public func zoneWritePacer(_ zone: DomainName, _ limit: RateLimit?) -> TokenBucket? {
+        guard let limit, !limit.zoneWrites.isEmpty else { return nil }
+        return try? shared("zone-write-pacer " + zone.fqdn) { TokenBucket(limit.zoneWrites) }
+    }
+
     /// Waits until one more write to `zone` fits `limit`'s per-zone budgets
-    /// (``RateLimit/zoneWrites``); one bucket per zone per run. Returns at once when there are none.
+    /// (``zoneWritePacer(_:_:)``). Returns at once when there are none.
     public func awaitZoneWrite(_ zone: DomainName, _ limit: RateLimit?) {
-        guard let limit, !limit.zoneWrites.isEmpty else { return }
-        let bucket = try? shared("zone-write-pacer " + zone.fqdn) { TokenBucket(limit.zoneWrites) }
-        bucket?.acquire()
+        zoneWritePacer(zone, limit)?.acquire()
     }
 }
