@@ -20,10 +20,14 @@ import MailPlan
 public final class PowerDNSProvider: DNSProviderType {
     public let instanceName: String
     public static let typeName = "powerdns"
-    /// Every modelled type, TTL 1…2147483647 s, one atomic PATCH per zone, at most two PATCHes
-    /// at a time per server (the sqlite backend serializes writes; more only wait or fail with 500).
+    /// Every modelled type, TTL 1…2147483647 s, one atomic PATCH per zone, by default at most
+    /// two PATCHes at a time per server (the sqlite backend serializes writes; more mostly wait
+    /// or fail with 500, which a REPLACE-only PATCH retries). An instance takes its own limit
+    /// from `write_concurrency` (a MySQL or PostgreSQL backend writes in parallel).
     public static let capabilities = ProviderCapabilities(
         supportedTypes: Set(RRType.modelled), ttlRange: 1...2_147_483_647, applyMode: .atomic, writeConcurrency: 2)
+    /// ``capabilities`` with this instance's write concurrency.
+    public let capabilities: ProviderCapabilities
 
     /// The server's base URL as configured (without `/api/v1`).
     public let baseURL: URL
@@ -37,6 +41,7 @@ public final class PowerDNSProvider: DNSProviderType {
         ProviderSetting("url", required: true, "API base, e.g. http://127.0.0.1:8081"),
         ProviderSetting("api_key", required: true, secret: true, "${ENV_VAR} holding the API key"),
         ProviderSetting("server_id", "default localhost"),
+        ProviderSetting("write_concurrency", "zones written at the same time (1–32, default 2)"),
         ProviderSetting("insecure", "allow plain http:// to a non-loopback host"),
         ProviderSetting("timeout", "seconds per request (default 60)"),
         ProviderSetting("ca_file", "CA bundle for a private TLS certificate"),
@@ -51,6 +56,7 @@ public final class PowerDNSProvider: DNSProviderType {
                                        parse: Self.parseBaseURL)
         let (url, options) = (c.url, c.options)
         self.init(name: config.name, url: url, apiKey: key, serverID: try config.string("server_id") ?? "localhost",
+                  writeConcurrency: try config.int("write_concurrency", in: 1...32) ?? Self.capabilities.writeConcurrency,
                   client: HTTPClient(options: options))
     }
 
@@ -60,9 +66,14 @@ public final class PowerDNSProvider: DNSProviderType {
     ///   - url: the webserver base URL, e.g. `http://127.0.0.1:8081` (a trailing `/api/v1` is accepted).
     ///   - apiKey: the `X-API-Key` value.
     ///   - serverID: the API's server id, almost always `localhost`.
+    ///   - writeConcurrency: zones written at the same time to this server (at least 1).
     ///   - client: the transport (one per adapter by default, so connections are reused).
-    public init(name: String, url: URL, apiKey: Secret, serverID: String = "localhost", client: HTTPClient = HTTPClient()) {
+    public init(name: String, url: URL, apiKey: Secret, serverID: String = "localhost",
+                writeConcurrency: Int = PowerDNSProvider.capabilities.writeConcurrency, client: HTTPClient = HTTPClient()) {
         self.instanceName = name
+        var caps = Self.capabilities
+        caps.writeConcurrency = max(1, writeConcurrency)
+        self.capabilities = caps
         self.baseURL = Self.parseBaseURL(url.absoluteString) ?? url
         self.apiKey = apiKey; self.serverID = serverID; self.client = client
     }
@@ -142,7 +153,7 @@ public final class PowerDNSProvider: DNSProviderType {
         let req = request(.patch, zoneURL(changeset.zone), body: body, idempotent: replaceOnly,
                           extraRetryStatuses: replaceOnly ? [500] : [])
 
-        let sem = WriteLimiter.semaphore(for: baseURL.absoluteString, limit: Self.capabilities.writeConcurrency)
+        let sem = WriteLimiter.semaphore(for: baseURL.absoluteString, limit: capabilities.writeConcurrency)
         sem.wait()
         defer { sem.signal() }
 
