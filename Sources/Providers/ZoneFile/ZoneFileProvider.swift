@@ -107,9 +107,11 @@ public final class ZoneFileProvider: DNSProviderType {
     /// the file (nil: absent); otherwise nothing is written. The changed RRsets are replaced,
     /// created or deleted, every other RRset is written back unchanged, and the SOA serial
     /// is bumped (``nextSerial(after:now:)``). Each record is built with ldns before anything
-    /// is written, the new text is parsed back and compared with the intended RRsets, and the
-    /// file is replaced with `rename(2)` from a temporary file in the same directory. An
-    /// empty Changeset writes nothing.
+    /// is written, the new text is parsed back and compared with the intended RRsets (the
+    /// RRsets at the changed names and the apex record by record, every other RRset by a
+    /// digest of its records taken when the file was read), and the file is replaced with
+    /// `rename(2)` from a temporary file in the same directory. An empty Changeset writes
+    /// nothing.
     /// - Throws: ``ApplyError`` with nothing applied: when the file changed since the plan
     ///   was made (the stale changes are `failed`), when a change is invalid for a zone file
     ///   (SOA, outside the zone, repeated, or refused by ldns), or when writing fails. The
