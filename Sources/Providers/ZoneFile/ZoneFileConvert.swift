@@ -222,6 +222,10 @@ enum ZoneFileConvert {
             let fp: UnsafeMutablePointer<FILE>? = bytes.withUnsafeBufferPointer { fmemopen(UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count, "r") }
             guard let fp else { throw ParseFailure.record("cannot open the zone text for reading (errno \(errno))") }
             defer { fclose(fp) }
+            #if canImport(Glibc)
+            // Only this reader uses the stream: no lock for each character ldns reads (getc).
+            _ = __fsetlocking(fp, Int32(FSETLOCKING_BYCALLER))
+            #endif
             var ttl = ttlState.dollarTTL ?? defaultTTL
             var state = ttlState
             var fileOrdinal = 0
