@@ -203,6 +203,35 @@ final class ZoneFileInPlaceCLITests: XCTestCase {
         XCTAssertEqual(asPlan.stderr, "error: \(fifo.path): cannot read the plan file (it is a FIFO (named pipe), not a regular file)\n")
     }
 
+    /// The plan reads only the managed names of a zone file (streamed), yet still warns about
+    /// an unmanaged TXT RRset with two SPF values and a `_dmarc` one with two DMARC values,
+    /// records apart in the file: those are read whole in a second pass over the same bytes.
+    func testUnmanagedRecordsThatBreakMailAreStillWarnedAbout() throws {
+        try write("example.org.zone", """
+            $TTL 3600
+            @ IN SOA ns1 hostmaster 5 7200 3600 1209600 3600
+              IN NS ns1
+            @ TXT "v=spf1 a -all"
+            mail A 192.0.2.25
+             AAAA 2001:db8::25
+            _dmarc TXT "v=DMARC1; p=quarantine"
+            legacy TXT "v=spf1 a -all"
+            other A 192.0.2.1
+            legacy TXT "v=spf1 mx -all"
+            single TXT "v=spf1 -all"
+            _dmarc.shop TXT "v=DMARC1; p=none"
+            _dmarc.shop TXT "v=DMARC1; p=reject"
+
+            """)
+        let r = try runMailplan(["plan", try plan(), "--no-color"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.stderr, """
+            warning: legacy.example.org. TXT holds 2 SPF records ("v=spf1 a -all", "v=spf1 mx -all"); receivers treat that as a permerror (RFC 7208 §4.5). Add spf: for this domain to let mailplan manage it.
+            warning: _dmarc.shop.example.org. TXT holds 2 DMARC records; receivers then apply no DMARC policy at all (RFC 7489 §6.6.3). Add dmarc: for this domain to let mailplan manage it.
+
+            """)
+    }
+
     // MARK: - failing inputs found by attacking the editor (each was wrong before its fix)
 
     /// Writes `zone` as example.org.zone, applies the base plan, and returns apply's exit code,

@@ -101,7 +101,10 @@ public protocol DNSProvider: AnyObject {
     /// adapter that can read the whole zone returns the same as ``readZone(_:)`` (the
     /// default); one that sometimes cannot (an RFC 2136 primary refusing AXFR) may instead
     /// read just these RRsets, plus a CNAME found at any of their names, and say so in
-    /// ``readWarnings(_:)``.
+    /// ``readWarnings(_:)``. An adapter whose whole zone is costly to hold (the zone-file
+    /// adapter streaming a large file) may return every RRset at the owner names of `managed`
+    /// and at the apex plus what the differ's zone-wide warnings read (a TXT RRset with two
+    /// SPF values, or two DMARC values at `_dmarc`), as it documents.
     /// - Parameters:
     ///   - zone: the zone apex.
     ///   - managed: the keys of the desired RRsets (including ones the plan deletes) and any

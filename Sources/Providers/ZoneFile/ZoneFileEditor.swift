@@ -169,8 +169,10 @@ enum ZoneFileEditor {
         return out
     }
 
-    /// The new bytes of the zone file `file` (whose bytes are `bytes` and records `entries`)
-    /// with `changes` made and the SOA serial `serial.old` replaced by `serial.new`.
+    /// The new bytes of the zone file `file` (whose bytes are `bytes`) with `changes` made and
+    /// the SOA serial `serial.old` replaced by `serial.new`. `entries` must hold every record
+    /// at the changed owner names and the SOA (``ZoneFileConvert/Selection``); every byte
+    /// outside their text is copied as it is.
     /// - Throws: ``Failure`` for a change to a record of an included file, a record whose line
     ///   cannot be laid out, or a SOA whose serial cannot be found.
     static func edit(_ bytes: [UInt8], entries: [ZoneFileConvert.Entry], file: URL, changes: [Change],
@@ -216,11 +218,16 @@ enum ZoneFileEditor {
             }
         }
 
-        // A removed line whose owner the next record inherits hands its owner field on.
+        // A removed line whose owner the next record inherits hands its owner field on. The
+        // entries hold the records of the changed names only: a record of the file that is not
+        // among them ends the run (an inherited owner is the owner of the record before it).
         var prefixOverride: [Int: [UInt8]] = [:]
         var pending: (prefix: [UInt8], origin: String, name: DomainName)? = nil
+        var previous = 0
         for i in entries.indices where entries[i].file == file {
             let e = entries[i]
+            if e.fileOrdinal != previous + 1 { pending = nil }
+            previous = e.fileOrdinal
             if action[i] == .delete {
                 if !e.ownerInherited, let l = layout(bytes, e) { pending = (l.prefix, e.origin, e.record.name) }
                 continue

@@ -67,7 +67,38 @@ public final class ZoneFileProvider: DNSProviderType {
     ///   cannot be converted, when there is not exactly one SOA at `zone`, or when a record
     ///   lies outside `zone`.
     public func readZone(_ zone: DomainName) throws -> [RRset] {
-        try load(zone).rrsets
+        try load(zone, selection: .everything).rrsets
+    }
+
+    /// Reads what a plan that manages `managed` needs from the zone file, streaming: ldns
+    /// reads every record one at a time and every record is checked as ``readZone(_:)``
+    /// checks it (syntax, class IN, inside `zone`, one SOA), but only these are kept and
+    /// returned, so memory follows the managed names, not the size of the file:
+    /// - every RRset at the owner names of `managed` and at the apex (the SOA and NS, a
+    ///   CNAME where the plan needs another type, the records a new one is written next to);
+    /// - the TXT RRsets at names whose first label begins `_spf` (the SPF records a live SPF
+    ///   value includes, `SPFPlanning`);
+    /// - any other TXT RRset that holds more than one SPF value, or at a `_dmarc` name more
+    ///   than one DMARC value, which the differ warns about (RFC 7208 §4.5, RFC 7489
+    ///   §6.6.3); when there is one, the file's bytes are read a second time for these names.
+    /// Records at other names are not converted to the model, so one the model would refuse
+    /// there does not fail the read.
+    /// - Parameters:
+    ///   - zone: the zone apex, used as the initial `$ORIGIN`.
+    ///   - managed: the RRset keys the plan manages or inspects.
+    /// - Returns: those RRsets, in file order of their first record.
+    /// - Throws: ``ProviderError``, as ``readZone(_:)``.
+    public func readZone(_ zone: DomainName, managed: [RRsetKey]) throws -> [RRset] {
+        var selection = ZoneFileConvert.Selection(names: Set(managed.map(\.name)).union([zone]))
+        selection.txtLabelPrefixes = ["_spf"]
+        selection.countPolicyValues = true
+        let first = try load(zone, selection: selection)
+        guard !first.text.crowded.isEmpty else { return first.rrsets }
+        let second = try parse(first.bytes, zone: zone, selection: ZoneFileConvert.Selection(names: Set(first.text.crowded)))
+        var seen = Set(first.text.entries.map(\.ordinal))
+        let extra = second.entries.filter { seen.insert($0.ordinal).inserted }
+        let merged = (first.text.entries + extra).sorted { $0.ordinal < $1.ordinal }
+        return Self.rrsets(merged.map(\.record))
     }
 
     /// Writes one zone's Changeset to the file, all or nothing.
@@ -76,9 +107,11 @@ public final class ZoneFileProvider: DNSProviderType {
     /// the file (nil: absent); otherwise nothing is written. The changed RRsets are replaced,
     /// created or deleted, every other RRset is written back unchanged, and the SOA serial
     /// is bumped (``nextSerial(after:now:)``). Each record is built with ldns before anything
-    /// is written, the new text is parsed back and compared with the intended RRsets, and the
-    /// file is replaced with `rename(2)` from a temporary file in the same directory. An
-    /// empty Changeset writes nothing.
+    /// is written, the new text is parsed back and compared with the intended RRsets (the
+    /// RRsets at the changed names and the apex record by record, every other RRset by a
+    /// digest of its records taken when the file was read), and the file is replaced with
+    /// `rename(2)` from a temporary file in the same directory. An empty Changeset writes
+    /// nothing.
     /// - Throws: ``ApplyError`` with nothing applied: when the file changed since the plan
     ///   was made (the stale changes are `failed`), when a change is invalid for a zone file
     ///   (SOA, outside the zone, repeated, or refused by ldns), or when writing fails. The
@@ -94,8 +127,13 @@ public final class ZoneFileProvider: DNSProviderType {
                               reason: reason + "; nothing was applied and \(path.path) is unchanged")
         }
 
-        let current: (rrsets: [RRset], data: Data, text: ZoneFileConvert.Text)
-        do { current = try load(zone) } catch let e as ProviderError {
+        // Only the names the changes touch (and the apex, for the SOA) are read as records;
+        // every other record is kept as a digest, to compare the edited text with.
+        let soaKey = RRsetKey(zone, .soa)
+        var selection = ZoneFileConvert.Selection(names: Set(changes.map(\.name)).union([zone]))
+        selection.digestExcept = Set(changes.map(\.key)).union([soaKey])
+        var current: Loaded
+        do { current = try load(zone, selection: selection) } catch let e as ProviderError {
             throw failure("cannot re-read the zone file: \(e.message)")
         }
 
@@ -126,7 +164,6 @@ public final class ZoneFileProvider: DNSProviderType {
         }
 
         for c in changes { sets[c.key] = c.after }
-        let soaKey = RRsetKey(zone, .soa)
         guard let soa = sets[soaKey], soa.rdata.count == 1, let serial = Self.serial(of: soa.rdata[0]),
               let bumped = Self.bumpingSerial(soa.rdata[0], now: Date()), let newSerial = Self.serial(of: bumped) else {
             throw failure("the SOA serial in \(path.path) cannot be read")
@@ -146,17 +183,24 @@ public final class ZoneFileProvider: DNSProviderType {
         // Edit the text in place, then parse it back: what we write must read as planned.
         let edited: [UInt8]
         do {
-            edited = try ZoneFileEditor.edit([UInt8](current.data), entries: current.text.entries, file: path, changes: changes,
+            edited = try ZoneFileEditor.edit(current.bytes, entries: current.text.entries, file: path, changes: changes,
                                              zone: zone, serial: (serial, newSerial))
         } catch let e as ZoneFileEditor.Failure {
             throw failure(e.message, failed: changes.filter { e.keys.contains($0.key) })
         }
-        let data = Data(edited)
         do {
-            let reread = Self.rrsets(try ZoneFileConvert.read(data, file: path, origin: zone, includeDirectory: includeDirectory).entries.map(\.record))
-            let back = Dictionary(reread.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-            if back != sets {
-                let keys = Set(back.keys).union(sets.keys).filter { back[$0] != sets[$0] }.sorted()
+            // The records read as records must be the planned RRsets; every other record must
+            // read exactly as before (its digest, per RRset, subtracted from the first read's).
+            // Handed over, not copied: the reader subtracts in place (one table for a large zone).
+            let expected = current.text.digests
+            current.text.digests = [:]
+            let reread = try parse(edited, zone: zone, selection: selection, compareWith: consume expected)
+            let back = Dictionary(Self.rrsets(reread.entries.map(\.record)).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            var keys = Set(back.keys).union(sets.keys).filter { back[$0] != sets[$0] }
+            let moved = Set(reread.digests.filter { $0.value != 0 }.map(\.key))
+            if !moved.isEmpty { keys.formUnion(try names(of: moved, in: [current.bytes, edited], zone: zone)) }
+            if !keys.isEmpty {
+                let keys = keys.sorted()
                 let changed = Set(changes.map(\.key))
                 let others = keys.filter { !changed.contains($0) && $0.type != .soa }
                 let why = others.isEmpty ? "" : "; the edit would also change \(others.map(\.description).joined(separator: ", ")), which the plan does not manage"
@@ -169,7 +213,7 @@ public final class ZoneFileProvider: DNSProviderType {
         }
 
         do {
-            try ZoneFileWriter.replace(path, with: data, expecting: current.data, backup: backup)
+            try ZoneFileWriter.replace(path, with: edited, expecting: current.bytes, backup: backup)
         } catch ZoneFileWriter.Failure.changed {
             throw failure("the zone file \(path.path) changed while the changes were being written; make a new plan",
                           failed: changes)
@@ -201,26 +245,30 @@ public final class ZoneFileProvider: DNSProviderType {
     /// The directory `$INCLUDE`d files must lie in: the zone file's own.
     var includeDirectory: URL { path.resolvingSymlinksInPath().deletingLastPathComponent() }
 
-    /// Reads and checks the file; returns its RRsets, the exact bytes parsed and where each
-    /// record stands.
-    func load(_ zone: DomainName) throws -> (rrsets: [RRset], data: Data, text: ZoneFileConvert.Text) {
+    /// A zone file as read: its exact bytes, the RRsets of the records kept and where each
+    /// kept record stands.
+    struct Loaded {
+        let rrsets: [RRset]
+        let bytes: [UInt8]
+        var text: ZoneFileConvert.Text
+    }
+
+    /// Reads and checks the file (``readZone(_:)``); keeps the records `selection` asks for.
+    func load(_ zone: DomainName, selection: ZoneFileConvert.Selection) throws -> Loaded {
         let file = path.path
         if let kind = FileKind.notRegular(file) {
             throw ProviderError(provider: instanceName, kind == "missing" ? "zone file \(file) does not exist"
                                 : "zone file \(file) is \(kind), not a zone file (give the path of an RFC 1035 master file)")
         }
-        let data: Data
-        do { data = try Data(contentsOf: path) } catch {
+        let bytes: [UInt8]
+        do { bytes = try ZoneFileWriter.contents(of: file) } catch {
             throw ProviderError(provider: instanceName, "cannot read zone file \(file): \(FileKind.reason(error, path: file))")
         }
-        let rrsets: [RRset]
         let text: ZoneFileConvert.Text
-        do {
-            text = try ZoneFileConvert.read(data, file: path, origin: zone, includeDirectory: includeDirectory)
-            rrsets = Self.rrsets(text.entries.map(\.record))
-        } catch let e as ZoneFileConvert.ParseFailure {
+        do { text = try parse(bytes, zone: zone, selection: selection) } catch let e as ZoneFileConvert.ParseFailure {
             throw ProviderError(provider: instanceName, "zone file \(file)\(describe(e))")
         }
+        let rrsets = Self.rrsets(text.entries.map(\.record))
         let soas = rrsets.filter { $0.type == .soa }
         guard soas.count == 1, soas[0].rdata.count == 1 else {
             throw ProviderError(provider: instanceName, soas.isEmpty
@@ -230,10 +278,28 @@ public final class ZoneFileProvider: DNSProviderType {
         guard soas[0].name == zone else {
             throw ProviderError(provider: instanceName, "zone file \(file) holds zone \(soas[0].name.fqdn), not \(zone.fqdn)")
         }
-        if let outside = rrsets.first(where: { !$0.name.isSubdomain(of: zone) }) {
-            throw ProviderError(provider: instanceName, "zone file \(file): \(outside.key) is outside zone \(zone.fqdn)")
+        if let outside = text.firstOutside {
+            throw ProviderError(provider: instanceName, "zone file \(file): \(outside) is outside zone \(zone.fqdn)")
         }
-        return (rrsets, data, text)
+        return Loaded(rrsets: rrsets, bytes: bytes, text: text)
+    }
+
+    /// Parses zone-file bytes read from ``path`` (``ZoneFileConvert/read(_:file:origin:includeDirectory:selection:compareWith:)``).
+    func parse(_ bytes: [UInt8], zone: DomainName, selection: ZoneFileConvert.Selection,
+               compareWith: consuming [Int: UInt64]? = nil) throws -> ZoneFileConvert.Text {
+        try ZoneFileConvert.read(bytes, file: path, origin: zone, includeDirectory: includeDirectory,
+                                 selection: selection, compareWith: consume compareWith)
+    }
+
+    /// The RRset keys of the records whose RRset has one of `hashes` (``ZoneFileConvert/Reader/keyHash(nameHash:type:)``)
+    /// in any of `texts`: what a digest comparison found changed, by name.
+    func names(of hashes: Set<Int>, in texts: [[UInt8]], zone: DomainName) throws -> Set<RRsetKey> {
+        var selection = ZoneFileConvert.Selection(names: [])
+        selection.keyHashes = hashes
+        selection.keepSOA = false
+        var keys = Set<RRsetKey>()
+        for t in texts { keys.formUnion(try parse(t, zone: zone, selection: selection).entries.map(\.key)) }
+        return keys
     }
 
     func describe(_ e: ZoneFileConvert.ParseFailure) -> String {

@@ -26,7 +26,7 @@ enum ZoneFileWriter {
     ///   - expecting: the bytes the caller read; checked again just before the rename.
     ///   - backup: when true, the previous bytes are first written to `<path>.bak` (atomically too).
     /// - Throws: ``Failure``; on failure the target is untouched and temporary files are removed.
-    static func replace(_ url: URL, with data: Data, expecting: Data, backup: Bool) throws {
+    static func replace(_ url: URL, with data: [UInt8], expecting: [UInt8], backup: Bool) throws {
         let target = url.resolvingSymlinksInPath()
         var st = stat()
         let exists = stat(target.path, &st) == 0
@@ -38,7 +38,7 @@ enum ZoneFileWriter {
         var keepTemp = false
         defer { if !keepTemp { unlink(temp) } }
 
-        guard let now = FileManager.default.contents(atPath: target.path), now == expecting else { throw Failure.changed }
+        guard holds(target.path, expecting) else { throw Failure.changed }
         if backup {
             let bakTemp = try writeTemp(expecting, beside: target, mode: mode, owner: owner)
             if rename(bakTemp, target.path + ".bak") != 0 {
@@ -52,9 +52,55 @@ enum ZoneFileWriter {
         syncDirectory(target.deletingLastPathComponent().path)
     }
 
+    /// True when the file at `path` holds exactly `bytes`, compared a block at a time (a large
+    /// zone file is not read into memory a second time).
+    static func holds(_ path: String, _ bytes: [UInt8]) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, Int(st.st_size) == bytes.count else { return false }
+        let block = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: block, alignment: 16)
+        defer { buffer.deallocate() }
+        return bytes.withUnsafeBytes { want in
+            var offset = 0
+            while true {
+                let n = read(fd, buffer.baseAddress, block)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                if n == 0 { return offset == want.count }
+                guard offset + n <= want.count, memcmp(buffer.baseAddress!, want.baseAddress! + offset, n) == 0 else { return false }
+                offset += n
+            }
+        }
+    }
+
+    /// The bytes of the file at `path`, read with one allocation of its size.
+    /// - Throws: `POSIXError` when it cannot be opened or read.
+    static func contents(of path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var out = [UInt8](repeating: 0, count: max(Int(st.st_size), 0) + 1)
+        var count = 0
+        var failure: Int32 = 0
+        while failure == 0 {
+            if count == out.count { out += [UInt8](repeating: 0, count: max(out.count, 1 << 16)) }
+            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress!.advanced(by: count), $0.count - count) }
+            if n < 0 { if errno != EINTR { failure = errno }; continue }
+            if n == 0 { break }
+            count += n
+        }
+        if failure != 0 { throw POSIXError(POSIXErrorCode(rawValue: failure) ?? .EIO) }
+        out.removeLast(out.count - count)
+        return out
+    }
+
     /// Writes `data` to a new `.<name>.mailplan-XXXXXX` file next to `target`, fsyncs it and
     /// sets `mode` (and `owner` where the process may). - Returns: its path.
-    static func writeTemp(_ data: Data, beside target: URL, mode: mode_t, owner: (uid_t, gid_t)? = nil) throws -> String {
+    static func writeTemp(_ data: [UInt8], beside target: URL, mode: mode_t, owner: (uid_t, gid_t)? = nil) throws -> String {
         let dir = target.deletingLastPathComponent().path
         var template = Array("\(dir)/.\(target.lastPathComponent).mailplan-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
