@@ -217,5 +217,14 @@ final class PowerDNSProviderUnitTests: XCTestCase {
                                                                "server": PlanValue(text: "x", location: nil)]))) {
             XCTAssertTrue("\($0)".contains("server_id"), "\($0)")
         }
+        // write_concurrency: the default 2, or the setting, drives the engine's writer.
+        XCTAssertEqual(p.capabilities.writeConcurrency, 2)
+        let url = PlanValue(text: "http://127.0.0.1:8081", location: nil)
+        XCTAssertEqual(try ProviderRegistry.make(config(["url": url, "api_key": keyValue,
+                                                         "write_concurrency": PlanValue(text: "8", location: nil)])).capabilities.writeConcurrency, 8)
+        XCTAssertThrowsError(try ProviderRegistry.make(config(["url": url, "api_key": keyValue,
+                                                               "write_concurrency": PlanValue(text: "0", location: SourceLocation(file: "p.yaml", line: 5, column: 24))]))) {
+            XCTAssertEqual("\($0)", "p.yaml:5:24: error: providers.pdns: 'write_concurrency' must be an integer from 1 to 32, got '0'")
+        }
     }
 }
