@@ -173,7 +173,8 @@ struct ZoneDirectory<Zone: Sendable>: Sendable {
         guard let session = client.options.session else { return nil }
         let planned = session.plannedZoneCount
         guard planned >= 2 else { return nil }
-        return try session.shared(key) {
+        // Typed non-optional: `shared` would take a stored nothing for an Optional value.
+        let directory: ZoneDirectory<Zone> = try session.shared(key) {
             let result = try list { pages, page in
                 if let total = page.total, total > 0 {
                     let size = max(1, page.fullSize ?? page.items.count)
@@ -186,5 +187,6 @@ struct ZoneDirectory<Zone: Sendable>: Sendable {
             for z in result.items { if let n = name(z) { byName[n, default: []].append(z) } }
             return ZoneDirectory(zones: byName, complete: result.complete)
         }
+        return directory
     }
 }
