@@ -166,7 +166,7 @@ final class DeSECTests: XCTestCase {
     func testShortFailedOrForeignPagesAbortTheRead() throws {
         fake.faults.add("GET", "cursor=cur2", FakeSupport.json(200, [] as [Any], headers: ["Link": "<\(fake.url)/domains/example.com/rrsets/?cursor=cur4>; rel=\"next\""]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/rrsets/?cursor=cur2 returned 0 RRsets on a page of 2 that is not the last (a short page); refusing to plan from a partial listing")
+            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/rrsets/?cursor=cur2 returned no RRsets on a page that is not the last (an empty page); refusing to plan from a partial listing")
         }
         fake.faults.add("GET", "cursor=cur4", FakeSupport.json(500, ["detail": "boom"]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in

@@ -108,7 +108,7 @@ final class GandiTests: XCTestCase {
     func testTotalCountMismatchShortPageAndFailedPageAbortTheRead() throws {
         fake.faults.add("GET", "?page=3", FakeSupport.json(200, [] as [Any], headers: ["Total-Count": "5"]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/records?page=3&per_page=2 returned 0 RRsets on a page of 2 that is not the last (a short page); refusing to plan from a partial listing")
+            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/records?page=3&per_page=2 returned no RRsets on a page that is not the last (an empty page); refusing to plan from a partial listing")
         }
         fake.faults.add("GET", "?page=2", FakeSupport.json(200, [] as [Any], headers: ["Total-Count": "6"]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in

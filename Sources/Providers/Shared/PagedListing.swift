@@ -117,7 +117,10 @@ struct PagedListing {
             }
             let full = page.fullSize ?? size ?? page.items.count
             if size == nil { size = full }
-            if page.items.isEmpty || page.items.count != full {
+            if page.items.isEmpty {
+                throw fail(Self.partial("\(page.request) returned no \(noun) on a page that is not the last (an empty page)"))
+            }
+            if page.items.count != full {
                 throw fail(Self.partial("\(page.request) returned \(page.items.count) \(noun) on a page of \(full) that is not the last (a short page)"))
             }
             if let total, all.count >= total {
