@@ -13,7 +13,8 @@ import MailPlan
 ///     timeout: 60                     # optional: seconds per request
 /// ```
 ///
-/// Reading: `GET /v2/domains/{zone}` (404: the zone is not in the account), then every
+/// Reading: `GET /v2/domains/{zone}` (404: the zone is not in the account; when the run plans
+/// several zones, one shared listing of every domain instead, see ``ZoneDirectory``), then every
 /// page of `GET /v2/domains/{zone}/records?per_page=200` following `links.pages.next`; the
 /// records must add up to `meta.total` or the plan is aborted.
 ///

@@ -16,7 +16,8 @@ import MailPlan
 ///     ca_file: /etc/ssl/my-ca.pem     # optional
 ///     insecure: false                 # optional
 /// ```
-/// Reading is `GET /domains/{fqdn}` plus one `GET /domains/{fqdn}/records` per page
+/// Reading is `GET /domains/{fqdn}` (when the run plans several zones, one shared listing of
+/// every domain instead, see ``ZoneDirectory``) plus one `GET /domains/{fqdn}/records` per page
 /// (`Total-Count` checked). Writes are one request per RRset: `PUT
 /// /domains/{fqdn}/records/{name}/{type}` (creates or replaces) and `DELETE` for deletes.
 /// Gandi has no multi-RRset transaction short of replacing the whole zone (which would touch
