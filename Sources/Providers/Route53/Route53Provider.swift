@@ -17,7 +17,9 @@ import MailPlan
 /// Credentials come from the standard environment variables `AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY` and, for temporary credentials, `AWS_SESSION_TOKEN`.
 ///
-/// The hosted zone is found by name (`ListHostedZonesByName`, exact match). A zone's
+/// The hosted zone is found by name (`ListHostedZonesByName`, exact match), or, when the run
+/// plans several zones, in one shared listing of every hosted zone (`ListHostedZones`, see
+/// ``ZoneDirectory``). A zone's
 /// Changeset is written as **one** `ChangeResourceRecordSets` batch, which Route 53 applies
 /// all-or-nothing: `CREATE` for creates (fails rather than clobbering a set made since the
 /// plan), `UPSERT` for updates, `DELETE` with the RRset exactly as it was read for deletes.
@@ -147,7 +149,7 @@ public final class Route53Provider: DNSProviderType {
             let tries = resp.attempts > 1 ? " after \(resp.attempts) attempts" : ""
             switch resp.status {
             case 401, 403:
-                return "AWS refused the credentials while \(doing) (HTTP \(resp.status) \(info.code)\(msg.isEmpty ? "" : ": \(msg)")); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY\(credentials.sessionToken == nil ? "" : " / AWS_SESSION_TOKEN") and the IAM permissions route53:ListHostedZonesByName, ListResourceRecordSets, ChangeResourceRecordSets"
+                return "AWS refused the credentials while \(doing) (HTTP \(resp.status) \(info.code)\(msg.isEmpty ? "" : ": \(msg)")); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY\(credentials.sessionToken == nil ? "" : " / AWS_SESSION_TOKEN") and the IAM permissions route53:ListHostedZonesByName, ListHostedZones, ListResourceRecordSets, ChangeResourceRecordSets"
             default:
                 return "\(doing) failed: \(req.method) \(scrub(req.displayURL)) returned HTTP \(resp.status) \(info.code)\(tries)\(msg.isEmpty ? "" : ": \(msg)")"
             }
