@@ -48,7 +48,11 @@ final class RequestCountTests: XCTestCase {
     private static func config(_ type: String, _ settings: [String: String], secrets: [String: String] = [:]) -> ProviderConfig {
         var s: [String: PlanValue] = settings.mapValues { PlanValue(text: $0, location: nil) }
         for (k, v) in secrets { s[k] = PlanValue(text: v, location: nil, secret: Secret(value: v, variable: k.uppercased())) }
-        return ProviderConfig(name: "p", type: type, location: nil, settings: s, baseDirectory: URL(fileURLWithPath: "/tmp"))
+        let config = ProviderConfig(name: "p", type: type, location: nil, settings: s, baseDirectory: URL(fileURLWithPath: "/tmp"))
+        // Counted, not paced: the vendors' documented limits (deSEC 50 per minute, say) would
+        // make 1,000 zones take minutes; RateLimitPacingTests tests the pacing.
+        config.session.installPacer { Unpaced() }
+        return config
     }
 
     /// Plans `zones` as the engine does: `plannedZoneCount`, then one adapter per zone from
@@ -285,6 +289,9 @@ final class RequestCountTests: XCTestCase {
         return try box.results.map { try $0!.get() }
     }
 }
+
+/// A pacer that never waits.
+private final class Unpaced: RequestPacer, @unchecked Sendable { func acquire() {} }
 
 /// What ``RequestCountTests`` shares with the threads of `concurrentPerform` (guarded by `lock`).
 private final class UncheckedBox<T>: @unchecked Sendable {
