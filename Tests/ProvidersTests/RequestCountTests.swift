@@ -145,11 +145,11 @@ final class RequestCountTests: XCTestCase {
     }
 
     /// Hetzner Cloud: 1 zone is `GET /zones/{name}` + 1 RRset page; N zones one `GET /zones`
-    /// listing of 100 per page (1 for 50, 10 for 1,000) + N RRset pages. Apply: the
+    /// listing of 50 per page (1 for 50, 20 for 1,000) + N RRset pages. Apply: the
     /// `set_records` action + one poll of it (the fake finishes an action after one poll).
     func testHetznerCloud() throws {
         var id = 5000
-        try checkFake("hetzner", expected: [1: 2, 50: 51, 1000: 1010], writesPerZone: 2) {
+        try checkFake("hetzner", expected: [1: 2, 50: 51, 1000: 1020], writesPerZone: 2) {
             let f = try HetznerCloudFake(token: Self.token)
             self.addTeardownBlock { f.stop() }
             return (f.url, { f.requests.count }, { id += 1; f.addZone($0.withoutTrailingDot, id: id); f.put($0.withoutTrailingDot, "_dmarc", "TXT", ttl: 3600, [Self.dmarc]) })

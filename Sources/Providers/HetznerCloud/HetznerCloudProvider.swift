@@ -128,6 +128,10 @@ public final class HetznerCloudProvider: RESTProviderType {
         }
     }
 
+    /// Zones asked for per page of `GET /zones`: the Cloud API's maximum for lists other than
+    /// RRsets (Hetzner Cloud API reference, "Pagination": `per_page` at most 50).
+    static let zonePageSize = 50
+
     /// The zone's settings (TTL, mode): from the shared listing of every zone of the project
     /// (``ZoneDirectory``) when the run plans several, else `GET /zones/{name}`.
     /// - Throws: ``ProviderError`` for a missing zone, a rejected token or a failed read.
@@ -136,7 +140,7 @@ public final class HetznerCloudProvider: RESTProviderType {
         let zreq = request(.get, zonePath(zone))
         let missing = ProviderError(provider: instanceName, "zone \(zone.fqdn) does not exist in this Hetzner Cloud project (GET \(zreq.displayURL) returned 404)")
         let directory = try ZoneDirectory<HetznerCloudConvert.APIZone>.shared(client, key: "hetzner.zones \(baseURL.absoluteString)", name: { try? DomainName($0.name) }) { keepGoing in
-            try listAll("/zones", perPage: 100, noun: "zones", fail: { ProviderError(provider: self.instanceName, "listing the zones of the project failed: \($0)") },
+            try listAll("/zones", perPage: Self.zonePageSize, noun: "zones", fail: { ProviderError(provider: self.instanceName, "listing the zones of the project failed: \($0)") },
                         keepGoing: keepGoing) {
                 let env = try RESTAPI.decode(HetznerCloudConvert.ZoneList.self, $0)
                 return (env.zones, env.meta?.pagination)

@@ -115,11 +115,12 @@ final class HetznerCloudFake: @unchecked Sendable {
         return resp
     }
 
-    /// One page of `all` under `key` with `meta.pagination` (`per_page` default 25, 1–100).
-    private func page(_ all: [[String: Any]], key: String, _ t: FakeSupport.Target, link: String) -> FakeHTTPServer.Response {
+    /// One page of `all` under `key` with `meta.pagination` (`per_page` default 25, 1–`limit`:
+    /// 100 for RRsets, 50 for every other list).
+    private func page(_ all: [[String: Any]], key: String, _ t: FakeSupport.Target, link: String, max limit: Int = 50) -> FakeHTTPServer.Response {
         let perPage = Int(t.q("per_page") ?? "25") ?? 25
         let page = Int(t.q("page") ?? "1") ?? 1
-        if strict && (perPage < 1 || perPage > 100 || page < 1) { return Self.error(400, "invalid_input", "invalid input in field 'per_page'") }
+        if strict && (perPage < 1 || perPage > limit || page < 1) { return Self.error(400, "invalid_input", "invalid input in field 'per_page'") }
         let last = max(1, (all.count + perPage - 1) / perPage)
         let slice = all.dropFirst((page - 1) * perPage).prefix(perPage)
         return FakeSupport.json(200, [
@@ -159,7 +160,7 @@ final class HetznerCloudFake: @unchecked Sendable {
         }
         guard s.count >= 4, s[3] == "rrsets" else { return Self.error(404, "not_found", "not found") }
         if s.count == 4 && req.method == "GET" {
-            return page(zone.rrsets.keys.sorted().map { apiRRset(zone.rrsets[$0]!, zoneID: zone.id) }, key: "rrsets", t, link: "\(url)/zones/\(zn)/rrsets")
+            return page(zone.rrsets.keys.sorted().map { apiRRset(zone.rrsets[$0]!, zoneID: zone.id) }, key: "rrsets", t, link: "\(url)/zones/\(zn)/rrsets", max: 100)
         }
         if s.count == 4 && req.method == "POST" {
             guard let b = FakeSupport.body(req) as? [String: Any], let name = b["name"] as? String, let type = b["type"] as? String else {
