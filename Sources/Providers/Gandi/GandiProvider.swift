@@ -114,7 +114,9 @@ public final class GandiProvider: RESTProviderType {
 
     /// Reads a list through ``PagedListing``: `?page=N&per_page=P`, on until the `Total-Count`
     /// header's number of items has been read (or, without it, while a `Link` names a next page).
-    private func listAll<T: Decodable>(_ path: String, perPage: Int, noun: String, fail: @escaping (String) -> ProviderError,
+    /// - Parameter pagesFull: every page but the last holds `perPage` items (false: as many as the
+    ///   first, for a size the API may cap).
+    private func listAll<T: Decodable>(_ path: String, perPage: Int, pagesFull: Bool = true, noun: String, fail: @escaping (String) -> ProviderError,
                                        keepGoing: ((Int, PagedListing.Page<T>) -> Bool)? = nil) throws -> PagedListing.Result<T> {
         let listing = PagedListing(noun: noun, vendor: "Gandi", totalField: "Total-Count", fail: fail)
         return try listing.read(from: .page(1), keepGoing: keepGoing) { cursor, before in
@@ -131,7 +133,7 @@ public final class GandiProvider: RESTProviderType {
                 total = n
             }
             let more = total.map { before + items.count < $0 } ?? (RESTAPI.links(resp.headers["Link"])["next"] != nil)
-            return PagedListing.Page(items: items, request: "GET " + req.displayURL, total: total, fullSize: perPage,
+            return PagedListing.Page(items: items, request: "GET " + req.displayURL, total: total, fullSize: pagesFull ? perPage : nil,
                                      next: more ? .page(page + 1) : nil)
         }
     }
@@ -145,7 +147,7 @@ public final class GandiProvider: RESTProviderType {
     private func findDomain(_ zone: DomainName) throws {
         func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
         let directory = try ZoneDirectory<ListedDomain>.shared(client, key: "gandi.domains \(baseURL.absoluteString) \(sharingID ?? "")", name: { try? DomainName($0.fqdn) }) { keepGoing in
-            try listAll("/domains", perPage: Self.domainPageSize, noun: "domains",
+            try listAll("/domains", perPage: Self.domainPageSize, pagesFull: false, noun: "domains",
                         fail: { ProviderError(provider: self.instanceName, "listing the domains of the account failed: \($0)") }, keepGoing: keepGoing)
         }
         if let listed = directory?.lookup(zone) {
@@ -161,8 +163,9 @@ public final class GandiProvider: RESTProviderType {
         guard dresp.status == 200 else { throw fail("\(HTTPError(request: dreq, response: dresp))") }
     }
 
-    /// Domains asked for per page of `GET /domains` (the listing octoDNS and go-gandi read
-    /// with `per_page=500`).
+    /// Domains asked for per page of `GET /domains`. Gandi's published documentation does not
+    /// state a maximum [U]; a smaller page the API caps it to is read as full (every page but
+    /// the last must hold as many as the first).
     static let domainPageSize = 500
 
     /// Reads every RRset of `zone`: the domain check (``findDomain(_:)``), then
