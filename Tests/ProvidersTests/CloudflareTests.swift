@@ -337,7 +337,7 @@ final class CloudflareTests: XCTestCase {
 
         fake.totalCountSkew = 1
         XCTAssertThrowsError(try p.readZone(try DomainName("example.org"))) { e in
-            XCTAssertEqual("\(e)", "provider cf: listing records for zone example.org.: got 3 items over 3 pages but Cloudflare reports total_count 4; refusing to plan from a partial listing")
+            XCTAssertEqual("\(e)", "provider cf: listing records for zone example.org.: got 3 records over 3 pages but Cloudflare reports total_count 4; refusing to plan from a partial listing")
         }
         fake.totalCountSkew = 0
         fake.script("GET", "page=2", .init(500, "<html>oops</html>"))

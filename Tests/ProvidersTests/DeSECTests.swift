@@ -166,11 +166,11 @@ final class DeSECTests: XCTestCase {
     func testShortFailedOrForeignPagesAbortTheRead() throws {
         fake.faults.add("GET", "cursor=cur2", FakeSupport.json(200, [] as [Any], headers: ["Link": "<\(fake.url)/domains/example.com/rrsets/?cursor=cur4>; rel=\"next\""]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/rrsets/?cursor=cur2 returned 0 RRsets where the pages hold 2 (a short page that is not the last); not planning from a partial listing")
+            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/rrsets/?cursor=cur2 returned no RRsets on a page that is not the last (an empty page); refusing to plan from a partial listing")
         }
         fake.faults.add("GET", "cursor=cur4", FakeSupport.json(500, ["detail": "boom"]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", #"provider p: reading zone example.com. failed: GET "# + fake.url + #"/domains/example.com/rrsets/?cursor=cur4 returned HTTP 500: {"detail":"boom"}; not planning from a partial listing"#)
+            XCTAssertEqual("\(e)", #"provider p: reading zone example.com. failed: GET "# + fake.url + #"/domains/example.com/rrsets/?cursor=cur4 returned HTTP 500: {"detail":"boom"}; refusing to plan from a partial listing"#)
         }
         fake.faults.add("GET", "rrsets/", FakeSupport.json(400, ["detail": "Pagination required."], headers: ["Link": "<https://evil.example.net/api/v1/domains/example.com/rrsets/?cursor=>; rel=\"first\""]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in

@@ -108,16 +108,16 @@ final class GandiTests: XCTestCase {
     func testTotalCountMismatchShortPageAndFailedPageAbortTheRead() throws {
         fake.faults.add("GET", "?page=3", FakeSupport.json(200, [] as [Any], headers: ["Total-Count": "5"]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/records?page=3&per_page=2 returned 0 RRsets on a page of 2 with 1 of 5 (Total-Count) still to come (a short page); not planning from a partial listing")
+            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/records?page=3&per_page=2 returned no RRsets on a page that is not the last (an empty page); refusing to plan from a partial listing")
         }
         fake.faults.add("GET", "?page=2", FakeSupport.json(200, [] as [Any], headers: ["Total-Count": "6"]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: Total-Count changed from 5 to 6 while paging (the zone changed during the read); run plan again")
+            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: Total-Count changed from 5 to 6 while paging (the listing changed during the read); run plan again")
         }
         fake.faults.add("GET", "?page=2", GandiFake.error(500, "Internal Server Error", "HTTPInternalServerError", "Internal Server Error"))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
             XCTAssertTrue("\(e)".hasPrefix("provider p: reading zone example.com. failed: GET \(fake.url)/domains/example.com/records?page=2&per_page=2 returned HTTP 500: "), "\(e)")
-            XCTAssertTrue("\(e)".hasSuffix("; not planning from a partial listing"), "\(e)")
+            XCTAssertTrue("\(e)".hasSuffix("; refusing to plan from a partial listing"), "\(e)")
         }
     }
 

@@ -194,7 +194,7 @@ final class HetznerCloudTests: XCTestCase {
             "<html><body><h1>503 Service Unavailable</h1></body></html>"))
         XCTAssertThrowsError(try engine(rec, maxAttempts: 3).makePlan()) { e in
             XCTAssertTrue(e is ProviderError)
-            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/zones/example.com/rrsets?page=1&per_page=2 returned HTTP 503 after 3 attempts: <html><body><h1>503 Service Unavailable</h1></body></html>; not planning from a partial listing")
+            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/zones/example.com/rrsets?page=1&per_page=2 returned HTTP 503 after 3 attempts: <html><body><h1>503 Service Unavailable</h1></body></html>; refusing to plan from a partial listing")
         }
         XCTAssertEqual(rec.waits.count, 2)
         XCTAssertEqual(fake.writes.count, 0)
@@ -207,7 +207,7 @@ final class HetznerCloudTests: XCTestCase {
             "rrsets": [["id": "@/TXT", "name": "@", "type": "TXT", "ttl": 3600, "records": [["value": "\"x\""]]]],
             "meta": ["pagination": ["page": 2, "per_page": 2, "next_page": 3, "last_page": 3, "total_entries": 5]]]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/zones/example.com/rrsets?page=2&per_page=2 returned 1 RRsets on a page of 2 that is not the last (a short page); not planning from a partial listing")
+            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: GET \(fake.url)/zones/example.com/rrsets?page=2&per_page=2 returned 1 RRsets on a page of 2 that is not the last (a short page); refusing to plan from a partial listing")
         }
     }
 
@@ -215,14 +215,14 @@ final class HetznerCloudTests: XCTestCase {
         fake.faults.add("GET", "rrsets?page=3", FakeSupport.json(200, [
             "rrsets": [] as [Any], "meta": ["pagination": ["page": 3, "per_page": 2, "next_page": NSNull(), "last_page": 3, "total_entries": 5]]]))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: the API reported 5 RRsets (total_entries) but the pages held 4; not planning from a partial listing")
+            XCTAssertEqual("\(e)", "provider p: reading zone example.com. failed: got 4 RRsets over 3 pages but Hetzner reports total_entries 5; refusing to plan from a partial listing")
         }
     }
 
     func testFailedPageAbortsTheRead() throws {
         fake.faults.add("GET", "rrsets?page=3", HetznerCloudFake.error(500, "server_error", "internal error"))
         XCTAssertThrowsError(try provider().readZone(n("example.com"))) { e in
-            XCTAssertEqual("\(e)", #"provider p: reading zone example.com. failed: GET "# + fake.url + #"/zones/example.com/rrsets?page=3&per_page=2 returned HTTP 500: {"error":{"code":"server_error","details":{},"message":"internal error"}}; not planning from a partial listing"#)
+            XCTAssertEqual("\(e)", #"provider p: reading zone example.com. failed: GET "# + fake.url + #"/zones/example.com/rrsets?page=3&per_page=2 returned HTTP 500: {"error":{"code":"server_error","details":{},"message":"internal error"}}; refusing to plan from a partial listing"#)
         }
     }
 

@@ -56,6 +56,28 @@ final class SigV4Tests: XCTestCase {
 final class Route53ConvertTests: XCTestCase {
     let zone = n("example.com")
 
+    func testHostedZonePageZonesAndNextMarker() throws {
+        func page(_ tail: String) -> Data {
+            Data("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ListHostedZonesResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><HostedZones>
+              <HostedZone><Id>/hostedzone/Z1</Id><Name>example.com.</Name><Config><PrivateZone>false</PrivateZone></Config></HostedZone>
+              <HostedZone><Id>/hostedzone/Z2</Id><Name>\\052.example.org.</Name><Config><PrivateZone>true</PrivateZone></Config></HostedZone>
+            </HostedZones>\(tail)<MaxItems>2</MaxItems></ListHostedZonesResponse>
+            """.utf8)
+        }
+        let p = try Route53Convert.hostedZonePage(page("<IsTruncated>true</IsTruncated><NextMarker>Z3</NextMarker>"))
+        XCTAssertEqual(p.zones, [.init(id: "Z1", name: "example.com.", privateZone: false), .init(id: "Z2", name: "*.example.org.", privateZone: true)])
+        XCTAssertEqual(p.nextMarker, "Z3")
+        XCTAssertNil(try Route53Convert.hostedZonePage(page("<IsTruncated>false</IsTruncated>")).nextMarker)
+        XCTAssertThrowsError(try Route53Convert.hostedZonePage(page("<IsTruncated>true</IsTruncated>"))) {
+            XCTAssertEqual("\($0)", "IsTruncated is true but NextMarker is missing")
+        }
+        XCTAssertThrowsError(try Route53Convert.hostedZonePage(Data("<ListHostedZonesByNameResponse/>".utf8))) {
+            XCTAssertEqual("\($0)", "expected ListHostedZonesResponse, got <ListHostedZonesByNameResponse>")
+        }
+    }
+
     func testRecordSetPageExactRRsetsEscapesAliasAndNextMarker() throws {
         let xml = """
         <?xml version="1.0" encoding="UTF-8"?>
@@ -269,7 +291,7 @@ final class Route53ProviderTests: XCTestCase {
         defer { server.stop() }
         XCTAssertThrowsError(try provider(server, token: true).readZone(zone)) {
             let text = "\($0)"
-            XCTAssertEqual(text, "provider aws: AWS refused the credentials while looking up hosted zone example.com. (HTTP 403 InvalidClientTokenId: The security token included in the request is invalid: <redacted>); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN and the IAM permissions route53:ListHostedZonesByName, ListResourceRecordSets, ChangeResourceRecordSets")
+            XCTAssertEqual(text, "provider aws: AWS refused the credentials while looking up hosted zone example.com. (HTTP 403 InvalidClientTokenId: The security token included in the request is invalid: <redacted>); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN and the IAM permissions route53:ListHostedZonesByName, ListHostedZones, ListResourceRecordSets, ChangeResourceRecordSets")
             XCTAssertFalse(text.contains("wJalrXUtnFEMI"))
             XCTAssertFalse(text.contains("SESSIONTOKEN123"))
         }

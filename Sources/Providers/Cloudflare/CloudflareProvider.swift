@@ -16,7 +16,9 @@ import MailPlan
 ///     timeout: 60                      # optional: seconds per request
 /// ```
 ///
-/// Reading: the zone is found with `GET /zones?name=` (every page), then every record is
+/// Reading: the zone is found with `GET /zones?name=` (every page), or, when the run plans
+/// several zones, in one shared listing of every zone (`GET /zones`, 50 per page, see
+/// ``ZoneDirectory``); then every record is
 /// listed with `GET /zones/{id}/dns_records` following `result_info.total_pages`; the
 /// listing must add up to `total_count` or the plan is aborted. Records are grouped into
 /// RRsets; their IDs are kept for apply.
@@ -152,39 +154,45 @@ public final class CloudflareProvider: RESTProviderType {
         return env
     }
 
-    /// Follows every page of a list (`page` from 1, `result_info.total_pages`), and checks
-    /// the items add up to `total_count`: a short or failed page aborts, never a partial list.
-    private func listAll<R: Decodable>(_ path: String, query: [(String, String)], perPage: Int, zone: DomainName,
-                                        what: String) throws -> [R] {
-        var all: [R] = []
-        var page = 1
-        while true {
-            let env = try getList(path, query: query + [("page", String(page)), ("per_page", String(perPage))],
-                                  zone: zone, what: what, as: [R].self)
-            let items = env.result ?? []
-            all += items
+    /// Reads a list through ``PagedListing`` (`page` from 1, `result_info.total_pages`, the
+    /// items adding up to `total_count`): a short or failed page aborts, never a partial list.
+    private func listAll<R: Decodable>(_ path: String, query: [(String, String)], perPage: Int, zone: DomainName, what: String,
+                                        noun: String, keepGoing: ((Int, PagedListing.Page<R>) -> Bool)? = nil) throws -> PagedListing.Result<R> {
+        let listing = PagedListing(noun: noun, vendor: "Cloudflare", totalField: "total_count") { ProviderError(provider: self.instanceName, "\(what): \($0)") }
+        return try listing.read(from: .page(1), keepGoing: keepGoing) { cursor, _ in
+            guard case .page(let page) = cursor else { preconditionFailure("Cloudflare lists by page number") }
+            let q = query + [("page", String(page)), ("per_page", String(perPage))]
+            let env = try getList(path, query: q, zone: zone, what: what, as: [R].self)
             guard let info = env.result_info, let totalPages = info.total_pages, let total = info.total_count else {
                 throw ProviderError(provider: instanceName, "\(what): page \(page) has no result_info (total_pages, total_count); refusing to plan from a listing that may be partial")
             }
-            if page >= totalPages {
-                guard all.count == total else {
-                    throw ProviderError(provider: instanceName, "\(what): got \(all.count) items over \(page) page\(page == 1 ? "" : "s") but Cloudflare reports total_count \(total); refusing to plan from a partial listing")
-                }
-                return all
-            }
-            guard !items.isEmpty else {
-                throw ProviderError(provider: instanceName, "\(what): page \(page) of \(totalPages) is empty; refusing to plan from a partial listing")
-            }
-            page += 1
+            return PagedListing.Page(items: env.result ?? [], request: "GET " + request(.get, path, query: q).displayURL, total: total,
+                                     number: info.page, fullSize: info.per_page, next: page < totalPages ? .page(page + 1) : nil)
         }
     }
 
-    /// The zone's ID: `GET /zones?name=` (the name in A-label form), filtered by `account_id`.
+    /// Every zone the token can see (of `account_id`, when set), listed once per run and shared
+    /// by the adapter instances of this provider entry (``ZoneDirectory``); nil when looking
+    /// up each zone alone is cheaper.
+    private func directory(_ zone: DomainName) throws -> ZoneDirectory<CloudflareConvert.APIZone>? {
+        let q = accountID.map { [("account.id", $0)] } ?? []
+        return try ZoneDirectory.shared(client, key: "cloudflare.zones \(baseURL) \(accountID ?? "")", name: { try? DomainName($0.name) }) { keepGoing in
+            try listAll("/zones", query: q, perPage: 50, zone: zone, what: "listing the zones of the account", noun: "zones", keepGoing: keepGoing)
+        }
+    }
+
+    /// The zone's ID: from the shared listing of all zones when the run plans several, else
+    /// `GET /zones?name=` (the name in A-label form), filtered by `account_id`.
     func zoneID(_ zone: DomainName) throws -> String {
-        var q = [("name", zone.withoutTrailingDot)]
-        if let accountID { q.append(("account.id", accountID)) }
-        let zones: [CloudflareConvert.APIZone] = try listAll("/zones", query: q, perPage: 50, zone: zone, what: "finding zone \(zone.fqdn)")
-        let matching = zones.filter { (try? DomainName($0.name)) == zone }
+        let matching: [CloudflareConvert.APIZone]
+        if let listed = try directory(zone)?.lookup(zone) {
+            matching = listed
+        } else {
+            var q = [("name", zone.withoutTrailingDot)]
+            if let accountID { q.append(("account.id", accountID)) }
+            let zones: [CloudflareConvert.APIZone] = try listAll("/zones", query: q, perPage: 50, zone: zone, what: "finding zone \(zone.fqdn)", noun: "zones").items
+            matching = zones.filter { (try? DomainName($0.name)) == zone }
+        }
         guard !matching.isEmpty else {
             throw ProviderError(provider: instanceName, "zone \(zone.withoutTrailingDot) was not found in the Cloudflare account\(accountID.map { " \($0)" } ?? "s") the token can see; add the zone at Cloudflare or check the token's zone scope")
         }
@@ -202,7 +210,7 @@ public final class CloudflareProvider: RESTProviderType {
     public func readZone(_ zone: DomainName) throws -> [RRset] {
         let id = try zoneID(zone)
         let records: [CloudflareConvert.APIRecord] = try listAll("/zones/\(id)/dns_records", query: [], perPage: 100,
-                                                                 zone: zone, what: "listing records for zone \(zone.fqdn)")
+                                                                 zone: zone, what: "listing records for zone \(zone.fqdn)", noun: "records").items
         var live: [RecordLevel.LiveRecord] = []
         var zoneFixes: [ProviderFix] = []
         var overlong: Set<String> = []

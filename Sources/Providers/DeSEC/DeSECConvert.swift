@@ -28,7 +28,7 @@ public enum DeSECConvert {
         }
     }
 
-    struct APIDomain: Decodable { var name: String; var minimum_ttl: UInt32? }
+    struct APIDomain: Decodable, Sendable { var name: String; var minimum_ttl: UInt32? }
 
     /// The `subname` of `owner` in `zone`: `""` for the apex (bulk bodies do not accept `@`).
     /// - Throws: when `owner` is outside the zone.

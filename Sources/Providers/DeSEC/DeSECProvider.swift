@@ -88,67 +88,76 @@ public final class DeSECProvider: RESTProviderType {
 
     // MARK: - read
 
-    /// Reads every RRset of `zone`: `GET /domains/{zone}/` (for `minimum_ttl`), then
+    /// A GET with a rejected token as a ``ProviderError`` and a transport failure as `fail`.
+    private func get(_ u: URL, fail: (String) -> ProviderError) throws -> (HTTPRequest, HTTPResponse) {
+        let req = request(.get, u)
+        do {
+            let resp = try client.send(req)
+            if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status, resp.body)) }
+            return (req, resp)
+        } catch let e as HTTPError { throw fail("\(e)") }
+    }
+
+    /// Reads a list (`path` below the API base): one unpaginated GET; with more than 500
+    /// items deSEC answers 400 with a `Link` header, and every cursor page is followed through
+    /// ``PagedListing`` (links only under the API base, every page but the last full).
+    private func listAll<T: Decodable>(_ path: String, noun: String, fail: @escaping (String) -> ProviderError,
+                                       keepGoing: ((Int, PagedListing.Page<T>) -> Bool)? = nil) throws -> PagedListing.Result<T> {
+        func decode(_ req: HTTPRequest, _ resp: HTTPResponse) throws -> [T] {
+            guard resp.status == 200 else { throw fail(PagedListing.partial("\(HTTPError(request: req, response: resp))")) }
+            do { return try RESTAPI.decode([T].self, resp.body) } catch {
+                throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not a list of \(noun): \(error)")
+            }
+        }
+        let (req, resp) = try get(url(path), fail: fail)
+        guard resp.status == 400, let start = RESTAPI.links(resp.headers["Link"])["first"] else {
+            return PagedListing.Result(items: try decode(req, resp), complete: true, pages: 1)
+        }
+        // More than 500 items: the unpaginated request is refused; follow the cursors.
+        let listing = PagedListing(noun: noun, vendor: "deSEC", origin: baseURL, fail: fail)
+        return try listing.read(from: .link(start), keepGoing: keepGoing) { cursor, _ in
+            guard case .link(let text) = cursor, let u = URL(string: text) else { preconditionFailure("deSEC lists by cursor link") }
+            let (req, resp) = try get(u, fail: fail)
+            return PagedListing.Page(items: try decode(req, resp), request: "GET " + req.displayURL,
+                                     next: RESTAPI.links(resp.headers["Link"])["next"].map { .link($0) })
+        }
+    }
+
+    /// The domain (for `minimum_ttl`): from the shared listing of every domain of the account
+    /// (``ZoneDirectory``) when the run plans several, else `GET /domains/{zone}/`.
+    /// - Throws: ``ProviderError`` for a missing domain, a rejected token or a failed read.
+    private func domain(_ zone: DomainName) throws -> DeSECConvert.APIDomain {
+        func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
+        let directory = try ZoneDirectory<DeSECConvert.APIDomain>.shared(client, key: "desec.domains \(baseURL.absoluteString)", name: { try? DomainName($0.name) }) { keepGoing in
+            try listAll("/domains/", noun: "domains", fail: { ProviderError(provider: self.instanceName, "listing the domains of the account failed: \($0)") },
+                        keepGoing: keepGoing)
+        }
+        if let listed = directory?.lookup(zone) {
+            guard let d = listed.first else {
+                throw ProviderError(provider: instanceName, "zone \(zone.fqdn) is not a domain of this deSEC account (not among the domains GET \(url("/domains/").absoluteString) listed)")
+            }
+            return d
+        }
+        let (dreq, dresp) = try get(url(domainPath(zone)), fail: fail)
+        if dresp.status == 404 {
+            throw ProviderError(provider: instanceName, "zone \(zone.fqdn) is not a domain of this deSEC account (GET \(dreq.displayURL) returned 404)")
+        }
+        guard dresp.status == 200 else { throw fail("\(HTTPError(request: dreq, response: dresp))") }
+        do { return try RESTAPI.decode(DeSECConvert.APIDomain.self, dresp.body) } catch {
+            throw fail("GET \(dreq.displayURL) returned HTTP 200 with a body that is not a domain: \(error)")
+        }
+    }
+
+    /// Reads every RRset of `zone`: the domain (for `minimum_ttl`, see ``domain(_:)``), then
     /// `GET /domains/{zone}/rrsets/`; with more than 500 RRsets deSEC answers 400 with a
     /// `Link` header, and every cursor page is followed.
     /// - Throws: ``ProviderError`` for a missing domain, a rejected token, any failed or
     ///   short page, a pagination link to another origin, or a body that does not decode.
     public func readZone(_ zone: DomainName) throws -> [RRset] {
         func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
-        func get(_ u: URL) throws -> (HTTPRequest, HTTPResponse) {
-            let req = request(.get, u)
-            do {
-                let resp = try client.send(req)
-                if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status, resp.body)) }
-                return (req, resp)
-            } catch let e as HTTPError { throw fail("\(e)") }
-        }
-        let (dreq, dresp) = try get(url(domainPath(zone)))
-        if dresp.status == 404 {
-            throw ProviderError(provider: instanceName, "zone \(zone.fqdn) is not a domain of this deSEC account (GET \(dreq.displayURL) returned 404)")
-        }
-        guard dresp.status == 200 else { throw fail("\(HTTPError(request: dreq, response: dresp))") }
-        let domain: DeSECConvert.APIDomain
-        do { domain = try RESTAPI.decode(DeSECConvert.APIDomain.self, dresp.body) } catch {
-            throw fail("GET \(dreq.displayURL) returned HTTP 200 with a body that is not a domain: \(error)")
-        }
+        let domain = try self.domain(zone)
         if let m = domain.minimum_ttl { lock.lock(); domainMinimum[zone] = m; lock.unlock() }
-
-        let first = url(domainPath(zone) + "rrsets/")
-        var (req, resp) = try get(first)
-        var listed: [DeSECConvert.APIRRset] = []
-        if resp.status == 400, let start = RESTAPI.links(resp.headers["Link"])["first"] {
-            // More than 500 RRsets: the unpaginated request is refused; follow the cursors.
-            var next: String? = start
-            var seen = Set<String>()
-            var pageSize: Int? = nil
-            while let n = next {
-                guard let u = URL(string: n), RESTAPI.sameOrigin(u, as: baseURL) else {
-                    throw fail("the pagination link '\(n)' does not point at \(baseURL.absoluteString); not following it with the token")
-                }
-                guard seen.insert(n).inserted else { throw fail("the pagination links loop at \(u.absoluteString)") }
-                (req, resp) = try get(u)
-                guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
-                let page: [DeSECConvert.APIRRset]
-                do { page = try RESTAPI.decode([DeSECConvert.APIRRset].self, resp.body) } catch {
-                    throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
-                }
-                next = RESTAPI.links(resp.headers["Link"])["next"]
-                // Every page but the last is full; a short or empty one before the end means
-                // the listing is incomplete.
-                if let size = pageSize, next != nil, page.count != size {
-                    throw fail("GET \(req.displayURL) returned \(page.count) RRsets where the pages hold \(size) (a short page that is not the last); not planning from a partial listing")
-                }
-                if next != nil && page.isEmpty { throw fail("GET \(req.displayURL) returned an empty page that is not the last") }
-                if pageSize == nil { pageSize = page.count }
-                listed += page
-            }
-        } else {
-            guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
-            do { listed = try RESTAPI.decode([DeSECConvert.APIRRset].self, resp.body) } catch {
-                throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
-            }
-        }
+        let listed: [DeSECConvert.APIRRset] = try listAll(domainPath(zone) + "rrsets/", noun: "RRsets", fail: fail).items
         do { return try listed.map { try DeSECConvert.rrset($0, zone: zone) } } catch { throw fail("\(error)") }
     }
 

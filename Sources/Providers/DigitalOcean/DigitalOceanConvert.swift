@@ -31,6 +31,14 @@ public enum DigitalOceanConvert {
         public struct Pages: Decodable, Sendable { public var next: String?; public var last: String? }
         public struct Meta: Decodable, Sendable { public var total: Int? }
     }
+    /// One domain of `GET /v2/domains` (and `GET /v2/domains/{name}`): its name and default TTL.
+    public struct APIDomain: Decodable, Sendable { public var name: String; public var ttl: UInt32? }
+    /// `GET /v2/domains` page.
+    public struct DomainPage: Decodable, Sendable {
+        public var domains: [APIDomain]
+        public var links: RecordPage.Links?
+        public var meta: RecordPage.Meta?
+    }
     /// A record body for `POST` (create) and `PUT` (full replace).
     public struct WriteRecord: Encodable, Equatable, Sendable {
         public var type: String

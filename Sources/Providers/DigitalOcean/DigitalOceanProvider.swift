@@ -13,7 +13,8 @@ import MailPlan
 ///     timeout: 60                     # optional: seconds per request
 /// ```
 ///
-/// Reading: `GET /v2/domains/{zone}` (404: the zone is not in the account), then every
+/// Reading: `GET /v2/domains/{zone}` (404: the zone is not in the account; when the run plans
+/// several zones, one shared listing of every domain instead, see ``ZoneDirectory``), then every
 /// page of `GET /v2/domains/{zone}/records?per_page=200` following `links.pages.next`; the
 /// records must add up to `meta.total` or the plan is aborted.
 ///
@@ -98,10 +99,64 @@ public final class DigitalOceanProvider: RESTProviderType {
         let req = request(.get, path, query: query)
         let resp: HTTPResponse
         do { resp = try client.send(req) } catch let e as HTTPError {
-            throw ProviderError(provider: instanceName, "\(what) for zone \(zone.fqdn) failed: \(e)")
+            throw ProviderError(provider: instanceName, "\(what) failed: \(e)")
         }
         if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenRejected(resp, zone: zone)) }
         return (req, resp)
+    }
+
+    /// Reads a list through ``PagedListing``: `page` from 1 with `per_page=200` (the API's
+    /// maximum), on while `links.pages.next` is present, the items adding up to `meta.total`.
+    private func listAll<T>(_ path: String, zone: DomainName, what: String, noun: String, body: String,
+                            keepGoing: ((Int, PagedListing.Page<T>) -> Bool)? = nil,
+                            _ decode: @escaping (Data) throws -> ([T], String?, Int?)) throws -> PagedListing.Result<T> {
+        let listing = PagedListing(noun: noun, vendor: "DigitalOcean", totalField: "meta.total") { ProviderError(provider: self.instanceName, "\(what): \($0)") }
+        return try listing.read(from: .page(1), keepGoing: keepGoing) { cursor, _ in
+            guard case .page(let page) = cursor else { preconditionFailure("DigitalOcean lists by page number") }
+            let (req, resp) = try get(path, query: [("page", String(page)), ("per_page", "200")], zone: zone, what: what)
+            guard resp.status == 200 else {
+                throw ProviderError(provider: instanceName, PagedListing.partial("\(what) failed at page \(page): \(HTTPError(request: req, response: resp))"))
+            }
+            let (items, next, total): ([T], String?, Int?)
+            do { (items, next, total) = try decode(resp.body) } catch {
+                throw ProviderError(provider: instanceName, "\(what) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not \(body) (\(ConvertError.describe(error)))")
+            }
+            return PagedListing.Page(items: items, request: "GET " + req.displayURL, total: total, next: next == nil ? nil : .page(page + 1))
+        }
+    }
+
+    /// Every domain of the account, listed once per run and shared by the adapter instances of
+    /// this provider entry (``ZoneDirectory``); nil when looking up each domain alone is cheaper.
+    private func directory(_ zone: DomainName) throws -> ZoneDirectory<DigitalOceanConvert.APIDomain>? {
+        try ZoneDirectory.shared(client, key: "digitalocean.domains \(baseURL)", name: { try? DomainName($0.name) }) { keepGoing in
+            try listAll("/domains", zone: zone, what: "listing the domains of the account", noun: "domains", body: "a domain page", keepGoing: keepGoing) {
+                let p = try JSONDecoder().decode(DigitalOceanConvert.DomainPage.self, from: $0)
+                return (p.domains, p.links?.pages?.next, p.meta?.total)
+            }
+        }
+    }
+
+    /// The domain's default TTL (seconds, for records stored without one): from the shared
+    /// listing of all domains, or `GET /domains/{name}`.
+    /// - Throws: ``ProviderError`` when the domain is not in the account or cannot be read.
+    private func domainTTL(_ zone: DomainName) throws -> UInt32 {
+        let name = zone.withoutTrailingDot
+        let missing = ProviderError(provider: instanceName, "domain \(name) is not in the DigitalOcean account of ${\(token.variable)}; add it at DigitalOcean first")
+        if let listed = try directory(zone)?.lookup(zone) {
+            guard let d = listed.first else { throw missing }
+            return d.ttl ?? 1800
+        }
+        let (dreq, dresp) = try get("/domains/\(name)", zone: zone, what: "finding the domain for zone \(zone.fqdn)")
+        if dresp.status == 404 && !baseURL.hasSuffix("/v2") {
+            // Every DigitalOcean API path starts with /v2: a 404 here is the URL, not the domain.
+            throw ProviderError(provider: instanceName, "no DigitalOcean API at api_url \(baseURL) (did you mean \(baseURL)/v2?): GET \(dreq.displayURL) returned HTTP 404")
+        }
+        if dresp.status == 404 { throw missing }
+        guard dresp.status == 200 else {
+            throw ProviderError(provider: instanceName, "finding the domain for zone \(zone.fqdn) failed: \(HTTPError(request: dreq, response: dresp))")
+        }
+        struct DomainBody: Decodable { var domain: DigitalOceanConvert.APIDomain }
+        return (try? JSONDecoder().decode(DomainBody.self, from: dresp.body))?.domain.ttl ?? 1800
     }
 
     // MARK: - read
@@ -111,44 +166,12 @@ public final class DigitalOceanProvider: RESTProviderType {
     ///   page, or a record that cannot be read; never returns a partial zone.
     public func readZone(_ zone: DomainName) throws -> [RRset] {
         let name = zone.withoutTrailingDot
-        let (dreq, dresp) = try get("/domains/\(name)", zone: zone, what: "finding the domain")
-        if dresp.status == 404 && !baseURL.hasSuffix("/v2") {
-            // Every DigitalOcean API path starts with /v2: a 404 here is the URL, not the domain.
-            throw ProviderError(provider: instanceName, "no DigitalOcean API at api_url \(baseURL) (did you mean \(baseURL)/v2?): GET \(dreq.displayURL) returned HTTP 404")
-        }
-        if dresp.status == 404 {
-            throw ProviderError(provider: instanceName, "domain \(name) is not in the DigitalOcean account of ${\(token.variable)}; add it at DigitalOcean first")
-        }
-        guard dresp.status == 200 else {
-            throw ProviderError(provider: instanceName, "finding the domain for zone \(zone.fqdn) failed: \(HTTPError(request: dreq, response: dresp))")
-        }
-        struct DomainBody: Decodable { struct D: Decodable { var name: String; var ttl: UInt32? }; var domain: D }
-        let domainTTL = (try? JSONDecoder().decode(DomainBody.self, from: dresp.body))?.domain.ttl ?? 1800
-
-        var records: [DigitalOceanConvert.APIRecord] = []
-        var page = 1
-        while true {
-            let (req, resp) = try get("/domains/\(name)/records", query: [("page", String(page)), ("per_page", "200")],
-                                      zone: zone, what: "listing records")
-            guard resp.status == 200 else {
-                throw ProviderError(provider: instanceName, "listing records for zone \(zone.fqdn) failed at page \(page): \(HTTPError(request: req, response: resp)); refusing to plan from a partial listing")
-            }
-            let body: DigitalOceanConvert.RecordPage
-            do { body = try JSONDecoder().decode(DigitalOceanConvert.RecordPage.self, from: resp.body) } catch {
-                throw ProviderError(provider: instanceName, "listing records for zone \(zone.fqdn) failed: GET \(req.displayURL) returned HTTP 200 with a body that is not a record page (\(ConvertError.describe(error)))")
-            }
-            records += body.domain_records
-            if body.links?.pages?.next == nil {
-                if let total = body.meta?.total, total != records.count {
-                    throw ProviderError(provider: instanceName, "listing records for zone \(zone.fqdn): got \(records.count) records over \(page) page\(page == 1 ? "" : "s") but DigitalOcean reports meta.total \(total); refusing to plan from a partial listing")
-                }
-                break
-            }
-            guard !body.domain_records.isEmpty else {
-                throw ProviderError(provider: instanceName, "listing records for zone \(zone.fqdn): page \(page) is empty but names a next page; refusing to plan from a partial listing")
-            }
-            page += 1
-        }
+        let domainTTL = try self.domainTTL(zone)
+        let records: [DigitalOceanConvert.APIRecord] = try listAll("/domains/\(name)/records", zone: zone, what: "listing records for zone \(zone.fqdn)",
+                                                                   noun: "records", body: "a record page") {
+            let p = try JSONDecoder().decode(DigitalOceanConvert.RecordPage.self, from: $0)
+            return (p.domain_records, p.links?.pages?.next, p.meta?.total)
+        }.items
         var live: [RecordLevel.LiveRecord] = []
         for r in records {
             let c: (name: DomainName, ttl: UInt32, rdata: RData)

@@ -16,7 +16,8 @@ import MailPlan
 ///     ca_file: /etc/ssl/my-ca.pem     # optional
 ///     insecure: false                 # optional
 /// ```
-/// Reading is `GET /domains/{fqdn}` plus one `GET /domains/{fqdn}/records` per page
+/// Reading is `GET /domains/{fqdn}` (when the run plans several zones, one shared listing of
+/// every domain instead, see ``ZoneDirectory``) plus one `GET /domains/{fqdn}/records` per page
 /// (`Total-Count` checked). Writes are one request per RRset: `PUT
 /// /domains/{fqdn}/records/{name}/{type}` (creates or replaces) and `DELETE` for deletes.
 /// Gandi has no multi-RRset transaction short of replacing the whole zone (which would touch
@@ -100,57 +101,82 @@ public final class GandiProvider: RESTProviderType {
 
     // MARK: - read
 
-    /// Reads every RRset of `zone`: `GET /domains/{fqdn}`, then `GET …/records?page=N&per_page=P`
-    /// until the `Total-Count` header's number of RRsets has been read.
-    /// - Throws: ``ProviderError`` for a missing domain, a rejected token, a failed or short
-    ///   page, a count that disagrees with `Total-Count`, or a body that does not decode.
-    public func readZone(_ zone: DomainName) throws -> [RRset] {
-        func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
-        func get(_ u: URL) throws -> (HTTPRequest, HTTPResponse) {
-            let req = request(.get, u)
-            do {
-                let resp = try RESTAPI.send(client, req, sleep: sleep)
-                if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status, resp.body)) }
-                return (req, resp)
-            } catch let e as HTTPError { throw fail("\(e)") }
+    /// A GET (a 429-refused one repeated after `Retry-After`) with a rejected token as a
+    /// ``ProviderError`` and a transport failure as `fail`.
+    private func get(_ u: URL, fail: (String) -> ProviderError) throws -> (HTTPRequest, HTTPResponse) {
+        let req = request(.get, u)
+        do {
+            let resp = try RESTAPI.send(client, req, sleep: sleep)
+            if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status, resp.body)) }
+            return (req, resp)
+        } catch let e as HTTPError { throw fail("\(e)") }
+    }
+
+    /// Reads a list through ``PagedListing``: `?page=N&per_page=P`, on until the `Total-Count`
+    /// header's number of items has been read (or, without it, while a `Link` names a next page).
+    /// - Parameter pagesFull: every page but the last holds `perPage` items (false: as many as the
+    ///   first, for a size the API may cap).
+    private func listAll<T: Decodable>(_ path: String, perPage: Int, pagesFull: Bool = true, noun: String, fail: @escaping (String) -> ProviderError,
+                                       keepGoing: ((Int, PagedListing.Page<T>) -> Bool)? = nil) throws -> PagedListing.Result<T> {
+        let listing = PagedListing(noun: noun, vendor: "Gandi", totalField: "Total-Count", fail: fail)
+        return try listing.read(from: .page(1), keepGoing: keepGoing) { cursor, before in
+            guard case .page(let page) = cursor else { preconditionFailure("Gandi lists by page number") }
+            let (req, resp) = try get(url(path, [("page", "\(page)"), ("per_page", "\(perPage)")]), fail: fail)
+            guard resp.status == 200 else { throw fail(PagedListing.partial("\(HTTPError(request: req, response: resp))")) }
+            let items: [T]
+            do { items = try RESTAPI.decode([T].self, resp.body) } catch {
+                throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not a list of \(noun): \(error)")
+            }
+            var total: Int? = nil
+            if let t = resp.headers["Total-Count"] {
+                guard let n = Int(t.trimmingCharacters(in: .whitespaces)), n >= 0 else { throw fail("GET \(req.displayURL) returned Total-Count '\(t)'") }
+                total = n
+            }
+            let more = total.map { before + items.count < $0 } ?? (RESTAPI.links(resp.headers["Link"])["next"] != nil)
+            return PagedListing.Page(items: items, request: "GET " + req.displayURL, total: total, fullSize: pagesFull ? perPage : nil,
+                                     next: more ? .page(page + 1) : nil)
         }
-        let (dreq, dresp) = try get(url(domainPath(zone)))
+    }
+
+    /// One domain of `GET /domains`.
+    struct ListedDomain: Decodable, Sendable { var fqdn: String }
+
+    /// Checks that `zone` is a LiveDNS domain of the account: in the shared listing of every
+    /// domain (``ZoneDirectory``) when the run plans several, else with `GET /domains/{fqdn}`.
+    /// - Throws: ``ProviderError`` for a missing domain, a rejected token or a failed read.
+    private func findDomain(_ zone: DomainName) throws {
+        func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
+        let directory = try ZoneDirectory<ListedDomain>.shared(client, key: "gandi.domains \(baseURL.absoluteString) \(sharingID ?? "")", name: { try? DomainName($0.fqdn) }) { keepGoing in
+            try listAll("/domains", perPage: Self.domainPageSize, pagesFull: false, noun: "domains",
+                        fail: { ProviderError(provider: self.instanceName, "listing the domains of the account failed: \($0)") }, keepGoing: keepGoing)
+        }
+        if let listed = directory?.lookup(zone) {
+            guard !listed.isEmpty else {
+                throw ProviderError(provider: instanceName, "zone \(zone.fqdn) is not a LiveDNS domain of this Gandi account (not among the domains GET \(url("/domains").absoluteString) listed)")
+            }
+            return
+        }
+        let (dreq, dresp) = try get(url(domainPath(zone)), fail: fail)
         if dresp.status == 404 {
             throw ProviderError(provider: instanceName, "zone \(zone.fqdn) is not a LiveDNS domain of this Gandi account (GET \(dreq.displayURL) returned 404)")
         }
         guard dresp.status == 200 else { throw fail("\(HTTPError(request: dreq, response: dresp))") }
+    }
 
-        var listed: [GandiConvert.APIRRset] = []
-        var total: Int? = nil
-        var page = 1
-        while true {
-            let (req, resp) = try get(url(domainPath(zone) + "/records", [("page", "\(page)"), ("per_page", "\(pageSize)")]))
-            guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
-            let items: [GandiConvert.APIRRset]
-            do { items = try RESTAPI.decode([GandiConvert.APIRRset].self, resp.body) } catch {
-                throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
-            }
-            if let t = resp.headers["Total-Count"] {
-                guard let n = Int(t.trimmingCharacters(in: .whitespaces)), n >= 0 else { throw fail("GET \(req.displayURL) returned Total-Count '\(t)'") }
-                if let old = total, old != n { throw fail("Total-Count changed from \(old) to \(n) while paging (the zone changed during the read); run plan again") }
-                total = n
-            }
-            listed += items
-            let hasNext = RESTAPI.links(resp.headers["Link"])["next"] != nil
-            let more: Bool
-            if let total {
-                if listed.count > total { throw fail("the pages held \(listed.count) RRsets but Total-Count is \(total)") }
-                more = listed.count < total
-            } else {
-                more = hasNext
-            }
-            if !more { break }
-            guard items.count == pageSize else {
-                throw fail("GET \(req.displayURL) returned \(items.count) RRsets on a page of \(pageSize) with \(total.map { "\($0 - listed.count) of \($0) (Total-Count)" } ?? "more") still to come (a short page); not planning from a partial listing")
-            }
-            page += 1
-            if page > 100_000 { throw fail("more than 100000 pages") }
-        }
+    /// Domains asked for per page of `GET /domains`. Gandi's published documentation does not
+    /// state a maximum [U]; a smaller page the API caps it to is read as full (every page but
+    /// the last must hold as many as the first).
+    static let domainPageSize = 500
+
+    /// Reads every RRset of `zone`: the domain check (``findDomain(_:)``), then
+    /// `GET …/records?page=N&per_page=P` until the `Total-Count` header's number of RRsets has
+    /// been read.
+    /// - Throws: ``ProviderError`` for a missing domain, a rejected token, a failed or short
+    ///   page, a count that disagrees with `Total-Count`, or a body that does not decode.
+    public func readZone(_ zone: DomainName) throws -> [RRset] {
+        func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
+        try findDomain(zone)
+        let listed: [GandiConvert.APIRRset] = try listAll(domainPath(zone) + "/records", perPage: pageSize, noun: "RRsets", fail: fail).items
         do { return try listed.map { try GandiConvert.rrset($0, zone: zone) } } catch { throw fail("\(error)") }
     }
 

@@ -27,7 +27,8 @@ public enum HetznerCloudConvert {
         }
     }
 
-    struct APIZone: Decodable { var id: Int64; var name: String; var mode: String?; var ttl: UInt32?; var status: String? }
+    struct APIZone: Decodable, Sendable { var id: Int64; var name: String; var mode: String?; var ttl: UInt32?; var status: String? }
+    struct ZoneList: Decodable { var zones: [APIZone]; var meta: Meta? }
     struct ZoneEnvelope: Decodable { var zone: APIZone }
     struct Pagination: Decodable {
         var page: Int; var per_page: Int; var next_page: Int?; var last_page: Int?; var total_entries: Int?

@@ -17,7 +17,8 @@ import MailPlan
 ///     ca_file: /etc/ssl/my-ca.pem     # optional
 ///     insecure: false                 # optional: allow plain http:// to a non-loopback host
 /// ```
-/// Reading is one `GET /zones/{zone}` plus one `GET /zones/{zone}/rrsets` per page. Writes are
+/// Reading is one `GET /zones/{zone}` (or, when the run plans several zones, one shared
+/// listing of every zone, `GET /zones`, see ``ZoneDirectory``) plus one `GET /zones/{zone}/rrsets` per page. Writes are
 /// RRset-level and asynchronous: each returns an action that is polled until it succeeds.
 /// A create is `POST /rrsets`; an update is `set_records` and/or `change_ttl` (two calls
 /// when both change: the API has no single call for both); a delete is `DELETE`. The API has
@@ -104,6 +105,67 @@ public final class HetznerCloudProvider: RESTProviderType {
 
     // MARK: - read
 
+    /// Reads a list through ``PagedListing``: `page` from 1, `meta.pagination` (`page`,
+    /// `per_page`, `next_page`, `total_entries`) checked on every page.
+    private func listAll<T>(_ path: String, perPage: Int, noun: String, fail: @escaping (String) -> ProviderError,
+                            keepGoing: ((Int, PagedListing.Page<T>) -> Bool)? = nil,
+                            _ decode: @escaping (Data) throws -> ([T], HetznerCloudConvert.Pagination?)) throws -> PagedListing.Result<T> {
+        let listing = PagedListing(noun: noun, vendor: "Hetzner", totalField: "total_entries", fail: fail)
+        return try listing.read(from: .page(1), keepGoing: keepGoing) { cursor, _ in
+            guard case .page(let page) = cursor else { preconditionFailure("Hetzner lists by page number") }
+            let req = request(.get, path + "?page=\(page)&per_page=\(perPage)")
+            let resp: HTTPResponse
+            do { resp = try send(req) } catch let e as HTTPError { throw fail("\(e)") }
+            if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status)) }
+            guard resp.status == 200 else { throw fail(PagedListing.partial("\(HTTPError(request: req, response: resp))")) }
+            let (items, p): ([T], HetznerCloudConvert.Pagination?)
+            do { (items, p) = try decode(resp.body) } catch {
+                throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not a list of \(noun): \(error)")
+            }
+            guard let p else { throw fail("GET \(req.displayURL) returned no meta.pagination; cannot tell whether the listing is complete") }
+            return PagedListing.Page(items: items, request: "GET " + req.displayURL, total: p.total_entries, number: p.page,
+                                     fullSize: p.per_page, next: p.next_page.map { .page($0) })
+        }
+    }
+
+    /// Zones asked for per page of `GET /zones`: the Cloud API's maximum for lists other than
+    /// RRsets (Hetzner Cloud API reference, "Pagination": `per_page` at most 50).
+    static let zonePageSize = 50
+
+    /// The zone's settings (TTL, mode): from the shared listing of every zone of the project
+    /// (``ZoneDirectory``) when the run plans several, else `GET /zones/{name}`.
+    /// - Throws: ``ProviderError`` for a missing zone, a rejected token or a failed read.
+    func zone(_ zone: DomainName) throws -> HetznerCloudConvert.APIZone {
+        func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
+        let zreq = request(.get, zonePath(zone))
+        let missing = ProviderError(provider: instanceName, "zone \(zone.fqdn) does not exist in this Hetzner Cloud project (GET \(zreq.displayURL) returned 404)")
+        let directory = try ZoneDirectory<HetznerCloudConvert.APIZone>.shared(client, key: "hetzner.zones \(baseURL.absoluteString)", name: { try? DomainName($0.name) }) { keepGoing in
+            try listAll("/zones", perPage: Self.zonePageSize, noun: "zones", fail: { ProviderError(provider: self.instanceName, "listing the zones of the project failed: \($0)") },
+                        keepGoing: keepGoing) {
+                let env = try RESTAPI.decode(HetznerCloudConvert.ZoneList.self, $0)
+                return (env.zones, env.meta?.pagination)
+            }
+        }
+        if let listed = directory?.lookup(zone) {
+            guard let z = listed.first else {
+                throw ProviderError(provider: instanceName, "zone \(zone.fqdn) does not exist in this Hetzner Cloud project (not among the zones GET \(url("/zones").absoluteString) listed)")
+            }
+            return z
+        }
+        let zresp: HTTPResponse
+        do { zresp = try send(zreq) } catch let e as HTTPError { throw fail("\(e)") }
+        switch zresp.status {
+        case 200: break
+        case 401, 403: throw ProviderError(provider: instanceName, tokenMessage(zresp.status))
+        case 404: throw missing
+        default: throw fail("\(HTTPError(request: zreq, response: zresp))")
+        }
+        do { return try RESTAPI.decode(HetznerCloudConvert.ZoneEnvelope.self, zresp.body).zone } catch {
+            throw fail("GET \(zreq.displayURL) returned HTTP 200 with a body that is not a zone: \(error)")
+        }
+    }
+
+
     /// Reads every RRset of `zone`: one zone lookup, then one list call per page.
     /// - Returns: all RRsets (SOA and NS included); `ttl: null` is the zone's default TTL.
     /// - Throws: ``ProviderError`` for a missing zone, a rejected token, a failed or short page,
@@ -111,55 +173,14 @@ public final class HetznerCloudProvider: RESTProviderType {
     ///   partial listing is never returned.
     public func readZone(_ zone: DomainName) throws -> [RRset] {
         func fail(_ m: String) -> ProviderError { ProviderError(provider: instanceName, "reading zone \(zone.fqdn) failed: \(m)") }
-        let zreq = request(.get, zonePath(zone))
-        let zresp: HTTPResponse
-        do { zresp = try send(zreq) } catch let e as HTTPError { throw fail("\(e)") }
-        switch zresp.status {
-        case 200: break
-        case 401, 403: throw ProviderError(provider: instanceName, tokenMessage(zresp.status))
-        case 404: throw ProviderError(provider: instanceName, "zone \(zone.fqdn) does not exist in this Hetzner Cloud project (GET \(zreq.displayURL) returned 404)")
-        default: throw fail("\(HTTPError(request: zreq, response: zresp))")
-        }
-        let z: HetznerCloudConvert.APIZone
-        do { z = try RESTAPI.decode(HetznerCloudConvert.ZoneEnvelope.self, zresp.body).zone } catch {
-            throw fail("GET \(zreq.displayURL) returned HTTP 200 with a body that is not a zone: \(error)")
-        }
+        let z = try self.zone(zone)
         if let mode = z.mode, mode != "primary" {
             throw ProviderError(provider: instanceName, "zone \(zone.fqdn) is a \(mode) zone at Hetzner; only primary zones accept RRset changes (incorrect_zone_mode)")
         }
-
-        var listed: [HetznerCloudConvert.APIRRset] = []
-        var page = 1
-        var expectedTotal: Int? = nil
-        while true {
-            let req = request(.get, zonePath(zone) + "/rrsets?page=\(page)&per_page=\(pageSize)")
-            let resp: HTTPResponse
-            do { resp = try send(req) } catch let e as HTTPError { throw fail("\(e)") }
-            if resp.status == 401 || resp.status == 403 { throw ProviderError(provider: instanceName, tokenMessage(resp.status)) }
-            guard resp.status == 200 else { throw fail("\(HTTPError(request: req, response: resp)); not planning from a partial listing") }
-            let env: HetznerCloudConvert.ListEnvelope
-            do { env = try RESTAPI.decode(HetznerCloudConvert.ListEnvelope.self, resp.body) } catch {
-                throw fail("GET \(req.displayURL) returned HTTP 200 with a body that is not an RRset list: \(error)")
-            }
-            guard let p = env.meta?.pagination else { throw fail("GET \(req.displayURL) returned no meta.pagination; cannot tell whether the listing is complete") }
-            guard p.page == page else { throw fail("GET \(req.displayURL) returned page \(p.page) instead of page \(page)") }
-            if let t = p.total_entries {
-                if let e = expectedTotal, e != t { throw fail("total_entries changed from \(e) to \(t) while paging (the zone changed during the read); run plan again") }
-                expectedTotal = t
-            }
-            listed += env.rrsets
-            if let next = p.next_page {
-                guard next == page + 1 else { throw fail("page \(page) names next_page \(next)") }
-                guard env.rrsets.count == pageSize else {
-                    throw fail("GET \(req.displayURL) returned \(env.rrsets.count) RRsets on a page of \(pageSize) that is not the last (a short page); not planning from a partial listing")
-                }
-                page = next
-            } else { break }
-            if page > 100_000 { throw fail("more than 100000 pages") }
-        }
-        if let t = expectedTotal, t != listed.count {
-            throw fail("the API reported \(t) RRsets (total_entries) but the pages held \(listed.count); not planning from a partial listing")
-        }
+        let listed: [HetznerCloudConvert.APIRRset] = try listAll(zonePath(zone) + "/rrsets", perPage: pageSize, noun: "RRsets", fail: fail) {
+            let env = try RESTAPI.decode(HetznerCloudConvert.ListEnvelope.self, $0)
+            return (env.rrsets, env.meta?.pagination)
+        }.items
         do {
             return try listed.map { try HetznerCloudConvert.rrset($0, zone: zone, zoneTTL: z.ttl) }
         } catch { throw fail("\(error)") }

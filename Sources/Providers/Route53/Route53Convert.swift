@@ -47,17 +47,33 @@ public enum Route53Convert {
 
     /// The hosted zones of a `ListHostedZonesByNameResponse` body and whether more follow.
     public static func hostedZones(_ data: Data) throws -> (zones: [HostedZone], truncated: Bool, nextName: String?, nextID: String?) {
+        let root = try listRoot(data, "ListHostedZonesByNameResponse")
+        return (hostedZones(in: root), root.text("IsTruncated") == "true", root.text("NextDNSName"), root.text("NextHostedZoneId"))
+    }
+
+    /// The hosted zones of a `ListHostedZonesResponse` body and the `NextMarker` of the next
+    /// page (nil when `IsTruncated` is false).
+    /// - Throws: ``ConvertError`` for another body, or a truncated page without `NextMarker`.
+    public static func hostedZonePage(_ data: Data) throws -> (zones: [HostedZone], nextMarker: String?) {
+        let root = try listRoot(data, "ListHostedZonesResponse")
+        guard root.text("IsTruncated") == "true" else { return (hostedZones(in: root), nil) }
+        guard let m = root.text("NextMarker"), !m.isEmpty else { throw ConvertError(message: "IsTruncated is true but NextMarker is missing") }
+        return (hostedZones(in: root), m)
+    }
+
+    private static func listRoot(_ data: Data, _ name: String) throws -> XMLElementNode {
         let root = try XMLElementNode.parse(data)
-        guard root.name == "ListHostedZonesByNameResponse" else {
-            throw ConvertError(message: "expected ListHostedZonesByNameResponse, got <\(root.name)>")
-        }
-        let zones = (root.child("HostedZones")?.all("HostedZone") ?? []).map { z in
+        guard root.name == name else { throw ConvertError(message: "expected \(name), got <\(root.name)>") }
+        return root
+    }
+
+    private static func hostedZones(in root: XMLElementNode) -> [HostedZone] {
+        (root.child("HostedZones")?.all("HostedZone") ?? []).map { z in
             var id = z.text("Id") ?? ""
             if id.hasPrefix("/hostedzone/") { id.removeFirst("/hostedzone/".count) }
             return HostedZone(id: id, name: unescapeName(z.text("Name") ?? ""),
                               privateZone: z.text("Config", "PrivateZone")?.lowercased() == "true")
         }
-        return (zones, root.text("IsTruncated") == "true", root.text("NextDNSName"), root.text("NextHostedZoneId"))
     }
 
     /// One page of a `ListResourceRecordSetsResponse` body.

@@ -17,7 +17,9 @@ import MailPlan
 /// Credentials come from the standard environment variables `AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY` and, for temporary credentials, `AWS_SESSION_TOKEN`.
 ///
-/// The hosted zone is found by name (`ListHostedZonesByName`, exact match). A zone's
+/// The hosted zone is found by name (`ListHostedZonesByName`, exact match), or, when the run
+/// plans several zones, in one shared listing of every hosted zone (`ListHostedZones`, see
+/// ``ZoneDirectory``). A zone's
 /// Changeset is written as **one** `ChangeResourceRecordSets` batch, which Route 53 applies
 /// all-or-nothing: `CREATE` for creates (fails rather than clobbering a set made since the
 /// plan), `UPSERT` for updates, `DELETE` with the RRset exactly as it was read for deletes.
@@ -152,7 +154,7 @@ public final class Route53Provider: DNSProviderType {
             let tries = resp.attempts > 1 ? " after \(resp.attempts) attempts" : ""
             switch resp.status {
             case 401, 403:
-                return "AWS refused the credentials while \(doing) (HTTP \(resp.status) \(info.code)\(msg.isEmpty ? "" : ": \(msg)")); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY\(credentials.sessionToken == nil ? "" : " / AWS_SESSION_TOKEN") and the IAM permissions route53:ListHostedZonesByName, ListResourceRecordSets, ChangeResourceRecordSets"
+                return "AWS refused the credentials while \(doing) (HTTP \(resp.status) \(info.code)\(msg.isEmpty ? "" : ": \(msg)")); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY\(credentials.sessionToken == nil ? "" : " / AWS_SESSION_TOKEN") and the IAM permissions route53:ListHostedZonesByName, ListHostedZones, ListResourceRecordSets, ChangeResourceRecordSets"
             default:
                 return "\(doing) failed: \(req.method) \(scrub(req.displayURL)) returned HTTP \(resp.status) \(info.code)\(tries)\(msg.isEmpty ? "" : ": \(msg)")"
             }
@@ -162,21 +164,55 @@ public final class Route53Provider: DNSProviderType {
 
     // MARK: - zones
 
-    /// The hosted zone ID (without `/hostedzone/`) of `zone`, looked up once by exact name.
+    /// A signed GET whose failures are ``ProviderError``s saying what was being done.
+    private func get(_ path: String, query: [(String, String)], doing: String) throws -> (HTTPRequest, HTTPResponse) {
+        let req: HTTPRequest, resp: HTTPResponse
+        do { (req, resp) = try call(.get, path, query: query) }
+        catch { throw ProviderError(provider: instanceName, "\(doing) failed: \(scrub("\(error)"))") }
+        guard resp.status == 200 else { throw ProviderError(provider: instanceName, failure(req, resp, doing)) }
+        return (req, resp)
+    }
+
+    /// Every hosted zone of the account (`ListHostedZones`, 100 per page, `Marker` /
+    /// `NextMarker`), listed once per run and shared by the adapter instances of this provider
+    /// entry (``ZoneDirectory``); nil when looking up each zone alone is cheaper.
+    private func directory() throws -> ZoneDirectory<Route53Convert.HostedZone>? {
+        let doing = "listing the hosted zones"
+        let listing = PagedListing(noun: "hosted zones", vendor: "Route 53") { ProviderError(provider: self.instanceName, "\(doing): \($0)") }
+        return try ZoneDirectory.shared(client, key: "route53.zones \(endpoint.absoluteString)", name: { try? DomainName($0.name) }) { keepGoing in
+            try listing.read(from: .token([]), keepGoing: keepGoing) { cursor, _ in
+                guard case .token(let marker) = cursor else { preconditionFailure("Route 53 lists by marker") }
+                let (req, resp) = try get("/2013-04-01/hostedzone", query: [("maxitems", "100")] + marker.map { ("marker", $0) }, doing: doing)
+                let page: (zones: [Route53Convert.HostedZone], nextMarker: String?)
+                do { page = try Route53Convert.hostedZonePage(resp.body) } catch {
+                    throw ProviderError(provider: instanceName, "\(doing): the response cannot be used: \(error)")
+                }
+                // Route 53 may return fewer than maxitems on a page that is not the last.
+                return PagedListing.Page(items: page.zones, request: "GET " + scrub(req.displayURL), fullSize: page.zones.isEmpty ? 1 : page.zones.count,
+                                         next: page.nextMarker.map { .token([$0]) })
+            }
+        }
+    }
+
+    /// The hosted zone ID (without `/hostedzone/`) of `zone`, looked up once: in the shared
+    /// listing of every hosted zone when the run plans several, else by exact name
+    /// (`ListHostedZonesByName`).
     /// - Throws: ``ProviderError`` when there is no such zone or several public ones.
     public func hostedZoneID(_ zone: DomainName) throws -> String {
         if let id = zoneIDs[zone] { return id }
-        let doing = "looking up hosted zone \(zone.fqdn)"
-        let req: HTTPRequest, resp: HTTPResponse
-        do { (req, resp) = try call(.get, "/2013-04-01/hostedzonesbyname", query: [("dnsname", zone.fqdn), ("maxitems", "100")]) }
-        catch { throw ProviderError(provider: instanceName, "\(doing) failed: \(scrub("\(error)"))") }
-        guard resp.status == 200 else { throw ProviderError(provider: instanceName, failure(req, resp, doing)) }
-        let list: [Route53Convert.HostedZone]
-        do { list = try Route53Convert.hostedZones(resp.body).zones } catch {
-            throw ProviderError(provider: instanceName, "\(doing): the response cannot be used: \(error)")
+        let exact: [Route53Convert.HostedZone]
+        if let listed = try directory()?.lookup(zone) {
+            exact = listed
+        } else {
+            let doing = "looking up hosted zone \(zone.fqdn)"
+            let (_, resp) = try get("/2013-04-01/hostedzonesbyname", query: [("dnsname", zone.fqdn), ("maxitems", "100")], doing: doing)
+            let list: [Route53Convert.HostedZone]
+            do { list = try Route53Convert.hostedZones(resp.body).zones } catch {
+                throw ProviderError(provider: instanceName, "\(doing): the response cannot be used: \(error)")
+            }
+            // The list starts AT the name in label order and goes on past it: keep exact matches only.
+            exact = list.filter { (try? DomainName($0.name)) == zone }
         }
-        // The list starts AT the name in label order and goes on past it: keep exact matches only.
-        let exact = list.filter { (try? DomainName($0.name)) == zone }
         let pub = exact.filter { !$0.privateZone }
         let pick: [Route53Convert.HostedZone] = exact.count == 1 ? exact : pub
         guard pick.count == 1 else {
@@ -190,48 +226,45 @@ public final class Route53Provider: DNSProviderType {
     }
 
     /// Reads every RRset of `zone` (SOA and NS included), following `NextRecordName` /
-    /// `NextRecordType` / `NextRecordIdentifier` pages of up to 300 sets.
+    /// `NextRecordType` / `NextRecordIdentifier` pages of up to 300 sets through ``PagedListing``.
     /// Alias and routing-policy record sets are left out (mailplan does not model them) and
     /// remembered, so ``apply(_:)`` refuses to write over them.
     /// - Throws: ``ProviderError``; never returns a partial zone.
     public func readZone(_ zone: DomainName) throws -> [RRset] {
         let id = try hostedZoneID(zone)
         let doing = "reading zone \(zone.fqdn) (hosted zone \(id))"
-        var out: [RRset] = []
-        var raw: [RRsetKey: Route53Convert.APIRecordSet] = [:]
-        var skipped: [RRsetKey: String] = [:]
-        var start: (name: String, type: String, identifier: String?)? = nil
-        var pages = 0
-        repeat {
-            pages += 1
-            if pages > 10_000 { throw ProviderError(provider: instanceName, "\(doing): more than 10000 pages; giving up") }
+        let listing = PagedListing(noun: "record sets", vendor: "Route 53") { ProviderError(provider: self.instanceName, "\(doing): \($0)") }
+        let sets: [Route53Convert.APIRecordSet] = try listing.readAll(from: .token([])) { cursor, _ in
+            guard case .token(let start) = cursor else { preconditionFailure("Route 53 lists by record name and type") }
             var q: [(String, String)] = [("maxitems", "300")]
-            if let s = start {
-                q += [("name", s.name), ("type", s.type)]
-                if let i = s.identifier { q.append(("identifier", i)) }
+            if start.count >= 2 {
+                q += [("name", start[0]), ("type", start[1])]
+                if start.count > 2 { q.append(("identifier", start[2])) }
             }
-            let req: HTTPRequest, resp: HTTPResponse
-            do { (req, resp) = try call(.get, "/2013-04-01/hostedzone/\(id)/rrset", query: q) }
-            catch { throw ProviderError(provider: instanceName, "\(doing) failed: \(scrub("\(error)"))") }
-            guard resp.status == 200 else { throw ProviderError(provider: instanceName, failure(req, resp, doing)) }
+            let (req, resp) = try get("/2013-04-01/hostedzone/\(id)/rrset", query: q, doing: doing)
             let page: Route53Convert.RecordSetPage
             do { page = try Route53Convert.recordSetPage(resp.body) } catch {
                 throw ProviderError(provider: instanceName, "\(doing): GET \(req.displayURL) returned HTTP 200 with a body that cannot be used: \(error)")
             }
-            for s in page.sets {
-                if s.alias || s.setIdentifier != nil {
-                    if let n = try? DomainName(Route53Convert.unescapeName(s.name)) {
-                        skipped[RRsetKey(n, RRType(s.type))] = s.alias ? "an alias record" : "a routing-policy record (SetIdentifier \(s.setIdentifier!))"
-                    }
-                    continue
+            // Route 53 may return fewer than maxitems on a page that is not the last.
+            return PagedListing.Page(items: page.sets, request: "GET " + scrub(req.displayURL), fullSize: page.sets.isEmpty ? 1 : page.sets.count,
+                                     next: page.next.map { .token([$0.name, $0.type] + ($0.identifier.map { [$0] } ?? [])) })
+        }
+        var out: [RRset] = []
+        var raw: [RRsetKey: Route53Convert.APIRecordSet] = [:]
+        var skipped: [RRsetKey: String] = [:]
+        for s in sets {
+            if s.alias || s.setIdentifier != nil {
+                if let n = try? DomainName(Route53Convert.unescapeName(s.name)) {
+                    skipped[RRsetKey(n, RRType(s.type))] = s.alias ? "an alias record" : "a routing-policy record (SetIdentifier \(s.setIdentifier!))"
                 }
-                do {
-                    let r = try Route53Convert.rrset(s, zone: zone)
-                    out.append(r); raw[r.key] = s
-                } catch { throw ProviderError(provider: instanceName, "\(doing): \(error)") }
+                continue
             }
-            start = page.next
-        } while start != nil
+            do {
+                let r = try Route53Convert.rrset(s, zone: zone)
+                out.append(r); raw[r.key] = s
+            } catch { throw ProviderError(provider: instanceName, "\(doing): \(error)") }
+        }
         lastRead[zone] = raw
         foreign[zone] = skipped
         return out

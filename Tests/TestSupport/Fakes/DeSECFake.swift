@@ -1,7 +1,7 @@
 import Foundation
 
 /// A stateful fake of the deSEC API on loopback: `Token` auth,
-/// trailing-slash URLs, `GET /domains/{name}/`, `GET /domains/{name}/rrsets/` that answers
+/// trailing-slash URLs, `GET /domains/` (every domain, paged like RRsets), `GET /domains/{name}/`, `GET /domains/{name}/rrsets/` that answers
 /// 400 with a `Link` header above `pageLimit` RRsets and serves `?cursor=` pages, and an
 /// atomic bulk `PATCH` with a per-item error array. Strict mode rejects what deSEC rejects:
 /// `@` in bulk bodies, unquoted TXT, a target without a trailing dot, a TTL below the
@@ -52,14 +52,16 @@ final class DeSECFake: @unchecked Sendable {
         guard req.headers["authorization"] == "Token \(token)" else { return FakeSupport.json(401, ["detail": "Invalid token."]) }
         let t = FakeSupport.target(req.path)
         let s = t.segments
-        guard t.hasTrailingSlash, s.count >= 4, s[0] == "api", s[1] == "v1", s[2] == "domains" else {
+        guard t.hasTrailingSlash, s.count >= 3, s[0] == "api", s[1] == "v1", s[2] == "domains" else {
             return FakeSupport.json(404, ["detail": "Not found."])
         }
         lock.lock(); defer { lock.unlock() }
+        if s.count == 3 && req.method == "GET" {
+            return paged(domains.keys.sorted().map { domainJSON(domains[$0]!) }, t, base: "\(url)/domains/")
+        }
         guard let d = domains[s[3]] else { return FakeSupport.json(404, ["detail": "Not found."]) }
         if s.count == 4 && req.method == "GET" {
-            return FakeSupport.json(200, ["name": d.name, "minimum_ttl": d.minimumTTL, "created": "2026-01-01T00:00:00Z",
-                                          "published": "2026-01-01T00:00:00Z", "touched": "2026-01-01T00:00:00Z", "keys": [] as [Any]])
+            return FakeSupport.json(200, domainJSON(d).merging(["keys": [] as [Any]]) { a, _ in a })
         }
         guard s.count == 5, s[4] == "rrsets" else { return FakeSupport.json(404, ["detail": "Not found."]) }
         if req.method == "GET" { return list(d, t) }
@@ -67,15 +69,24 @@ final class DeSECFake: @unchecked Sendable {
         return FakeSupport.json(405, ["detail": "Method \"\(req.method)\" not allowed."])
     }
 
+    private func domainJSON(_ d: Domain) -> [String: Any] {
+        ["name": d.name, "minimum_ttl": d.minimumTTL, "created": "2026-01-01T00:00:00Z",
+         "published": "2026-01-01T00:00:00Z", "touched": "2026-01-01T00:00:00Z"]
+    }
+
     private func list(_ d: Domain, _ t: FakeSupport.Target) -> FakeHTTPServer.Response {
-        let all = d.rrsets.keys.sorted().map { d.rrsets[$0]! }
-        let base = "\(url)/domains/\(d.name)/rrsets/"
+        paged(d.rrsets.keys.sorted().map { api(d.rrsets[$0]!, d.name) }, t, base: "\(url)/domains/\(d.name)/rrsets/")
+    }
+
+    /// `all` unpaginated up to ``pageLimit`` items; above it 400 with a `Link` to the first
+    /// `?cursor=` page, and cursor pages of ``pageLimit`` with `first`/`prev`/`next` links.
+    private func paged(_ all: [[String: Any]], _ t: FakeSupport.Target, base: String) -> FakeHTTPServer.Response {
         guard let cursor = t.q("cursor") else {
             if all.count > pageLimit {
                 return FakeSupport.json(400, ["detail": "Pagination required. You can query up to \(pageLimit) items at a time (\(all.count) total). Please use the `first` page link (see Link header)."],
                                         headers: ["Link": "<\(base)?cursor=>; rel=\"first\""])
             }
-            return FakeSupport.json(200, all.map { api($0, d.name) })
+            return FakeSupport.json(200, all)
         }
         let offset = cursor.isEmpty ? 0 : Int(cursor.dropFirst(3)) ?? -1
         guard offset >= 0, cursor.isEmpty || cursor.hasPrefix("cur") else { return FakeSupport.json(400, ["cursor": ["Invalid cursor"]]) }
@@ -83,7 +94,7 @@ final class DeSECFake: @unchecked Sendable {
         var links = ["<\(base)?cursor=>; rel=\"first\""]
         if offset > 0 { links.append("<\(base)?cursor=cur\(max(0, offset - pageLimit))>; rel=\"prev\"") }
         if offset + pageLimit < all.count { links.append("<\(base)?cursor=cur\(offset + pageLimit)>; rel=\"next\"") }
-        return FakeSupport.json(200, page.map { api($0, d.name) }, headers: ["Link": links.joined(separator: ", ")])
+        return FakeSupport.json(200, page, headers: ["Link": links.joined(separator: ", ")])
     }
 
     /// Validates every item first; applies all of them or none.

@@ -4,6 +4,7 @@ import MailPlan
 /// A stateful fake of the DigitalOcean Domains API v2 on loopback,
 /// under `/v2`:
 ///
+/// - `GET /domains?page=&per_page=` (every domain, paged like records),
 /// - `GET /domains/{name}` (404 `not_found` when absent),
 /// - `GET /domains/{name}/records?page=&per_page=` (default 20, capped at ``maxPerPage``;
 ///   `links.pages.next`/`last` only when there are more pages, `first`/`prev` after page 1;
@@ -102,6 +103,10 @@ final class DigitalOceanFake: @unchecked Sendable {
         guard req.headers["authorization"] == "Bearer \(token)" else { return error(401, "unauthorized", "Unable to authenticate you") }
         let (path, query) = FakeSupport.split(req.path)
         let parts = path.split(separator: "/").map(String.init)   // v2, domains, {name}, records, {id}
+        if parts == ["v2", "domains"] && req.method == "GET" {
+            return paged(domains.map { ["name": $0, "ttl": 1800, "zone_file": ""] as [String: Any] }, key: "domains",
+                         base: "https://api.digitalocean.com/v2/domains", query: query)
+        }
         guard parts.count >= 3, parts[0] == "v2", parts[1] == "domains", domains.contains(parts[2]) else {
             return error(404, "not_found", "The resource you were accessing could not be found.")
         }
@@ -149,18 +154,23 @@ final class DigitalOceanFake: @unchecked Sendable {
     }
 
     private func list(_ domain: String, query: [String: String]) -> FakeHTTPServer.Response {
-        let all = _records.filter { $0.domain == domain }
+        paged(_records.filter { $0.domain == domain }.map(json), key: "domain_records",
+              base: "https://api.digitalocean.com/v2/domains/\(domain)/records", query: query, skew: totalSkew)
+    }
+
+    /// One page of `all` under `key`, with `links.pages` and `meta.total` as the API sends them.
+    private func paged(_ all: [[String: Any]], key: String, base: String, query: [String: String], skew: Int = 0) -> FakeHTTPServer.Response {
         let perPage = min(max(1, Int(query["per_page"] ?? "") ?? 20), maxPerPage)
         let page = max(1, Int(query["page"] ?? "") ?? 1)
         let last = max(1, (all.count + perPage - 1) / perPage)
         let start = min(all.count, (page - 1) * perPage)
         let slice = all[start..<min(all.count, start + perPage)]
-        let base = "https://api.digitalocean.com/v2/domains/\(domain)/records?per_page=\(perPage)&page="
+        let base = base + "?per_page=\(perPage)&page="
         var pages: [String: String] = [:]
         if page > 1 { pages["first"] = base + "1"; pages["prev"] = base + String(page - 1) }
         if page < last { pages["next"] = base + String(page + 1); pages["last"] = base + String(last) }
-        return respond(200, ["domain_records": slice.map(json), "links": pages.isEmpty ? [:] : ["pages": pages],
-                             "meta": ["total": all.count + totalSkew]] as [String: Any])
+        return respond(200, [key: Array(slice), "links": pages.isEmpty ? [:] : ["pages": pages],
+                             "meta": ["total": all.count + skew]] as [String: Any])
     }
 
     private struct Refused: Error { var message: String }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A stateful fake of Gandi LiveDNS v5 on loopback: `Bearer` auth,
-/// `GET /v5/livedns/domains/{fqdn}`, paginated `/records` with `Total-Count` and `Link`
+/// `GET /v5/livedns/domains` (every domain, paged like records), `GET /v5/livedns/domains/{fqdn}`, paginated `/records` with `Total-Count` and `Link`
 /// headers, `PUT`/`DELETE /records/{name}/{type}`, error bodies `{code,message,object,cause}`
 /// and `{status:"error",errors:[…]}`, TXT returned quoted. Strict mode rejects a TTL outside
 /// 300–2592000, an unquoted TXT value, a name with a trailing dot or the zone suffix.
@@ -54,6 +54,16 @@ final class GandiFake: @unchecked Sendable {
                 "rrset_href": "\(url)/domains/\(d)/records/\(r.name == "@" ? "%40" : r.name)/\(r.type)"]
     }
 
+    /// One page of `all` (`per_page` default 100) with `Total-Count` and a `rel="next"` `Link`.
+    private func page(_ all: [[String: Any]], _ t: FakeSupport.Target, link: String) -> FakeHTTPServer.Response {
+        let perPage = Int(t.q("per_page") ?? "100") ?? 100
+        let page = Int(t.q("page") ?? "1") ?? 1
+        let slice = all.dropFirst((page - 1) * perPage).prefix(perPage)
+        var h = ["Total-Count": "\(all.count)"]
+        if page * perPage < all.count { h["Link"] = "<\(link)?page=\(page + 1)&per_page=\(perPage)>; rel=\"next\"" }
+        return FakeSupport.json(200, Array(slice), headers: h)
+    }
+
     private func handle(_ req: FakeHTTPServer.Request) -> FakeHTTPServer.Response {
         if let f = faults.match(req) { return f }
         guard req.headers["authorization"] == "Bearer \(token)" else {
@@ -61,8 +71,13 @@ final class GandiFake: @unchecked Sendable {
         }
         let t = FakeSupport.target(req.path)
         let s = t.segments
-        guard s.count >= 4, s[0] == "v5", s[1] == "livedns", s[2] == "domains" else { return Self.notFound }
+        guard s.count >= 3, s[0] == "v5", s[1] == "livedns", s[2] == "domains" else { return Self.notFound }
         lock.lock(); defer { lock.unlock() }
+        if s.count == 3 && req.method == "GET" {
+            return page(domains.keys.sorted().map { d -> [String: Any] in
+                ["fqdn": d, "domain_href": "\(url)/domains/\(d)", "domain_records_href": "\(url)/domains/\(d)/records"]
+            }, t, link: "\(url)/domains")
+        }
         let d = s[3]
         guard let zone = domains[d] else { return Self.notFound }
         if s.count == 4 && req.method == "GET" {
@@ -71,13 +86,7 @@ final class GandiFake: @unchecked Sendable {
         }
         guard s.count >= 5, s[4] == "records" else { return Self.notFound }
         if s.count == 5 && req.method == "GET" {
-            let perPage = Int(t.q("per_page") ?? "100") ?? 100
-            let page = Int(t.q("page") ?? "1") ?? 1
-            let all = zone.keys.sorted().map { zone[$0]! }
-            let slice = all.dropFirst((page - 1) * perPage).prefix(perPage)
-            var h = ["Total-Count": "\(all.count)"]
-            if page * perPage < all.count { h["Link"] = "<\(url)/domains/\(d)/records?page=\(page + 1)&per_page=\(perPage)>; rel=\"next\"" }
-            return FakeSupport.json(200, slice.map { api($0, d) }, headers: h)
+            return page(zone.keys.sorted().map { api(zone[$0]!, d) }, t, link: "\(url)/domains/\(d)/records")
         }
         guard s.count == 7 else { return Self.notFound }
         let name = s[5], type = s[6], k = "\(name)/\(type)"

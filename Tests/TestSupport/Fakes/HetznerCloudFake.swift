@@ -1,7 +1,7 @@
 import Foundation
 
 /// A stateful fake of the Hetzner Cloud DNS API on loopback:
-/// `/v1/zones/{id_or_name}`, paginated `/rrsets` with `meta.pagination`, RRset writes that
+/// `/v1/zones` (every zone, paginated), `/v1/zones/{id_or_name}`, paginated `/rrsets` with `meta.pagination`, RRset writes that
 /// return asynchronous actions (`running`, then `success` after `pollsUntilDone` polls of
 /// `/v1/zones/actions/{id}`), `{"error":{code,message}}` bodies, `RateLimit-*` headers and,
 /// in strict mode, the API's input rules: relative lower-case names without dot or zone
@@ -108,11 +108,26 @@ final class HetznerCloudFake: @unchecked Sendable {
         }
         let t = FakeSupport.target(req.path)
         let s = t.segments
-        guard s.count >= 3, s[0] == "v1", s[1] == "zones" else { return Self.error(404, "not_found", "not found") }
+        guard s.count >= 2, s[0] == "v1", s[1] == "zones" else { return Self.error(404, "not_found", "not found") }
         lock.lock(); defer { lock.unlock() }
         var resp = route(req, t, s)
         for (k, v) in rateHeaders() { resp.headers[k] = v }
         return resp
+    }
+
+    /// One page of `all` under `key` with `meta.pagination` (`per_page` default 25, 1–`limit`:
+    /// 100 for RRsets, 50 for every other list).
+    private func page(_ all: [[String: Any]], key: String, _ t: FakeSupport.Target, link: String, max limit: Int = 50) -> FakeHTTPServer.Response {
+        let perPage = Int(t.q("per_page") ?? "25") ?? 25
+        let page = Int(t.q("page") ?? "1") ?? 1
+        if strict && (perPage < 1 || perPage > limit || page < 1) { return Self.error(400, "invalid_input", "invalid input in field 'per_page'") }
+        let last = max(1, (all.count + perPage - 1) / perPage)
+        let slice = all.dropFirst((page - 1) * perPage).prefix(perPage)
+        return FakeSupport.json(200, [
+            key: Array(slice),
+            "meta": ["pagination": ["page": page, "per_page": perPage, "previous_page": page > 1 ? page - 1 : NSNull() as Any,
+                                    "next_page": page < last ? page + 1 : NSNull() as Any, "last_page": last, "total_entries": all.count]],
+        ], headers: ["Link": "<\(link)?page=\(last)&per_page=\(perPage)>; rel=\"last\""])
     }
 
     private func route(_ req: FakeHTTPServer.Request, _ t: FakeSupport.Target, _ s: [String]) -> FakeHTTPServer.Response {
@@ -128,8 +143,14 @@ final class HetznerCloudFake: @unchecked Sendable {
                                                      "started": "2026-01-01T00:00:00Z", "finished": status == "running" ? NSNull() : "2026-01-01T00:00:01Z" as Any,
                                                      "resources": [] as [Any], "error": err]])
         }
+        if s.count == 2 && req.method == "GET" {
+            let all = zones.keys.sorted().map { zones[$0]! }.map { z -> [String: Any] in
+                ["id": z.id, "name": z.name, "mode": z.mode, "ttl": z.ttl, "status": "ok", "record_count": z.rrsets.count, "labels": [:] as [String: String]]
+            }
+            return page(all, key: "zones", t, link: "\(url)/zones")
+        }
         let zoneKey = s[2]
-        guard let zone = zones.values.first(where: { $0.name == zoneKey || "\($0.id)" == zoneKey }) else {
+        guard let zone = zones[zoneKey] ?? zones.values.first(where: { "\($0.id)" == zoneKey }) else {
             return Self.error(404, "not_found", "zone not found")
         }
         let zn = zone.name
@@ -139,17 +160,7 @@ final class HetznerCloudFake: @unchecked Sendable {
         }
         guard s.count >= 4, s[3] == "rrsets" else { return Self.error(404, "not_found", "not found") }
         if s.count == 4 && req.method == "GET" {
-            let perPage = Int(t.q("per_page") ?? "25") ?? 25
-            let page = Int(t.q("page") ?? "1") ?? 1
-            if strict && (perPage < 1 || perPage > 100 || page < 1) { return Self.error(400, "invalid_input", "invalid input in field 'per_page'") }
-            let all = zone.rrsets.keys.sorted().map { zone.rrsets[$0]! }
-            let last = max(1, (all.count + perPage - 1) / perPage)
-            let slice = all.dropFirst((page - 1) * perPage).prefix(perPage)
-            return FakeSupport.json(200, [
-                "rrsets": slice.map { apiRRset($0, zoneID: zone.id) },
-                "meta": ["pagination": ["page": page, "per_page": perPage, "previous_page": page > 1 ? page - 1 : NSNull() as Any,
-                                        "next_page": page < last ? page + 1 : NSNull() as Any, "last_page": last, "total_entries": all.count]],
-            ], headers: ["Link": "<\(url)/zones/\(zn)/rrsets?page=\(last)&per_page=\(perPage)>; rel=\"last\""])
+            return page(zone.rrsets.keys.sorted().map { apiRRset(zone.rrsets[$0]!, zoneID: zone.id) }, key: "rrsets", t, link: "\(url)/zones/\(zn)/rrsets", max: 100)
         }
         if s.count == 4 && req.method == "POST" {
             guard let b = FakeSupport.body(req) as? [String: Any], let name = b["name"] as? String, let type = b["type"] as? String else {
