@@ -71,14 +71,17 @@ public final class ProviderSession: @unchecked Sendable {
         if let m = memos[key] { memo = m } else { memo = Memo(); memos[key] = memo }
         lock.unlock()
         memo.lock.lock(); defer { memo.lock.unlock() }
-        if let v = memo.value as? T { return v }
+        if memo.made, let v = memo.value as? T { return v }
         let v = try make()
         memo.value = v
+        memo.made = true
         return v
     }
 
     private final class Memo {
         let lock = NSLock()
+        /// Set once `value` holds a made value (which may itself be an Optional's nil).
+        var made = false
         var value: Any?
     }
 }
