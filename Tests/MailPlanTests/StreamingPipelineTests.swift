@@ -105,6 +105,21 @@ final class StreamingPipelineTests: XCTestCase {
         XCTAssertEqual(mem.writes.map(\.zone.fqdn), ["d0.example.", "d1.example."])
     }
 
+    func testAZoneChangedSinceThePlanDoesNotStopTheZonesAfterIt() throws {
+        let (plan, mem) = try sixZones()
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
+        let result = try engine.makePlan()
+        // A colleague creates d0's MX after the plan: d0 is refused, d1…d5 are still written.
+        var zones = mem.zones
+        zones[dn("d0.example")]!.append(rr("d0.example", .mx, 3600, ["20 other.example.net."]))
+        mem.zones = zones
+        let report = engine.apply(result)
+        XCTAssertEqual(report.zones.map { "\($0.changeset.zone.fqdn) applied \($0.applied.count) failed \($0.failed.count)" },
+                       ["d0.example. applied 0 failed 1"] + (1..<6).map { "d\($0).example. applied 1 failed 0" })
+        XCTAssertEqual(report.zones[0].error, "provider p, zone d0.example.: changed since the plan was made: d0.example. MX is now ttl 3600 20 other.example.net. (the plan was made from absent); nothing was written to this zone: re-run mailplan plan")
+        XCTAssertEqual(mem.writes.map(\.zone.fqdn), (1..<6).map { "d\($0).example." })
+    }
+
     func testWritesRunUpToTheDeclaredWriteConcurrency() throws {
         let (plan, _) = try sixZones()
         let caps = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400, applyMode: .atomic, writeConcurrency: 2)

@@ -398,19 +398,21 @@ public final class Engine {
 
     /// Writes one zone: the compare-before-write check, the adapter's write, and, after a lost
     /// reply from an ``ApplyMode/atomic`` adapter, the settling read.
-    func writeZone(_ cs: ZoneChangeset, provider prov: any DNSProvider, progress: (String) -> Void) -> ApplyReport.ZoneOutcome {
+    /// - Returns: the outcome, and whether it stops the zones after it (any failure except a
+    ///   zone refused because it changed since the plan: the other zones are still written).
+    func writeZone(_ cs: ZoneChangeset, provider prov: any DNSProvider, progress: (String) -> Void) -> (outcome: ApplyReport.ZoneOutcome, stops: Bool) {
         progress("\(cs.zone.fqdn): applying \(cs.changes.count) change\(cs.changes.count == 1 ? "" : "s") at \(cs.provider) (\(cs.providerType))")
         do {
-            if let refused = try changedSincePlan(cs, provider: prov) { return refused }
+            if let refused = try changedSincePlan(cs, provider: prov) { return (refused, false) }
             try prov.apply(cs)
-            return .init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil)
+            return (.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil), false)
         } catch let e as ApplyError {
             let outcome = ApplyReport.ZoneOutcome(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted,
                                                   error: e.description, unknown: e.unknown)
-            if !e.unknown.isEmpty, prov.capabilities.applyMode == .atomic { return settle(outcome, provider: prov, progress: progress) }
-            return outcome
+            if !e.unknown.isEmpty, prov.capabilities.applyMode == .atomic { return (settle(outcome, provider: prov, progress: progress), true) }
+            return (outcome, true)
         } catch {
-            return .init(changeset: cs, applied: [], failed: cs.changes, notAttempted: [], error: "\(error)")
+            return (.init(changeset: cs, applied: [], failed: cs.changes, notAttempted: [], error: "\(error)"), true)
         }
     }
 

@@ -5,10 +5,12 @@ import Foundation
 /// ``ProviderCapabilities/writeConcurrency`` zones are written at the same time; a zone's own
 /// changes keep their order (add before remove) because one adapter call writes them all.
 /// After the first zone that fails, no further zone is started: the zones submitted after it
-/// are reported as not attempted.
+/// are reported as not attempted. A zone refused because it changed since the plan (compare
+/// before write) does not stop the others.
 final class ZoneWriter: @unchecked Sendable {
-    /// Writes one zone; runs on a writer thread.
-    typealias Write = @Sendable (ZoneChangeset, any DNSProvider) -> ApplyReport.ZoneOutcome
+    /// Writes one zone; runs on a writer thread. `stops`: the outcome stops further zones (a
+    /// failure; a zone refused because it changed since the plan does not stop the others).
+    typealias Write = @Sendable (ZoneChangeset, any DNSProvider) -> (outcome: ApplyReport.ZoneOutcome, stops: Bool)
     typealias Adapter = Result<any DNSProvider, any Error>
 
     private let write: Write
@@ -65,14 +67,14 @@ final class ZoneWriter: @unchecked Sendable {
                 continue
             }
             lock.unlock()
-            let o: ApplyReport.ZoneOutcome
+            let o: (outcome: ApplyReport.ZoneOutcome, stops: Bool)
             switch job.adapter {
             case .success(let adapter): o = write(job.changeset, adapter)
-            case .failure(let error): o = .init(changeset: job.changeset, applied: [], failed: job.changeset.changes, notAttempted: [], error: "\(error)")
+            case .failure(let error): o = (.init(changeset: job.changeset, applied: [], failed: job.changeset.changes, notAttempted: [], error: "\(error)"), true)
             }
             lock.lock()
-            outcomes[job.index] = o
-            if o.error != nil && stopReason == nil { stopReason = "zone \(job.changeset.zone.fqdn) failed" }
+            outcomes[job.index] = o.outcome
+            if o.stops && o.outcome.error != nil && stopReason == nil { stopReason = "zone \(job.changeset.zone.fqdn) failed" }
         }
         q.workers -= 1
         running -= 1
