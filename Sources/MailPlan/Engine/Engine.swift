@@ -74,6 +74,9 @@ public final class Engine {
     /// The DNS lookup SPF planning uses (flattening, lookup budget, `senders_expected`);
     /// nil: ``SPFEvaluator/live(_:)`` over the plan's `dns:` settings.
     public var spfLookup: SPFDNSLookup? = nil
+    /// The shard a run is limited to (`--shard K/N`, ``Shard``), applied by ``select(_:targets:)``
+    /// after `--target`; nil: every zone.
+    public var shard: Shard? = nil
 
     /// - Parameters:
     ///   - plan: a loaded plan.
@@ -114,10 +117,11 @@ public final class Engine {
     }
 
     /// The zones a run is limited to by `--target`: a target names a domain of the plan (its
-    /// zone is selected) or a zone apex. No targets selects every zone.
+    /// zone is selected) or a zone apex. No targets selects every zone. Then only the zones
+    /// of ``shard`` are kept.
     /// - Throws: ``DiagnosticsError`` naming each target that is neither, with a did-you-mean.
     public func select(_ zones: [DesiredZone], targets: [String]) throws -> [DesiredZone] {
-        guard !targets.isEmpty else { return zones }
+        guard !targets.isEmpty else { return zones.filter(inShard) }
         var wanted = Set<DomainName>()
         var problems: [Diagnostic] = []
         let known = plan.domains.map(\.name.withoutTrailingDot) + zones.map(\.zone.withoutTrailingDot)
@@ -133,7 +137,7 @@ public final class Engine {
             }
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
-        return zones.filter { wanted.contains($0.zone) }
+        return zones.filter { wanted.contains($0.zone) && inShard($0) }
     }
 
     /// Reads the live RRsets of `zones` (zone apex, provider instance name), at most
@@ -298,7 +302,7 @@ public final class Engine {
         // (only when the plan sets check.mta_sts: the opt-in to fetch policies at plan time).
         if let fetch = plan.check.mtaSTS {
             let sts = MTASTSCheck(settings: fetch)
-            let refused = plan.domains.filter { $0.mtaSTS?.mode == .enforce }.flatMap { d in
+            let refused = plan.domains.filter { $0.mtaSTS?.mode == .enforce && inShard($0) }.flatMap { d in
                 sts.findings(d, compareContent: false).filter { $0.severity == .error }
                     .map { Diagnostic(at: d.location, "domains[\(d.name.withoutTrailingDot)].mta_sts: \($0.message)") }
             }
@@ -307,8 +311,8 @@ public final class Engine {
         var result = PlanResult(planFile: plan.file, zones: out, warnings: warnings)
         result.rotation = rotation
         result.files = try policyFileChanges()
-        // PTRs belong to the server host: read them unless --target leaves out its zone.
-        if plan.server.reverse != nil, targets.isEmpty || hostZone.map({ hz in zones.contains { $0.zone == hz.zone } }) != false {
+        // PTRs belong to the server host: read them unless --target or --shard leaves out its zone.
+        if plan.server.reverse != nil, runsServerParts(targets: targets, zones: zones) {
             progress?("reading the PTR of \(serverAddresses.count) address\(serverAddresses.count == 1 ? "" : "es")")
             result.reverse = try planReverse()
             result.reverseConfigured = true
@@ -319,7 +323,7 @@ public final class Engine {
     /// The MTA-STS policy files that differ from what the plan derives (RFC 8461 §3.2).
     func policyFileChanges() throws -> [PolicyFileChange] {
         var out: [PolicyFileChange] = []
-        for d in plan.domains {
+        for d in plan.domains where inShard(d) {
             guard let sts = d.mtaSTS, let path = sts.policyFile else { continue }
             if let c = try PolicyFiles.change(path: path, content: Compiler.mtaSTSPolicy(sts, mx: d.mx),
                                               purpose: "mta_sts policy for \(d.name.withoutTrailingDot)", location: d.location) {
