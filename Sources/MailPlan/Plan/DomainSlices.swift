@@ -34,36 +34,44 @@ struct DomainSlices {
     /// The YAML text of an item: its lines as they are in the file.
     func text(_ item: Item) -> String { String(source[item.range]) }
 
+    /// The text is read as bytes (lines split at LF), never as Characters: this runs over the
+    /// whole file before anything is composed.
     /// - Parameter minimumItems: fewer items are not cut (nil is returned).
     /// - Returns: nil when the file is not of the layout described above.
     init?(_ text: String, minimumItems: Int = DomainSlices.minimumItems) {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        func indent(_ l: Substring) -> Int? {
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), cr = UInt8(ascii: "\r"), hash = UInt8(ascii: "#"), dash = UInt8(ascii: "-")
+        /// The leading spaces; nil when a tab is part of the indentation.
+        func indent(_ l: Substring.UTF8View) -> Int? {
             var n = 0
-            for c in l.utf8 {
-                if c == UInt8(ascii: " ") { n += 1; continue }
-                if c == UInt8(ascii: "\t") { return nil }
+            for c in l {
+                if c == space { n += 1; continue }
+                if c == tab { return nil }
                 return n
             }
             return n
         }
-        func isBlankOrComment(_ l: Substring) -> Bool {
-            let t = l.drop { $0 == " " || $0 == "\r" }
-            return t.isEmpty || t.first == "#"
+        func isBlankOrComment(_ l: Substring.UTF8View) -> Bool {
+            guard let c = l.first(where: { $0 != space && $0 != cr }) else { return true }
+            return c == hash
         }
-        func isDomainsKey(_ l: Substring) -> Bool {
-            guard l.hasPrefix("domains:") else { return false }
-            let after = l.dropFirst("domains:".count).drop { $0 == " " || $0 == "\r" }
-            return after.isEmpty || after.first == "#"
+        let key = Array("domains:".utf8)
+        func isDomainsKey(_ l: Substring.UTF8View) -> Bool {
+            guard l.starts(with: key) else { return false }
+            guard let c = l.dropFirst(key.count).first(where: { $0 != space && $0 != cr }) else { return true }
+            return c == hash
         }
-        guard let key = lines.firstIndex(where: isDomainsKey) else { return nil }
+        guard let k = lines.firstIndex(where: isDomainsKey) else { return nil }
         // The first item fixes the indentation of the entries.
-        var i = key + 1
+        var i = k + 1
         while i < lines.count, isBlankOrComment(lines[i]) { i += 1 }
         guard i < lines.count, let itemIndent = indent(lines[i]) else { return nil }
-        func startsItem(_ l: Substring) -> Bool {
+        func startsItem(_ l: Substring.UTF8View) -> Bool {
+            guard indent(l) == itemIndent else { return false }
             let body = l.dropFirst(itemIndent)
-            return indent(l) == itemIndent && (body == "-" || body == "-\r" || body.hasPrefix("- "))
+            guard body.first == dash else { return false }
+            let next = body.dropFirst().first
+            return next == nil || next == space || (next == cr && body.count == 2)
         }
         guard startsItem(lines[i]) else { return nil }
         var items: [Item] = []
@@ -82,9 +90,10 @@ struct DomainSlices {
         }
         items.append(Item(range: lines[start].startIndex..<lines[end - 1].endIndex, firstLine: start + 1))
         guard items.count >= minimumItems else { return nil }
-        var rest = lines[..<(key + 1)].joined(separator: "\n")
-        rest += String(repeating: "\n", count: end - key - 1)
-        if end < lines.count { rest += "\n" + lines[end...].joined(separator: "\n") }
+        // Every line of the file, the items' lines (and what lies between them) emptied.
+        var rest = String(text[..<lines[k].endIndex])
+        rest += String(repeating: "\n", count: end - k - 1)
+        if end < lines.count { rest += "\n" + String(text[lines[end].startIndex...]) }
         self.source = text
         self.rest = rest
         self.items = items

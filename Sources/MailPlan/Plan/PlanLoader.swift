@@ -52,14 +52,17 @@ public struct PlanLoader {
 
     /// Loads plan text. `file` is used in messages; `baseDirectory` resolves relative paths.
     public func load(text: String, file: String, baseDirectory: URL, sha256: String = "") throws -> MailPlan {
+        // Yams' default encoding, read once: `Parser.Encoding.default` copies the process
+        // environment on every call, and a cut file is composed once per domain item.
+        let encoding = Parser.Encoding.default
         if let n = domainSliceThreshold, let slices = DomainSlices(text, minimumItems: n),
-           let plan = try loadSliced(slices, file: file, baseDirectory: baseDirectory, sha256: sha256) {
+           let plan = try loadSliced(slices, file: file, baseDirectory: baseDirectory, sha256: sha256, encoding: encoding) {
             return plan
         }
         let root: Node?
         // The basic resolver: mailplan reads every scalar as text and checks its type itself, so
         // Yams' regular-expression tag resolution (a third of the load time) is not needed.
-        do { root = try Yams.compose(yaml: text, .basic) } catch let e as YamlError {
+        do { root = try Yams.compose(yaml: text, .basic, .default, encoding) } catch let e as YamlError {
             throw DiagnosticsError(Self.yamlDiagnostic(e, file: file, text: text))
         } catch {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(error)"))
@@ -77,11 +80,12 @@ public struct PlanLoader {
     /// the file composed as one document, then each domain item composed and read on its own.
     /// - Returns: nil when the cut does not compose exactly (then the whole file is composed,
     ///   and gives the YAML diagnostics).
-    func loadSliced(_ slices: DomainSlices, file: String, baseDirectory: URL, sha256: String) throws -> MailPlan? {
-        guard let root = try? Yams.compose(yaml: slices.rest, .basic) else { return nil }
+    func loadSliced(_ slices: DomainSlices, file: String, baseDirectory: URL, sha256: String, encoding: Parser.Encoding) throws -> MailPlan? {
+        guard let root = try? Yams.compose(yaml: slices.rest, .basic, .default, encoding) else { return nil }
         var reader = PlanReader(file: file, baseDirectory: baseDirectory, environment: environment)
         reader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
         reader.slices = slices
+        reader.yamlEncoding = encoding
         let plan = reader.readPlan(root, sha256: sha256)
         if reader.sliceFailed { return nil }
         return try finish(reader, plan)
@@ -165,6 +169,17 @@ struct PlanReader {
     }
     /// Key files read so far (for saved plans).
     var keyFiles: [PlanKeyFile] = []
+    /// The URL of each key file path as written (and its standardized form), made once:
+    /// thousands of domains name the same file.
+    var keyFileURLs: [String: (URL, URL)] = [:]
+
+    mutating func keyFileURL(_ path: String) -> (URL, URL) {
+        if let hit = keyFileURLs[path] { return hit }
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+        let r = (url, url.standardizedFileURL)
+        keyFileURLs[path] = r
+        return r
+    }
     /// Each distinct SPF sender term, checked and parsed once (``SPFTerm/problem(_:)``,
     /// ``SPFRecord/parseTerm(_:)``: pure functions of the term): thousands of domains repeat
     /// the same few terms.
@@ -186,6 +201,8 @@ struct PlanReader {
     /// Set when a domain item does not compose as one sequence entry (the loader then
     /// composes the whole file).
     var sliceFailed = false
+    /// The encoding domain items are composed with (Yams' default, read once).
+    var yamlEncoding: Parser.Encoding = .utf8
 
     init(file: String, baseDirectory: URL, environment: [String: String]) {
         self.file = file; self.baseDirectory = baseDirectory; self.environment = environment
@@ -427,7 +444,7 @@ struct PlanReader {
         var seen: [DomainName: SourceLocation?] = [:]
         seen.reserveCapacity(slices.items.count)
         for (i, item) in slices.items.enumerated() {
-            guard case .sequence(let seq)?? = try? Yams.compose(yaml: slices.text(item), .basic), seq.count == 1, let d = seq.first else {
+            guard case .sequence(let seq)?? = try? Yams.compose(yaml: slices.text(item), .basic, .default, yamlEncoding), seq.count == 1, let d = seq.first else {
                 sliceFailed = true
                 return []
             }
@@ -686,10 +703,10 @@ struct PlanReader {
             case (nil, let f?):
                 at = f.value
                 if let path = string(f.value, "\(sp).public_key_file") {
-                    let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+                    let (url, standardized) = keyFileURL(path)
                     do {
                         text = try readFile(url)
-                        keyFiles.append(PlanKeyFile(path: path, url: url.standardizedFileURL))
+                        keyFiles.append(PlanKeyFile(path: path, url: standardized))
                         if let text, utf8Contains(text, "PRIVATE KEY-----") {
                             warn(f.value, "\(sp).public_key_file: \(path) holds a private key; only its public half is published, but keep private keys with the MTA, out of the plan's directory")
                         }
