@@ -232,6 +232,9 @@ final class CompileDiffRenderTests: XCTestCase {
           "format_version" : "1",
           "mailplan_version" : "0.1.0",
           "plan_file" : "test.yaml",
+          "requests" : {
+            "local" : 0
+          },
           "summary" : {
             "add" : 0,
             "change" : 1,

@@ -21,6 +21,8 @@ final class InMemoryProvider: DNSProvider, @unchecked Sendable {
     /// Runs at the start of every read, on the reading thread, before the zone is looked up:
     /// a test can block here to synchronise concurrent reads, or throw to fail the read.
     var onRead: @Sendable (DomainName) throws -> Void = { _ in }
+    /// Runs at the start of every write, on the writing thread, before anything is written.
+    var onWrite: @Sendable (ZoneChangeset) -> Void = { _ in }
     /// RRset keys whose write fails with "refused by the test" (see ``apply(_:)``).
     var failingWrites: Set<RRsetKey> = []
     /// When set, every write loses its reply: the Changeset is written (`written`) or not, then
@@ -68,6 +70,7 @@ final class InMemoryProvider: DNSProvider, @unchecked Sendable {
     /// With ``lostReply`` set, the outcome is reported unknown instead.
     /// - Throws: ``ApplyError`` with exactly what was applied, failed and not attempted.
     func apply(_ changeset: ZoneChangeset) throws {
+        onWrite(changeset)
         lock.lock(); defer { lock.unlock() }
         _writes.append(changeset)
         let changes = changeset.changes

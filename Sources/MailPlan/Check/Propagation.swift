@@ -157,8 +157,10 @@ public struct PropagationWaiter {
 /// data and what its authoritative servers serve disagree), the delegation check, and the
 /// PTR of each server address as an item to act on.
 public enum ServedDrift {
+    /// - Parameter fcrdns: also check the PTR of each server address (once per run: the
+    ///   engine calls this zone by zone with it off, then once with no zones).
     /// - Returns: warnings, one per disagreement; none when everything agrees.
-    public static func warnings(_ result: PlanResult, plan: MailPlan, live: LiveDNS, now: Date) -> [Diagnostic] {
+    public static func warnings(_ result: PlanResult, plan: MailPlan, live: LiveDNS, now: Date, fcrdns: Bool = true) -> [Diagnostic] {
         var out: [Diagnostic] = []
         let resolver = live.authoritative
         for z in result.zones {
@@ -184,7 +186,7 @@ public enum ServedDrift {
             }
         }
         // With server.reverse the plan itself shows and sets the PTRs.
-        if live.canResolve && plan.server.reverse == nil {
+        if fcrdns && live.canResolve && plan.server.reverse == nil {
             for f in Checker(plan: plan, live: live, now: now).fcrdns() where f.isProblem {
                 out.append(Diagnostic(.warning, at: plan.server.location, (f.severity == .error ? "act on this: " : "") + f.message))
             }

@@ -101,6 +101,14 @@ public final class SPFPlanning {
         return zones
     }
 
+    /// The planned records of `desired`, by RRset key: what SPF lookups into planned zones
+    /// answer with.
+    public static func overlay(_ desired: [DesiredZone]) -> [RRsetKey: [RData]] {
+        var overlay: [RRsetKey: [RData]] = [:]
+        for z in desired { for r in z.rrsets { overlay[r.rrset.key] = r.rrset.rdata } }
+        return overlay
+    }
+
     /// The planned and live SPF values of each domain: lookup budget before → after as a note
     /// on the apex TXT change, flattened ranges changed upstream, and `senders_expected`.
     /// - Returns: the zones with notes added, and warnings (an outside address that passes,
@@ -108,13 +116,16 @@ public final class SPFPlanning {
     /// - Throws: ``DiagnosticsError``: the planned record needs more than 10 lookups or more
     ///   than 2 void lookups (naming the chain), meets a permerror, or an expected sender
     ///   does not get `pass` (naming the address and the result).
-    public func audit(_ zones: [ZonePlan]) throws -> (zones: [ZonePlan], warnings: [Diagnostic]) {
+    /// - Parameter overlay: the planned records of every desired zone of the run
+    ///   (``overlay(_:)``), when `zones` is only part of it (the engine audits zone by zone):
+    ///   a lookup into another planned zone answers with its planned records. Nil: the
+    ///   desired RRsets of `zones`.
+    public func audit(_ zones: [ZonePlan], overlay: [RRsetKey: [RData]]? = nil) throws -> (zones: [ZonePlan], warnings: [Diagnostic]) {
         var zones = zones
         var problems: [Diagnostic] = [], warnings: [Diagnostic] = []
         // RRsets the plan manages answer with their planned records (a new MX or _spf1 part
         // is not live yet).
-        var overlay: [RRsetKey: [RData]] = [:]
-        for z in zones { for r in z.desired.rrsets { overlay[r.rrset.key] = r.rrset.rdata } }
+        let overlay = overlay ?? Self.overlay(zones.map(\.desired))
         let planned = SPFEvaluator(lookup: cache.with(overlay: overlay))
         let live = SPFEvaluator(lookup: cache.lookup)
         for d in plan.domains {
@@ -182,8 +193,7 @@ public final class SPFPlanning {
             var changes = cs.changes
             if let ci = changes.firstIndex(where: { $0.name == d.name && $0.type == .txt }) {
                 changes[ci].notes += notes
-                zones[zi] = ZonePlan(desired: zones[zi].desired, live: zones[zi].live,
-                                     changeset: ZoneChangeset(zone: cs.zone, provider: cs.provider, providerType: cs.providerType, changes: changes))
+                zones[zi] = zones[zi].with(changeset: ZoneChangeset(zone: cs.zone, provider: cs.provider, providerType: cs.providerType, changes: changes))
             }
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }

@@ -83,7 +83,7 @@ public enum TLSAGate {
                 return g
             }
             let cs = ZoneChangeset(zone: z.changeset.zone, provider: z.changeset.provider, providerType: z.changeset.providerType, changes: marked)
-            return ZonePlan(desired: z.desired, live: z.live, changeset: cs)
+            return z.with(changeset: cs)
         }
         var r = PlanResult(planFile: result.planFile, zones: zones, warnings: result.warnings + warnings)
         r.files = result.files; r.rotation = result.rotation; r.reverse = result.reverse; r.reverseConfigured = result.reverseConfigured

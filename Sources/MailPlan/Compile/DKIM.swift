@@ -57,16 +57,12 @@ public enum DKIMKeyParser {
     static let ed25519OID: [UInt8] = [0x06, 0x03, 0x2b, 0x65, 0x70]
 
     static func parsePEM(_ text: String) throws -> (record: String, info: DKIMKeyInfo) {
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let begin = lines.firstIndex(where: { $0.hasPrefix("-----BEGIN ") }),
-              let end = lines[begin...].firstIndex(where: { $0.hasPrefix("-----END ") }) else {
-            throw DKIMKeyError(reason: "the PEM block has no matching END line")
-        }
-        let label = lines[begin].replacingOccurrences(of: "-----BEGIN ", with: "").replacingOccurrences(of: "-----", with: "")
+        guard let block = PEMBlock(text) else { throw DKIMKeyError(reason: "the PEM block has no matching END line") }
+        let label = block.label
         if label.contains("CERTIFICATE") {
             throw DKIMKeyError(reason: "the PEM block is a certificate, not a key; give the public key (openssl x509 -in CERT -pubkey -noout)")
         }
-        let body = lines[(begin + 1)..<end].filter { !$0.contains(":") }.joined()
+        let body = block.lines.filter { !$0.contains(":") }.joined()
         guard let der = Data(base64Encoded: body) else { throw DKIMKeyError(reason: "the PEM block is not valid base64") }
         let bytes = [UInt8](der)
         let isEd25519 = bytes.count < 100 && bytes.indices.contains { i in Array(bytes[i..<min(i + 5, bytes.count)]) == ed25519OID }

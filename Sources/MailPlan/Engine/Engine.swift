@@ -3,10 +3,30 @@ import Foundation
 /// The plan for one zone: what the plan wants, what the provider holds, and the changes.
 public struct ZonePlan: Sendable {
     public let desired: DesiredZone
+    /// The live RRsets the plan looks at (``Engine/retained(_:of:)``): those at the keys it
+    /// reads (``Engine/readKeys(_:)``), the apex NS and the TXT RRsets at `_spf` names. The
+    /// rest of the zone as read is dropped once the zone is diffed, so a run holds the whole
+    /// live state of only the zones being read (docs/architecture.md, "Streaming").
     public let live: [RRset]
     public let changeset: ZoneChangeset
-    /// The fingerprint of the live RRsets read (``LiveFingerprint``).
-    public var fingerprint: LiveFingerprint { LiveFingerprint(live) }
+    /// The fingerprint of every live RRset read (``LiveFingerprint``), when the run keeps
+    /// fingerprints (``PlanRun/fingerprints``: saved plans and their staleness check).
+    public let fingerprint: LiveFingerprint?
+
+    public init(desired: DesiredZone, live: [RRset], changeset: ZoneChangeset, fingerprint: LiveFingerprint? = nil) {
+        self.desired = desired; self.live = live; self.changeset = changeset; self.fingerprint = fingerprint
+    }
+
+    /// The same zone with another Changeset (a later stage added notes or gates).
+    public func with(changeset: ZoneChangeset) -> ZonePlan {
+        ZonePlan(desired: desired, live: live, changeset: changeset, fingerprint: fingerprint)
+    }
+
+    /// What a streamed run keeps of a zone once it is rendered: the Changeset and the
+    /// fingerprint (``PlanRun/keepZones`` false).
+    var slim: ZonePlan {
+        ZonePlan(desired: DesiredZone(zone: desired.zone, provider: desired.provider, rrsets: []), live: [], changeset: changeset, fingerprint: fingerprint)
+    }
 }
 
 /// The result of `mailplan plan`: every zone's Changeset and the warnings found on the way.
@@ -24,6 +44,9 @@ public struct PlanResult: Sendable {
     public var reverse: [PTRChange] = []
     /// True when the plan has `server.reverse` (the PTRs were read).
     public var reverseConfigured = false
+    /// Requests sent per provider instance by the run so far (``ProviderSession/requests``),
+    /// for the providers the run used, in plan-file order.
+    public var requests: [(provider: String, requests: Int)] = []
     /// True when apply would change anything: an RRset, a policy file or a PTR.
     public var hasChanges: Bool { !summary.isEmpty || !files.isEmpty || !reverse.isEmpty }
 }
@@ -70,7 +93,8 @@ public final class Engine {
     /// One adapter instance per zone, so zones can be read concurrently without asking
     /// adapters to be thread-safe.
     private var zoneCache: [DomainName: any DNSProvider] = [:]
-    private var rotation: [RotationStatus] = []
+    private let zoneLock = NSLock()
+    var rotation: [RotationStatus] = []
     /// The DNS lookup SPF planning uses (flattening, lookup budget, `senders_expected`);
     /// nil: ``SPFEvaluator/live(_:)`` over the plan's `dns:` settings.
     public var spfLookup: SPFDNSLookup? = nil
@@ -107,6 +131,7 @@ public final class Engine {
     /// The adapter instance that reads and writes `zone`, built once per zone from the
     /// settings of provider instance `name`.
     func provider(forZone zone: DomainName, instance name: String) throws -> any DNSProvider {
+        zoneLock.lock(); defer { zoneLock.unlock() }
         if let p = zoneCache[zone] { return p }
         guard let config = plan.provider(named: name) else {
             throw DiagnosticsError(Diagnostic(at: nil, "provider '\(name)' is not defined"))
@@ -114,6 +139,11 @@ public final class Engine {
         let p = try makeProvider(config)
         zoneCache[zone] = p
         return p
+    }
+
+    /// Drops the adapter instance of `zone` (a streamed run, once the zone needs no write).
+    func forgetAdapter(forZone zone: DomainName) {
+        zoneLock.lock(); zoneCache[zone] = nil; zoneLock.unlock()
     }
 
     /// The zones a run is limited to by `--target`: a target names a domain of the plan (its
@@ -152,29 +182,16 @@ public final class Engine {
     /// - Throws: ``ProviderError`` or ``DiagnosticsError`` from the first zone that failed.
     public func readLive(_ zones: [(zone: DomainName, provider: String)], managed: [DomainName: [RRsetKey]] = [:],
                          parallelism: Int = 8, progress: (@Sendable (String) -> Void)? = nil) throws -> [[RRset]] {
-        // Adapters are built here, serially; each zone gets its own instance.
-        let adapters = try zones.map { try provider(forZone: $0.zone, instance: $0.provider) }
-        let results = ReadSlots(count: zones.count)
-        let box = AdapterBox(adapters)
-        let limit = DispatchSemaphore(value: Swift.max(1, parallelism))
-        let group = DispatchGroup()
-        let total = zones.count
-        for (i, z) in zones.enumerated() {
-            limit.wait()
-            group.enter()
-            let zone = z.zone
-            let keys = managed[zone] ?? []
-            // A thread per read, not the GCD pool: reads block on I/O, and the pool is only
-            // as wide as the CPU count on Linux.
-            let t = Thread {
-                defer { limit.signal(); group.leave() }
-                progress?("reading \(zone.fqdn) (\(i + 1)/\(total))")
-                results.set(i, Result { try box.adapters[i].readZone(zone, managed: keys) })
-            }
-            t.start()
+        let reader = ZoneReader(zones.map { z in { [self] in
+            ZoneReader.Job(zone: z.zone, adapter: try provider(forZone: z.zone, instance: z.provider), managed: managed[z.zone] ?? [])
+        } }, parallelism: parallelism, progress: progress)
+        var out: [[RRset]] = []
+        var first: (any Error)? = nil
+        for _ in zones {
+            do { out.append(try reader.next()) } catch { if first == nil { first = error }; out.append([]) }
         }
-        group.wait()
-        return try results.all().map { try $0.get() }
+        if let first { throw first }
+        return out
     }
 
     /// The RRset keys a plan needs to see in `zone`: every desired RRset (including ones the
@@ -248,7 +265,8 @@ public final class Engine {
         return (zones, warnings)
     }
 
-    /// Reads live state and computes the Changeset for every zone.
+    /// Reads live state and computes the Changeset for every zone, keeping every zone's
+    /// desired RRsets and the live RRsets the plan looks at (``ZonePlan``).
     /// - Throws: ``DiagnosticsError`` for plan problems and conflicts, ``ProviderError`` when a
     ///   zone cannot be read (the plan is aborted: a failed read is never an empty zone).
     /// - Parameters:
@@ -257,67 +275,7 @@ public final class Engine {
     ///   - progress: called as each zone read starts (from any thread).
     public func makePlan(parallelism: Int = 8, targets: [String] = [],
                          progress: (@Sendable (String) -> Void)? = nil) throws -> PlanResult {
-        let (allZones, offlineWarnings) = try validate()
-        var zones = try select(allZones, targets: targets)
-        var warnings = offlineWarnings
-        // SPF flattening, lookup budget and sender coverage need live DNS: only with dns.resolvers.
-        let spf = plan.dns.resolvers.isEmpty ? nil : SPFPlanning(plan: plan, lookup: spfLookup ?? SPFEvaluator.live(LiveDNS(settings: plan.dns)))
-        if spf == nil {
-            let needs = plan.domains.filter { !($0.spf?.flatten.isEmpty ?? true) || !($0.spf?.sendersExpected.isEmpty ?? true) }
-            if !needs.isEmpty {
-                throw DiagnosticsError(needs.map { Diagnostic(at: $0.location, "domains[\($0.name.withoutTrailingDot)].spf: flatten and senders_expected resolve includes at plan time; add dns: {resolvers: [...]} to the plan file") })
-            }
-        }
-        if let spf { zones = try spf.flatten(zones) }
-        var out: [ZonePlan] = []
-        var problems: [Diagnostic] = []
-        let managed = Dictionary(zones.map { ($0.zone, readKeys($0)) }, uniquingKeysWith: { a, b in a + b })
-        let lives = try readLive(zones.map { ($0.zone, $0.provider) }, managed: managed, parallelism: parallelism, progress: progress)
-        for (z, live) in zip(zones, lives) {
-            let prov = try provider(forZone: z.zone, instance: z.provider)
-            warnings += prov.readWarnings(z.zone)
-            do {
-                let (diffed, w) = try Differ.diff(z, live: live, providerType: prov.typeName)
-                warnings += w
-                let (cs, fixWarnings) = Self.applyFixes(prov.providerFixes(z.zone), to: diffed, desired: z, live: live,
-                                                       mailHosts: [plan.server.hostname], provider: prov)
-                warnings += fixWarnings
-                out.append(ZonePlan(desired: z, live: live, changeset: cs))
-            } catch let e as DiagnosticsError { problems += e.diagnostics }
-            // The mail host's AAAA is managed only when the plan lists IPv6.
-            let host = plan.server.hostname
-            if plan.server.ipv6.isEmpty, host.isSubdomain(of: z.zone),
-               z.rrsets.contains(where: { $0.rrset.key == RRsetKey(host, .a) }),
-               let aaaa = live.first(where: { $0.key == RRsetKey(host, .aaaa) }) {
-                warnings.append(Diagnostic(.warning, at: plan.server.location, "\(host.fqdn) has AAAA \(aaaa.rdata.map(\.presentation).joined(separator: ", ")) at the provider but server.ipv6 is not set: senders will try that address; add it to the plan or remove it"))
-            }
-        }
-        if !problems.isEmpty { throw DiagnosticsError(problems) }
-        if let spf {
-            let (audited, w) = try spf.audit(out)
-            out = audited
-            warnings += w
-        }
-        // MTA-STS enforce is refused while the served policy does not cover the planned MX
-        // (only when the plan sets check.mta_sts: the opt-in to fetch policies at plan time).
-        if let fetch = plan.check.mtaSTS {
-            let sts = MTASTSCheck(settings: fetch)
-            let refused = plan.domains.filter { $0.mtaSTS?.mode == .enforce && inShard($0) }.flatMap { d in
-                sts.findings(d, compareContent: false).filter { $0.severity == .error }
-                    .map { Diagnostic(at: d.location, "domains[\(d.name.withoutTrailingDot)].mta_sts: \($0.message)") }
-            }
-            if !refused.isEmpty { throw DiagnosticsError(refused) }
-        }
-        var result = PlanResult(planFile: plan.file, zones: out, warnings: warnings)
-        result.rotation = rotation
-        result.files = try policyFileChanges()
-        // PTRs belong to the server host: read them unless --target or --shard leaves out its zone.
-        if plan.server.reverse != nil, runsServerParts(targets: targets, zones: zones) {
-            progress?("reading the PTR of \(serverAddresses.count) address\(serverAddresses.count == 1 ? "" : "es")")
-            result.reverse = try planReverse()
-            result.reverseConfigured = true
-        }
-        return result
+        try streamPlan(PlanRun(parallelism: parallelism, targets: targets, liveStages: false, keepZones: true), progress: progress)
     }
 
     /// The MTA-STS policy files that differ from what the plan derives (RFC 8461 §3.2).
@@ -367,7 +325,7 @@ public final class Engine {
     /// Applies every zone's Changeset in order, stopping at the first zone that fails.
     /// - Parameter progress: called with a line before each zone is written.
     /// - Returns: exactly what was applied, what failed and what was not attempted.
-    public func apply(_ result: PlanResult, progress: (String) -> Void = { _ in }) -> ApplyReport {
+    public func apply(_ result: PlanResult, progress: @escaping (String) -> Void = { _ in }) -> ApplyReport {
         var report = apply(changesets: result.changesets, files: result.files, progress: progress)
         // PTRs last: the hosting provider checks that the forward records are served.
         if !result.reverse.isEmpty {
@@ -383,64 +341,81 @@ public final class Engine {
         return report
     }
 
-    /// Applies Changesets (from a fresh plan or a saved plan) zone by zone, in order,
-    /// through the adapter instance of each zone, stopping at the first zone that fails.
+    /// Applies Changesets (from a fresh plan or a saved plan) zone by zone, through the
+    /// adapter instance of each zone: per provider instance up to
+    /// ``ProviderCapabilities/writeConcurrency`` zones at the same time (one at a time for
+    /// most adapters), no zone started after the first zone that fails.
     ///
     /// On an adapter without conditional writes (``ProviderCapabilities/conditionalWrites``),
     /// the RRsets of a zone whose change ``Change/needsLiveCheck`` are read again just before
     /// the zone is written; when one is not what the plan was made from (a colleague added a
     /// value, or created the RRset, since), that zone is not written and the error names the
     /// RRset and both values. The other zones are still written.
-    /// - Returns: exactly what was applied, what failed and what was not attempted.
+    /// - Returns: exactly what was applied, what failed and what was not attempted, zones in
+    ///   the order given.
     /// - Parameter files: MTA-STS policy files to write first (none for a saved plan).
-    public func apply(changesets: [ZoneChangeset], files: [PolicyFileChange] = [], progress: (String) -> Void = { _ in }) -> ApplyReport {
-        var outcomes: [ApplyReport.ZoneOutcome] = []
-        var stopped: String? = nil
-        // Policy files first: RFC 8461 §3.3 has senders fetch the policy when the _mta-sts id
-        // changes, so the new policy must be served before the new id is published.
-        var written: [PolicyFileChange] = []
-        for f in files {
-            progress("\(f.path): writing the \(f.purpose)")
-            do { try PolicyFiles.write(f.after, to: f.path); written.append(f) } catch {
+    /// - Parameter progress: called with a line before each zone is written (one call at a
+    ///   time, from the writer threads).
+    public func apply(changesets: [ZoneChangeset], files: [PolicyFileChange] = [], progress: @escaping (String) -> Void = { _ in }) -> ApplyReport {
+        do {
+            let serial = SerialProgress(progress)
+            // Policy files first: RFC 8461 §3.3 has senders fetch the policy when the _mta-sts id
+            // changes, so the new policy must be served before the new id is published.
+            var written: [PolicyFileChange] = []
+            if let failure = writePolicyFiles(files, written: &written, progress: serial.call) {
                 var report = ApplyReport(zones: changesets.filter { !$0.changes.isEmpty }.map {
                     .init(changeset: $0, applied: [], failed: [], notAttempted: $0.changes, error: "not attempted: a policy file could not be written")
                 })
                 report.filesWritten = written
-                report.fileError = "\(error)"
+                report.fileError = failure
                 return report
             }
+            let writer = zoneWriter(serial)
+            for cs in changesets where !cs.changes.isEmpty { submit(cs, to: writer) }
+            var report = ApplyReport(zones: writer.finish())
+            report.filesWritten = written
+            return report
         }
-        for cs in changesets where !cs.changes.isEmpty {
-            if let stopped {
-                outcomes.append(.init(changeset: cs, applied: [], failed: [], notAttempted: cs.changes, error: "not attempted: \(stopped)"))
-                continue
-            }
-            progress("\(cs.zone.fqdn): applying \(cs.changes.count) change\(cs.changes.count == 1 ? "" : "s") at \(cs.provider) (\(cs.providerType))")
-            do {
-                let prov = try provider(forZone: cs.zone, instance: cs.provider)
-                if let refused = try changedSincePlan(cs, provider: prov) {
-                    outcomes.append(refused)
-                    continue
-                }
-                try prov.apply(cs)
-                outcomes.append(.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil))
-            } catch let e as ApplyError {
-                var outcome = ApplyReport.ZoneOutcome(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted,
-                                                      error: e.description, unknown: e.unknown)
-                if !e.unknown.isEmpty, let prov = try? provider(forZone: cs.zone, instance: cs.provider), prov.capabilities.applyMode == .atomic {
-                    outcome = settle(outcome, provider: prov, progress: progress)
-                }
-                outcomes.append(outcome)
-                if outcome.error == nil { continue }
-                stopped = "zone \(cs.zone.fqdn) failed"
-            } catch {
-                outcomes.append(.init(changeset: cs, applied: [], failed: cs.changes, notAttempted: [], error: "\(error)"))
-                stopped = "zone \(cs.zone.fqdn) failed"
-            }
+    }
+
+    /// Writes `files` in order; returns why the first that failed could not be written.
+    func writePolicyFiles(_ files: [PolicyFileChange], written: inout [PolicyFileChange], progress: (String) -> Void) -> String? {
+        for f in files {
+            progress("\(f.path): writing the \(f.purpose)")
+            do { try PolicyFiles.write(f.after, to: f.path); written.append(f) } catch { return "\(error)" }
         }
-        var report = ApplyReport(zones: outcomes)
-        report.filesWritten = written
-        return report
+        return nil
+    }
+
+    /// A writer whose zones go through ``writeZone(_:provider:progress:)``.
+    func zoneWriter(_ progress: SerialProgress) -> ZoneWriter {
+        // The writer threads touch no engine state: writeZone works on the adapter it is given.
+        let engine = Unchecked(self)
+        return ZoneWriter { cs, prov in engine.value.writeZone(cs, provider: prov, progress: progress.call) }
+    }
+
+    /// Queues `cs` on `writer` through the adapter instance of its zone (built on this
+    /// thread; when it cannot be built the zone fails with why).
+    func submit(_ cs: ZoneChangeset, to writer: ZoneWriter) {
+        writer.submit(cs, adapter: Result { try provider(forZone: cs.zone, instance: cs.provider) })
+    }
+
+    /// Writes one zone: the compare-before-write check, the adapter's write, and, after a lost
+    /// reply from an ``ApplyMode/atomic`` adapter, the settling read.
+    func writeZone(_ cs: ZoneChangeset, provider prov: any DNSProvider, progress: (String) -> Void) -> ApplyReport.ZoneOutcome {
+        progress("\(cs.zone.fqdn): applying \(cs.changes.count) change\(cs.changes.count == 1 ? "" : "s") at \(cs.provider) (\(cs.providerType))")
+        do {
+            if let refused = try changedSincePlan(cs, provider: prov) { return refused }
+            try prov.apply(cs)
+            return .init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil)
+        } catch let e as ApplyError {
+            let outcome = ApplyReport.ZoneOutcome(changeset: cs, applied: e.applied, failed: e.failed, notAttempted: e.notAttempted,
+                                                  error: e.description, unknown: e.unknown)
+            if !e.unknown.isEmpty, prov.capabilities.applyMode == .atomic { return settle(outcome, provider: prov, progress: progress) }
+            return outcome
+        } catch {
+            return .init(changeset: cs, applied: [], failed: cs.changes, notAttempted: [], error: "\(error)")
+        }
     }
 
     /// After a lost reply from an ``ApplyMode/atomic`` adapter: reads the zone again and
@@ -487,19 +462,4 @@ public final class Engine {
         return .init(changeset: cs, applied: [], failed: moved, notAttempted: cs.changes.filter { c in !moved.contains { $0.key == c.key } },
                      error: "provider \(cs.provider), zone \(cs.zone.fqdn): changed since the plan was made: \(what); nothing was written to this zone: re-run mailplan plan")
     }
-}
-
-/// Adapters handed to the read threads; each index is used by exactly one thread.
-private final class AdapterBox: @unchecked Sendable {
-    let adapters: [any DNSProvider]
-    init(_ adapters: [any DNSProvider]) { self.adapters = adapters }
-}
-
-/// Per-zone read results, filled from several threads under a lock.
-private final class ReadSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<[RRset], any Error>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<[RRset], any Error>) { lock.lock(); slots[i] = r; lock.unlock() }
-    func all() -> [Result<[RRset], any Error>] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
 }

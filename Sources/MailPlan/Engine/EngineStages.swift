@@ -23,19 +23,12 @@ extension Engine {
     /// The plan as `plan` and `apply` show it: ``makePlan(parallelism:targets:progress:)``, then
     /// the live stages the plan file asks for: the `tlsa-mismatch` gate against the key the
     /// mail server presents (with `check.smtp`), and, when `servedDrift` and a `dns:` block is
-    /// configured, the served-drift, delegation and PTR warnings.
+    /// configured, the served-drift, delegation and PTR warnings. The same as
+    /// ``streamPlan(_:progress:events:)`` with every zone kept.
     /// - Throws: as ``makePlan(parallelism:targets:progress:)``.
     public func plan(parallelism: Int = 8, targets: [String] = [], servedDrift: Bool = true,
                      progress: (@Sendable (String) -> Void)? = nil) throws -> PlanResult {
-        var result = try makePlan(parallelism: parallelism, targets: targets, progress: progress)
-        let live = LiveDNS(settings: plan.dns)
-        if let smtp = plan.check.smtp {
-            result = TLSAGate.mark(result, plan: plan, live: live, settings: smtp, now: now)
-        }
-        if servedDrift && plan.dns.configured {
-            result = result.adding(warnings: ServedDrift.warnings(result, plan: plan, live: live, now: now))
-        }
-        return result
+        try streamPlan(PlanRun(parallelism: parallelism, targets: targets, servedDrift: servedDrift), progress: progress)
     }
 
     /// Why `check` cannot run at all (exit 1, not a finding).

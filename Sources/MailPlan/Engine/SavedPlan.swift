@@ -109,7 +109,12 @@ public struct SavedPlan: Codable, Sendable {
         self.targets = targets
         self.shard = shard
         self.allowed = allowed.sorted()
-        zones = result.zones.map { Zone(fingerprint: $0.fingerprint, changeset: $0.changeset) }
+        zones = try result.zones.map { z in
+            guard let fp = z.fingerprint else {
+                throw DiagnosticsError(Diagnostic(at: nil, "zone \(z.changeset.zone.fqdn): the plan run kept no fingerprint of the live records (PlanRun.fingerprints), so it cannot be saved"))
+            }
+            return Zone(fingerprint: fp, changeset: z.changeset)
+        }
         warnings = result.warnings.map(\.description)
         summary = result.summary
     }
@@ -198,7 +203,8 @@ extension Engine {
             guard let f = freshZones[z.changeset.zone] else {
                 reasons.append("zone \(z.changeset.zone.fqdn) is no longer planned by \(saved.planFile)"); continue
             }
-            let fp = f.fingerprint
+            // makePlan keeps fingerprints; a missing one can only read as "changed".
+            let fp = f.fingerprint ?? LiveFingerprint([])
             if fp.sha256 != z.fingerprint.sha256 {
                 let what = fp.differences(since: z.fingerprint)
                 reasons.append("zone \(z.changeset.zone.fqdn) at provider \(z.changeset.provider) changed since the plan was made"

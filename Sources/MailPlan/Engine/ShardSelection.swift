@@ -9,13 +9,14 @@ extension Engine {
     /// True when the zone of domain `d` is in ``shard`` (always, without a shard).
     func inShard(_ d: DomainPlan) -> Bool { shard?.contains(zone: d.zone) ?? true }
 
-    /// Whether a run over `zones` (already selected by `targets` and ``shard``) includes the
-    /// server-wide parts (the PTRs of `server.reverse`; in `check`, the server checks): with
+    /// Whether a run over `zones` (the apexes selected by `targets` and ``shard``) includes the
+    /// server-wide parts (the PTRs of `server.reverse` and their served-PTR warnings; in
+    /// `check`, the server checks): with
     /// `--target`, when the zone holding `server.hostname` is selected (or no planned zone
     /// holds it); otherwise when ``shard`` runs them (``Shard/runsServerParts(hostZone:)``),
     /// or always without a shard.
-    func runsServerParts(targets: [String], zones: [DesiredZone]) -> Bool {
-        if !targets.isEmpty, let hz = hostZone { return zones.contains { $0.zone == hz.zone } }
+    func runsServerParts(targets: [String], zones: [DomainName]) -> Bool {
+        if !targets.isEmpty, let hz = hostZone { return zones.contains(hz.zone) }
         return shard?.runsServerParts(hostZone: hostZone?.zone) ?? true
     }
 

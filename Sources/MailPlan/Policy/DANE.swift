@@ -18,16 +18,14 @@ public enum DANE {
     /// - Throws: ``DANEKeyError`` for private keys (never accepted), other PEM labels, bad base64
     ///   or a certificate whose DER does not have the X.509 shape.
     public static func subjectPublicKeyInfo(pem text: String) throws -> Data {
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let begin = lines.firstIndex(where: { $0.hasPrefix("-----BEGIN ") }),
-              let end = lines[begin...].firstIndex(where: { $0.hasPrefix("-----END ") }) else {
+        guard let block = PEMBlock(text) else {
             throw DANEKeyError(reason: "no PEM block (-----BEGIN CERTIFICATE----- or -----BEGIN PUBLIC KEY-----)")
         }
-        let label = lines[begin].replacingOccurrences(of: "-----BEGIN ", with: "").replacingOccurrences(of: "-----", with: "")
+        let label = block.label
         if label.contains("PRIVATE") {
             throw DANEKeyError(reason: "this is a private key; give the certificate or the public key (openssl pkey -pubout)")
         }
-        guard let der = Data(base64Encoded: lines[(begin + 1)..<end].joined()) else {
+        guard let der = Data(base64Encoded: block.lines.joined()) else {
             throw DANEKeyError(reason: "the \(label) block is not valid base64")
         }
         switch label {

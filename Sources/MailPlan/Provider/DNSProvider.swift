@@ -50,13 +50,18 @@ public struct ProviderCapabilities: Sendable, Hashable {
     /// whose change ``Change/needsLiveCheck`` and refuses the zone when one differs from what
     /// the plan was made from (docs/architecture.md, "Concurrent edits").
     public var conditionalWrites: Bool
+    /// The provider's documented rate limit, which a ``TokenBucket`` on the provider
+    /// instance's session keeps (``ProviderSession/pace(_:)``), or nil when none is documented
+    /// (a server the user runs: PowerDNS, an RFC 2136 primary, a zone file).
+    public var rateLimit: RateLimit?
 
     public init(supportedTypes: Set<RRType>, ttlRange: ClosedRange<UInt32> = 1...2_147_483_647,
                 applyMode: ApplyMode, maxTXTLength: Int? = nil, autoTTL: UInt32? = nil,
-                conditionalWrites: Bool = false, writeConcurrency: Int = 1) {
+                conditionalWrites: Bool = false, writeConcurrency: Int = 1, rateLimit: RateLimit? = nil) {
         self.supportedTypes = supportedTypes; self.ttlRange = ttlRange
         self.applyMode = applyMode; self.maxTXTLength = maxTXTLength
         self.autoTTL = autoTTL; self.conditionalWrites = conditionalWrites; self.writeConcurrency = writeConcurrency
+        self.rateLimit = rateLimit
     }
 }
 

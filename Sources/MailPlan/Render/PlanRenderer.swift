@@ -17,6 +17,33 @@ public struct Style: Sendable {
     func dim(_ s: String) -> String { wrap(s, "2") }
 }
 
+/// Writes a plan's text as its zones are planned (``Engine/streamPlan(_:progress:events:)``):
+/// each zone with changes as soon as it arrives, the rest when the run ends. What it writes
+/// in all is exactly ``PlanRenderer/text(_:style:)`` of the whole result.
+public final class PlanTextStream {
+    private let style: Style
+    private let write: (String) -> Void
+    private var started = false
+
+    /// - Parameter write: receives the text piece by piece (e.g. prints it).
+    public init(style: Style = Style(enabled: false), write: @escaping (String) -> Void) {
+        self.style = style; self.write = write
+    }
+
+    /// Writes one zone's changes (nothing for a zone without changes).
+    public func zone(_ cs: ZoneChangeset) {
+        guard !cs.changes.isEmpty else { return }
+        if !started { started = true; write(PlanRenderer.header) }
+        write(PlanRenderer.zoneSection(cs, style: style))
+    }
+
+    /// Writes what follows the zones, from the whole result of the run.
+    public func finish(_ result: PlanResult) {
+        if result.hasChanges && !started { started = true; write(PlanRenderer.header) }
+        write(PlanRenderer.tail(result, style: style))
+    }
+}
+
 /// Renders a plan as Terraform-like text: `+` create, `~` update (values kept, removed
 /// with `-`, added with `+`), `-` delete, then `Plan: N to add, N to change, N to destroy.`
 /// It reads only the Changeset data, the same data `--json` prints.
@@ -40,19 +67,31 @@ public enum PlanRenderer {
     /// and without rotation renders exactly as ``text(_:style:)``.
     /// - Returns: the full text, ending in a newline.
     public static func text(_ result: PlanResult, style: Style = Style(enabled: false)) -> String {
-        let changesets = result.changesets
-        if result.files.isEmpty && result.rotation.isEmpty && result.reverse.isEmpty { return text(changesets, style: style) }
+        var out = ""
+        let stream = PlanTextStream(style: style) { out += $0 }
+        for cs in result.changesets { stream.zone(cs) }
+        stream.finish(result)
+        return out
+    }
+
+    /// The first line of a plan with changes.
+    static let header = "mailplan will perform the following actions:\n"
+
+    /// One zone's changes, or nothing when it has none.
+    static func zoneSection(_ cs: ZoneChangeset, style: Style) -> String {
+        guard !cs.changes.isEmpty else { return "" }
+        var out = "\n" + style.bold("  # zone \(cs.zone.fqdn) (provider \(cs.provider), \(cs.providerType))") + "\n"
+        for c in cs.changes { out += render(c, style: style) }
+        return out
+    }
+
+    /// What follows the zones: PTRs, policy files, DKIM rotation and the summary line; for a
+    /// plan without changes, "No changes." and the rotation.
+    static func tail(_ result: PlanResult, style: Style) -> String {
         let rotation = result.rotation.isEmpty ? "" :
             "\nDKIM selectors in rotation:\n" + result.rotation.map { "  \($0.line)\n" }.joined()
-        if !result.hasChanges {
-            return "No changes. The live DNS matches the plan.\n" + rotation
-        }
-        var out = "mailplan will perform the following actions:\n"
-        for cs in changesets where !cs.changes.isEmpty {
-            out += "\n" + style.bold("  # zone \(cs.zone.fqdn) (provider \(cs.provider), \(cs.providerType))") + "\n"
-            for c in cs.changes { out += render(c, style: style) }
-        }
-        out += reverseSection(result.reverse, style: style)
+        if !result.hasChanges { return "No changes. The live DNS matches the plan.\n" + rotation }
+        var out = reverseSection(result.reverse, style: style)
         for f in result.files {
             out += "\n" + style.bold("  # file \(f.path) (\(f.purpose))") + "\n"
             let after = f.after.split(whereSeparator: \.isNewline).map(String.init)
@@ -153,6 +192,9 @@ public struct PlanDocument: Codable, Sendable {
     public var rotation: [RotationStatus]?
     /// PTRs to set through `server.reverse`; absent when the plan has no `server.reverse`.
     public var reverse: [PTRChange]?
+    /// Requests the plan sent to each DNS provider instance it read (HTTP requests with
+    /// every retry, DNS messages for RFC 2136; 0 for a zone file), by instance name.
+    public var requests: [String: Int]?
 
     public init(result: PlanResult, version: String) {
         mailplanVersion = version
@@ -166,9 +208,10 @@ public struct PlanDocument: Codable, Sendable {
             reverse = result.reverse
             summary.ptr = result.reverse.count
         }
+        requests = result.requests.isEmpty ? nil : Dictionary(result.requests.map { ($0.provider, $0.requests) }, uniquingKeysWith: +)
     }
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", mailplanVersion = "mailplan_version", planFile = "plan_file", zones, warnings, summary, files, rotation, reverse
+        case formatVersion = "format_version", mailplanVersion = "mailplan_version", planFile = "plan_file", zones, warnings, summary, files, rotation, reverse, requests
     }
 
     /// Pretty-printed JSON with sorted keys, ending in a newline.

@@ -31,15 +31,18 @@ import MailPlan
 /// ``ProviderFix`` ("mail-safety fix: proxied → false"). `proxied_names` may not hold the
 /// mail host or an MX target (a validation error: SMTP is not proxied), and a proxied name
 /// managed by the plan must use `ttl: auto` (Cloudflare stores proxied records with TTL 1).
-public final class CloudflareProvider: DNSProviderType {
+public final class CloudflareProvider: RESTProviderType {
     public let instanceName: String
     public static let typeName = "cloudflare"
     /// SRV, CAA and TLSA are written through Cloudflare's structured `data` object, whose
     /// exact form is not confirmed here [U]; they are refused offline (the safe choice).
     /// TTL: 60–86400 s, or 1 for automatic [D]; the Enterprise minimum of 30 is not assumed.
+    /// Rate limit: 1,200 requests per five minutes per user, whatever the token (Cloudflare
+    /// docs, "Rate limits", https://developers.cloudflare.com/fundamentals/api/reference/limits/);
+    /// past it every call is refused with 429 for five minutes.
     public static let capabilities = ProviderCapabilities(
         supportedTypes: [.a, .aaaa, .mx, .txt, .cname], ttlRange: 60...86400,
-        applyMode: .atomic, autoTTL: 1)
+        applyMode: .atomic, autoTTL: 1, rateLimit: RateLimit([RateWindow(1200, per: 300)]))
 
     public static let defaultURL = "https://api.cloudflare.com/client/v4"
     /// The setting names this adapter accepts.
@@ -57,7 +60,7 @@ public final class CloudflareProvider: DNSProviderType {
     public let proxiedNames: Set<DomainName>
     /// Most record operations per batch request.
     public let batchSize: Int
-    private let token: Secret
+    let token: Secret
     private let client: HTTPClient
     private let state = RecordLevelState()
     private let lock = NSLock()
@@ -67,8 +70,7 @@ public final class CloudflareProvider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` naming file:line:column for missing or invalid settings.
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: Self.settingNames)
-        let settings = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        let settings = try RESTAPI.settings(config, for: Self.self)
         var proxied: Set<DomainName> = []
         if let text = try config.string("proxied_names") {
             for part in text.split(whereSeparator: { $0 == "," || $0 == " " }) {
@@ -127,16 +129,6 @@ public final class CloudflareProvider: DNSProviderType {
     }
 
     // MARK: - HTTP
-
-    private func request(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil) -> HTTPRequest {
-        RESTAPI.request(method, base: baseURL, path, query: query, body: body, authorization: "Bearer " + token.value)
-    }
-
-    private func tokenRejected(_ resp: HTTPResponse, zone: DomainName) -> String {
-        RESTAPI.tokenRejected(type: typeName, status: resp.status, token: token,
-                              scope: "the token needs Zone:Read and DNS:Edit for \(zone.withoutTrailingDot)")
-            + (CloudflareConvert.errorText(resp.body).map { ": \($0)" } ?? "")
-    }
 
     /// Sends a GET and decodes its envelope, with every failure as a ``ProviderError``.
     private func getList<R: Decodable>(_ path: String, query: [(String, String)], zone: DomainName, what: String,
@@ -342,4 +334,10 @@ public final class CloudflareProvider: DNSProviderType {
 
     /// Any JSON value (the batch result is not needed).
     struct IgnoredResult: Decodable { init(from decoder: Decoder) throws {} }
+}
+
+/// Requests and the rejected-token message come from ``BearerTokenAPI``.
+extension CloudflareProvider: BearerTokenAPI {
+    func tokenScope(_ zone: DomainName) -> String { "the token needs Zone:Read and DNS:Edit for \(zone.withoutTrailingDot)" }
+    func errorText(_ body: Data) -> String? { CloudflareConvert.errorText(body) }
 }

@@ -18,13 +18,22 @@ import MailPlan
 /// A zone's whole Changeset is one bulk `PATCH /domains/{zone}/rrsets/`, which deSEC applies
 /// atomically (one DNSSEC signing run, one request against the low per-domain write limit).
 /// TTLs below `minimum_ttl` are raised to it, and above 86400 lowered, with a note in the plan.
-public final class DeSECProvider: DNSProviderType {
+public final class DeSECProvider: RESTProviderType {
     public let instanceName: String
     public static let typeName = "desec"
     /// TTL `minimum_ttl`–86400 s; bulk writes are atomic.
     /// Every modelled type; TTL from deSEC's default account minimum (3600 s) to 86400 s; one
     /// atomic bulk request per zone. An instance narrows the TTL range to its `minimum_ttl`.
-    public static let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 3600...maxTTL, applyMode: .atomic)
+    public static let capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 3600...maxTTL, applyMode: .atomic,
+                                                          rateLimit: rateLimit)
+    /// deSEC's throttles (deSEC docs, "Rate Limits", https://desec.readthedocs.io/en/latest/rate-limits.html;
+    /// per account, sliding windows, all enforced at once): `dns_api_cheap` 10/s and 50/min for
+    /// reads, `user` 2,000/day for any request, and `dns_api_per_domain_expensive` 2/s, 15/min,
+    /// 100/h and 300/day for the RRset writes of one domain. Every request is paced by the read
+    /// and daily budgets; each zone's bulk write also by the per-domain ones.
+    static let rateLimit = RateLimit([RateWindow(10, per: 1), RateWindow(50, per: 60), RateWindow(2000, per: 86_400)],
+                                     zoneWrites: [RateWindow(2, per: 1), RateWindow(15, per: 60), RateWindow(100, per: 3600),
+                                                  RateWindow(300, per: 86_400)])
     public let capabilities: ProviderCapabilities
 
     public static let defaultURL = "https://desec.io/api/v1"
@@ -44,8 +53,7 @@ public final class DeSECProvider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: Self.settingNames)
-        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, for: Self.self)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token,
                   minimumTTL: UInt32(try config.int("minimum_ttl", in: 1...86_400) ?? 3600), client: HTTPClient(options: s.options))
     }
@@ -62,7 +70,7 @@ public final class DeSECProvider: DNSProviderType {
         self.baseURL = RESTAPI.parseBaseURL(baseURL.absoluteString) ?? baseURL
         self.token = token; self.minimumTTL = min(minimumTTL, Self.maxTTL); self.client = client
         capabilities = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: self.minimumTTL...Self.maxTTL,
-                                            applyMode: .atomic)
+                                            applyMode: .atomic, rateLimit: Self.rateLimit)
     }
 
     func domainPath(_ zone: DomainName) -> String { "/domains/" + RESTAPI.segment(zone.withoutTrailingDot) + "/" }
@@ -172,6 +180,7 @@ public final class DeSECProvider: DNSProviderType {
         let req = request(.patch, url(domainPath(changeset.zone) + "rrsets/"), body: body, idempotent: true)
         let sent = req.redact(String(decoding: body, as: UTF8.self))
         let resp: HTTPResponse
+        client.options.session?.awaitZoneWrite(changeset.zone, Self.rateLimit)
         do { resp = try client.send(req) } catch let e as HTTPError {
             throw ApplyError.transport(provider: instanceName, zone: changeset.zone, changes, error: "\(e)", outcomeUnknown: e.outcomeUnknown,
                                        write: "the bulk PATCH", vendor: "deSEC")

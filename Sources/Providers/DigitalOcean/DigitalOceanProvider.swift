@@ -21,7 +21,7 @@ import MailPlan
 /// fewest record calls (creates `POST` → 201, in-place edits `PUT` → 200, deletes
 /// `DELETE` → 204), run in Changeset order; a failure stops the apply and reports which
 /// changes were applied, which failed and which were not attempted.
-public final class DigitalOceanProvider: DNSProviderType {
+public final class DigitalOceanProvider: RESTProviderType {
     public let instanceName: String
     public static let typeName = "digitalocean"
     /// TXT: a value of 504 bytes encodes to 509 (two quoted strings and a space), the
@@ -29,9 +29,12 @@ public final class DigitalOceanProvider: DNSProviderType {
     /// TTL: at least 30 s [D]; no maximum is documented, so the RFC 2181 one is used.
     /// CAA and SRV are supported by DigitalOcean but their field mapping (flags/tag,
     /// weight/port) is not confirmed here [U], so they are refused offline (the safe choice).
+    /// Rate limit: 5,000 requests per hour and 250 per minute per token (DigitalOcean API v2
+    /// reference, "Rate Limit", https://docs.digitalocean.com/reference/api/digitalocean/#section/Introduction/Rate-Limit).
     public static let capabilities = ProviderCapabilities(
         supportedTypes: [.a, .aaaa, .mx, .txt, .cname], ttlRange: 30...2_147_483_647,
-        applyMode: .recordByRecord, maxTXTLength: 504)
+        applyMode: .recordByRecord, maxTXTLength: 504,
+        rateLimit: RateLimit([RateWindow(250, per: 60), RateWindow(5000, per: 3600)]))
 
     public static let defaultURL = "https://api.digitalocean.com/v2"
     /// The settings this adapter accepts (docs/plan-file.md documents each).
@@ -39,7 +42,7 @@ public final class DigitalOceanProvider: DNSProviderType {
 
     /// The API base URL (`…/v2`).
     public let baseURL: String
-    private let token: Secret
+    let token: Secret
     private let client: HTTPClient
     private let state = RecordLevelState()
     private let fixLock = NSLock()
@@ -48,8 +51,7 @@ public final class DigitalOceanProvider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` naming file:line:column for missing or invalid settings.
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: Self.settingNames)
-        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, for: Self.self)
         self.init(name: config.name, token: s.token, baseURL: s.baseURL.absoluteString, client: HTTPClient(options: s.options))
     }
 
@@ -91,16 +93,6 @@ public final class DigitalOceanProvider: DNSProviderType {
     }
 
     // MARK: - HTTP
-
-    private func request(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil) -> HTTPRequest {
-        RESTAPI.request(method, base: baseURL, path, query: query, body: body, authorization: "Bearer " + token.value)
-    }
-
-    private func tokenRejected(_ resp: HTTPResponse, zone: DomainName) -> String {
-        RESTAPI.tokenRejected(type: typeName, status: resp.status, token: token,
-                              scope: "the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for \(zone.withoutTrailingDot)")
-            + (DigitalOceanConvert.errorText(resp.body).map { ": \($0)" } ?? "")
-    }
 
     private func get(_ path: String, query: [(String, String)] = [], zone: DomainName, what: String) throws -> (HTTPRequest, HTTPResponse) {
         let req = request(.get, path, query: query)
@@ -259,4 +251,12 @@ public final class DigitalOceanProvider: DNSProviderType {
             applied.append(change)
         }
     }
+}
+
+/// Requests and the rejected-token message come from ``BearerTokenAPI``.
+extension DigitalOceanProvider: BearerTokenAPI {
+    func tokenScope(_ zone: DomainName) -> String {
+        "the token needs domain:read, and domain:create, domain:update and domain:delete to apply, for \(zone.withoutTrailingDot)"
+    }
+    func errorText(_ body: Data) -> String? { DigitalOceanConvert.errorText(body) }
 }

@@ -21,12 +21,15 @@ import MailPlan
 /// /domains/{fqdn}/records/{name}/{type}` (creates or replaces) and `DELETE` for deletes.
 /// Gandi has no multi-RRset transaction short of replacing the whole zone (which would touch
 /// records mailplan does not manage), so a failure reports exactly which changes were applied.
-public final class GandiProvider: DNSProviderType {
+public final class GandiProvider: RESTProviderType {
     public let instanceName: String
     public static let typeName = "gandi"
     /// TTL 300–2592000 s (the Gandi LiveDNS API v5 reference, "rrset_ttl").
+    /// Rate limit: 1,000 requests per minute from one IP address (Gandi's v5 API reference,
+    /// "Rate limit", https://api.gandi.net/docs/reference/).
     public static let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 300...2_592_000, applyMode: .recordByRecord)
+        supportedTypes: Set(RRType.modelled), ttlRange: 300...2_592_000, applyMode: .recordByRecord,
+        rateLimit: RateLimit([RateWindow(1000, per: 60)]))
 
     public static let defaultURL = "https://api.gandi.net/v5/livedns"
     /// The settings this adapter accepts (docs/plan-file.md documents each).
@@ -47,8 +50,7 @@ public final class GandiProvider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: Self.settingNames)
-        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, for: Self.self)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token, sharingID: try config.string("sharing_id"),
                   pageSize: try config.int("page_size", in: 1...1000) ?? 100, client: HTTPClient(options: s.options))
     }

@@ -22,12 +22,15 @@ import MailPlan
 /// A create is `POST /rrsets`; an update is `set_records` and/or `change_ttl` (two calls
 /// when both change: the API has no single call for both); a delete is `DELETE`. The API has
 /// no multi-RRset transaction, so a failure reports exactly which changes were applied.
-public final class HetznerCloudProvider: DNSProviderType {
+public final class HetznerCloudProvider: RESTProviderType {
     public let instanceName: String
     public static let typeName = "hetzner"
     /// TTL 60–2147483647 s (the Hetzner Cloud API reference, "Zones" and "Zone RRSets"); every modelled type.
+    /// Rate limit: 3,600 requests per hour per project, refilled by one a second (the Hetzner
+    /// Cloud API reference, "Rate Limiting", https://docs.hetzner.cloud/#rate-limiting).
     public static let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 60...2_147_483_647, applyMode: .recordByRecord)
+        supportedTypes: Set(RRType.modelled), ttlRange: 60...2_147_483_647, applyMode: .recordByRecord,
+        rateLimit: RateLimit([RateWindow(3600, per: 3600)]))
 
     public static let defaultURL = "https://api.hetzner.cloud/v1"
     /// The setting names this adapter accepts.
@@ -50,8 +53,7 @@ public final class HetznerCloudProvider: DNSProviderType {
     /// Builds the adapter from a plan file's provider entry.
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: Self.settingNames)
-        let s = try RESTAPI.settings(config, defaultURL: Self.defaultURL)
+        let s = try RESTAPI.settings(config, for: Self.self)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token,
                   pageSize: try config.int("page_size", in: 1...100) ?? 100,
                   actionTimeout: TimeInterval(try config.int("action_timeout", in: 1...3600) ?? 120),

@@ -25,6 +25,8 @@ import MailPlan
 /// read by the plan.
 public final class RFC2136Provider: DNSProviderType {
     public let instanceName: String
+    /// Counts the DNS messages this provider entry sends in the run.
+    let session: ProviderSession
     public static let typeName = "rfc2136"
     /// Wire format carries any type; TTL is a 32-bit field with the top bit clear (RFC 2181 §8).
     public static let capabilities = ProviderCapabilities(
@@ -84,7 +86,8 @@ public final class RFC2136Provider: DNSProviderType {
                 "providers.\(config.name): the TSIG secret in ${\(secret.variable)} is not base64 (use the secret \"…\" value that tsig-keygen prints)"))
         }
         let timeout = try config.int("timeout", in: 1...600) ?? 10
-        self.init(name: config.name, address: host, port: port, keyName: keyName.fqdn, algorithm: alg, secret: secret, timeout: timeout)
+        self.init(name: config.name, address: host, port: port, keyName: keyName.fqdn, algorithm: alg, secret: secret, timeout: timeout,
+                  session: config.session)
     }
 
     /// Builds the adapter directly.
@@ -96,9 +99,11 @@ public final class RFC2136Provider: DNSProviderType {
     ///   - algorithm: a key of ``algorithms`` (default `hmac-sha256`).
     ///   - secret: the base64 key secret.
     ///   - timeout: seconds per exchange.
+    ///   - session: counts the DNS messages sent (one per AXFR, UPDATE or query).
     public init(name: String, address: String, port: UInt16 = 53, keyName: String, algorithm: String = "hmac-sha256",
-                secret: Secret, timeout: Int = 10) {
+                secret: Secret, timeout: Int = 10, session: ProviderSession = ProviderSession()) {
         self.instanceName = name
+        self.session = session
         self.server = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
         let kn = keyName.hasSuffix(".") ? keyName.lowercased() : keyName.lowercased() + "."
         self.keyName = kn
@@ -190,6 +195,7 @@ public final class RFC2136Provider: DNSProviderType {
         warnings[zone] = nil
         queried[zone] = nil
         let rrs: [(record: ZoneRecord, line: String)]
+        session.record()
         do { rrs = try RFC2136Convert.logged("AXFR \(zone.fqdn)", endpoint, { try RFC2136Convert.axfr(endpoint, zone: zone) }) { "\($0.count) records" } } catch let f as RFC2136Convert.Failure {
             let refused = explain(f, zone: zone, transfer: true)
             guard let why = Self.refusal(f), !managed.isEmpty else { throw ProviderError(provider: instanceName, refused) }
@@ -229,6 +235,7 @@ public final class RFC2136Provider: DNSProviderType {
         let resolver = queryResolver
         // Authoritative for the zone? Otherwise the original refusal is the clearer message.
         do {
+            session.record()
             let soa = try resolver.query(zone, .soa, at: ns)
             guard soa.rcode == .noError, soa.authoritative, soa.rrset != nil else {
                 throw ProviderError(provider: instanceName, "\(refusal); reading by query is not possible either: an SOA query for \(zone.fqdn) got \(soa.rcode.rawValue)\(soa.authoritative ? "" : " without authority (AA bit clear)")")
@@ -238,6 +245,7 @@ public final class RFC2136Provider: DNSProviderType {
         }
         var outcomes: [RFC2136Query.Outcome] = []
         for k in managed {
+            session.record()
             do { outcomes.append(.init(key: k, answer: .success(try resolver.query(k.name, k.type, at: ns)))) }
             catch let e as ResolverError { outcomes.append(.init(key: k, answer: .failure(e))); break }
         }
@@ -285,6 +293,7 @@ public final class RFC2136Provider: DNSProviderType {
         }
         let msg: (prerequisites: [RFC2136Convert.Item], updates: [RFC2136Convert.Item])
         do { msg = try message(changeset) } catch { throw fail("\(error); nothing was applied") }
+        session.record()
         do {
             try RFC2136Convert.logged("UPDATE \(changeset.zone.fqdn) (\(msg.prerequisites.count) prerequisites, \(msg.updates.count) updates)", endpoint, {
                 try RFC2136Convert.update(endpoint, zone: changeset.zone, prerequisites: msg.prerequisites, updates: msg.updates)

@@ -27,9 +27,13 @@ public final class Route53Provider: DNSProviderType {
     public static let typeName = "route53"
     /// TLSA is in Route 53's list of supported types since 2023 [U: not checked against a live
     /// account]; Route 53 documents no TTL minimum, so the whole 0…2^31−1 range is allowed.
+    /// Rate limit: every API request of the account draws on one bucket of 50 refilled by 10
+    /// a second (Amazon Route 53 Developer Guide, "Throttling for Amazon Route 53 API requests",
+    /// https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html);
+    /// 10 per second keeps it whatever the burst. Throttled requests get HTTP 400 `Throttling`.
     public static let capabilities = ProviderCapabilities(
         supportedTypes: [.a, .aaaa, .mx, .txt, .cname, .ns, .srv, .caa, .ptr, .tlsa],
-        ttlRange: 0...2_147_483_647, applyMode: .atomic)
+        ttlRange: 0...2_147_483_647, applyMode: .atomic, rateLimit: RateLimit([RateWindow(10, per: 1)]))
 
     /// The API endpoint, e.g. `https://route53.amazonaws.com`.
     public let endpoint: URL
@@ -70,6 +74,7 @@ public final class Route53Provider: DNSProviderType {
         let c = try RESTAPI.connection(config, urlKey: "endpoint", defaultURL: Self.defaultEndpoint.absoluteString,
                                        example: Self.defaultEndpoint.absoluteString, sends: "signed requests")
         let (url, options) = (c.url, c.options)
+        config.session.pace(Self.capabilities.rateLimit)
         guard let creds = AWSCredentials.fromEnvironment(environment) else {
             throw DiagnosticsError(Diagnostic(at: config.location,
                 "providers.\(config.name): no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)"))

@@ -5,6 +5,12 @@ import MailPlan
 /// the reverse-DNS adapters): settings,
 /// request building, JSON, `Link` headers, TXT chunking and error texts. Each adapter keeps
 /// its own API knowledge in its own folder; only mechanics live here.
+/// A REST DNS adapter type: its `api_url` default besides what every adapter type declares.
+protocol RESTProviderType: DNSProviderType {
+    /// The vendor's API root, used when the entry has no `api_url`.
+    static var defaultURL: String { get }
+}
+
 enum RESTAPI {
     /// Settings every REST adapter accepts besides its own.
     static let commonSettings: [ProviderSetting] = [
@@ -20,6 +26,18 @@ enum RESTAPI {
         var token: Secret
         var baseURL: URL
         var options: HTTPClientOptions
+    }
+
+    /// The common settings of a REST DNS adapter of type `T`, read the one way they all are:
+    /// the entry's setting names checked against `T.settings`, then ``settings(_:defaultURL:)``
+    /// with `T.defaultURL`; and the entry's session paced with `T`'s documented rate limit
+    /// (``ProviderSession/pace(_:)``: the first adapter of a run installs the token bucket).
+    /// - Throws: ``DiagnosticsError`` naming the setting's file:line:column.
+    static func settings<T: RESTProviderType>(_ config: ProviderConfig, for type: T.Type) throws -> Settings {
+        try config.checkKeys(allowed: T.settingNames)
+        let s = try settings(config, defaultURL: T.defaultURL)
+        config.session.pace(T.capabilities.rateLimit)
+        return s
     }
 
     /// Reads `token` (a `${ENV}` secret), `api_url` (default `defaultURL`; plain http only to

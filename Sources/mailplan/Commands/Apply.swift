@@ -50,10 +50,18 @@ struct Apply: ParsableCommand, LoggingCommand {
         if let saved = try SavedPlan.detect(data, file: options.planFile) { return try applySaved(saved) }
         let engine = try options.loadEngine()
         try runOptions.sharding.configure(engine)
-        let result = try engine.plan(parallelism: runOptions.parallelism, targets: runOptions.target, servedDrift: false,
-                                     progress: runOptions.progress)
-        printWarnings(result.warnings)
-        print(PlanRenderer.text(result, style: options.style), terminator: "")
+        let run = PlanRun(parallelism: runOptions.parallelism, targets: runOptions.target, servedDrift: false,
+                          fingerprints: false, keepZones: false)
+        let text = PlanTextStream(style: options.style) { print($0, terminator: ""); fflush(nil) }
+        let render: (PlanEvent) -> Void = { event in
+            switch event {
+            case .warnings(let w): printWarnings(w)
+            case .zone(let z): text.zone(z.changeset)
+            }
+        }
+        if autoApprove { return try applyPipelined(engine, run: run, text: text, events: render) }
+        let result = try engine.streamPlan(run, progress: runOptions.progress, events: render)
+        text.finish(result)
         if !result.hasChanges { return }
         try enforceGates(result.changesets, allowed: Set(try runOptions.gates()))
         if !autoApprove {
@@ -70,6 +78,35 @@ struct Apply: ParsableCommand, LoggingCommand {
         }
         print("")
         try finish(engine.apply(result) { printError($0) }, plan: engine.plan)
+    }
+
+    /// `--auto-approve` on a plan file: zones are written as they are planned (the engine's
+    /// pipelined apply). A gate refusal or a failure part-way still prints exactly what was
+    /// applied before it.
+    func applyPipelined(_ engine: Engine, run: PlanRun, text: PlanTextStream, events: @escaping (PlanEvent) -> Void) throws {
+        let outcome = engine.planAndApply(run, allowed: Set(try runOptions.gates()), progress: runOptions.progress,
+                                          applyProgress: { printError($0) }, events: events)
+        if let result = outcome.result { text.finish(result) }
+        func reportWhatWasWritten() {
+            guard outcome.wroteAnything else { return }
+            print("")
+            let lines = ApplyReportRenderer.render(outcome.report)
+            for l in lines.stderr { printError(l) }
+            for l in lines.stdout { print(l) }
+        }
+        if let error = outcome.error {
+            reportWhatWasWritten()
+            throw error
+        }
+        guard let result = outcome.result else { return }
+        if !outcome.refused.isEmpty {
+            printError("error: " + SafetyGate.refusal(outcome.refused))
+            reportWhatWasWritten()
+            throw ExitCode(1)
+        }
+        if !result.hasChanges { return }
+        print("")
+        try finish(outcome.report, plan: engine.plan)
     }
 
     /// Applies a saved plan after checking it is not stale.

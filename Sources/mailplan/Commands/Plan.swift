@@ -42,18 +42,27 @@ struct Plan: ParsableCommand, LoggingCommand {
         if let out { try checkOutTarget(out) }
         let engine = try options.loadEngine()
         try runOptions.sharding.configure(engine)
-        let result = try engine.plan(parallelism: runOptions.parallelism, targets: runOptions.target, progress: runOptions.progress)
         let fmt = json ? .json : format
         let title = URL(fileURLWithPath: options.planFile).lastPathComponent
+        // Zones are planned one after another and kept only as their Changesets: the text is
+        // printed as each zone is planned; JSON and Markdown are printed whole at the end.
+        let run = PlanRun(parallelism: runOptions.parallelism, targets: runOptions.target, fingerprints: out != nil, keepZones: false)
+        let text = PlanTextStream(style: options.style) { print($0, terminator: ""); fflush(nil) }
+        let result = try engine.streamPlan(run, progress: runOptions.progress) { event in
+            switch (fmt, event) {
+            case (.json, _): break
+            case (_, .warnings(let w)): printWarnings(w)
+            case (.text, .zone(let z)): text.zone(z.changeset)
+            case (_, .zone): break
+            }
+        }
         switch fmt {
         case .json:
             print(try PlanDocument(result: result, version: MailPlanVersion.current).json(), terminator: "")
         case .markdown:
-            printWarnings(result.warnings)
             print(MarkdownRenderer.render(result.changesets, warnings: result.warnings.map(\.description), title: title), terminator: "")
         case .text:
-            printWarnings(result.warnings)
-            print(PlanRenderer.text(result, style: options.style), terminator: "")
+            text.finish(result)
         }
         if let summary {
             try appendText(MarkdownRenderer.render(result.changesets, warnings: result.warnings.map(\.description), title: title), to: summary)

@@ -45,6 +45,9 @@ final class CloudflareFake: @unchecked Sendable {
     var failBatches: Set<Int> = []
     /// Added to `total_count` of record lists, to simulate a listing that does not add up.
     var totalCountSkew = 0
+    /// When set, the fake keeps Cloudflare's documented limit (1,200 requests per five
+    /// minutes) scaled as given, answering 429 with `Retry-After` past it (``rateLimited(retryAfter:)``).
+    var rateLimit: EnforcedRateLimit?
     private(set) var server: FakeHTTPServer!
 
     var url: String { server.url + "/client/v4" }
@@ -130,6 +133,7 @@ final class CloudflareFake: @unchecked Sendable {
 
     func handle(_ req: FakeHTTPServer.Request) -> FakeHTTPServer.Response {
         lock.lock(); defer { lock.unlock() }
+        if let wait = rateLimit?.admit() { return Self.rateLimited(retryAfter: wait) }
         if let i = scripted.firstIndex(where: { $0.method == req.method && req.path.contains($0.pathContains) }) {
             let r = scripted[i].response
             scripted[i].times -= 1

@@ -126,3 +126,29 @@ final class FaultScript: @unchecked Sendable {
         return nil
     }
 }
+
+/// A documented rate limit enforced by a fake, the strict way: at most `requests` requests in
+/// any `seconds`-long window (a sliding window, as deSEC documents it; a client that keeps it
+/// keeps a fixed-window limit of the same figures too). A request over the limit is refused
+/// and counted; refused requests do not use up the budget.
+final class EnforcedRateLimit: @unchecked Sendable {
+    let requests: Int
+    let seconds: Double
+    private let lock = NSLock()
+    private var accepted: [Double] = []
+    private var _refused = 0
+    /// Requests refused so far.
+    var refused: Int { lock.lock(); defer { lock.unlock() }; return _refused }
+
+    init(requests: Int, per seconds: Double) { self.requests = requests; self.seconds = seconds }
+
+    /// Nil when a request arriving now is within the limit (and counts it), else the seconds
+    /// until one more would be (for `Retry-After`, rounded up).
+    func admit(now: Double = ProcessInfo.processInfo.systemUptime) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        accepted.removeAll { $0 <= now - seconds }
+        guard accepted.count >= requests else { accepted.append(now); return nil }
+        _refused += 1
+        return max(1, Int((accepted[0] + seconds - now).rounded(.up)))
+    }
+}

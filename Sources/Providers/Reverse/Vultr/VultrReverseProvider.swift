@@ -93,19 +93,18 @@ public final class VultrReverseProvider: ReverseDNSProvider {
     public func readPTR(_ ip: IPAddress) throws -> DomainName? {
         let id = try instance(for: ip)
         let what = "reading the PTR of \(ip)"
+        /// `GET path` of the instance, answered 200 with a `T`.
+        func get<T: Decodable>(_ path: String, _ type: T.Type) throws -> T {
+            let req = api.request(.get, "/instances/\(RESTAPI.segment(id))" + path)
+            let resp = try api.send(req, what: what)
+            guard resp.status == 200 else { throw api.refused(req, resp, what: what, detail: Self.errorText(resp.body)) }
+            return try api.decode(T.self, resp, req, what: what)
+        }
         switch ip {
         case .v4(let a):
-            let req = api.request(.get, "/instances/\(RESTAPI.segment(id))/ipv4")
-            let resp = try api.send(req, what: what)
-            guard resp.status == 200 else { throw api.refused(req, resp, what: what, detail: Self.errorText(resp.body)) }
-            let list = try api.decode(IPv4List.self, resp, req, what: what)
-            return ReverseAPI.ptrName(list.ipv4s.first { IPv4Address($0.ip) == a }?.reverse)
+            return ReverseAPI.ptrName(try get("/ipv4", IPv4List.self).ipv4s.first { IPv4Address($0.ip) == a }?.reverse)
         case .v6(let a):
-            let req = api.request(.get, "/instances/\(RESTAPI.segment(id))/ipv6/reverse")
-            let resp = try api.send(req, what: what)
-            guard resp.status == 200 else { throw api.refused(req, resp, what: what, detail: Self.errorText(resp.body)) }
-            let list = try api.decode(IPv6ReverseList.self, resp, req, what: what)
-            return ReverseAPI.ptrName(list.reverse_ipv6s.first { IPv6Address($0.ip) == a }?.reverse)
+            return ReverseAPI.ptrName(try get("/ipv6/reverse", IPv6ReverseList.self).reverse_ipv6s.first { IPv6Address($0.ip) == a }?.reverse)
         }
     }
 

@@ -1,0 +1,81 @@
+import Foundation
+
+/// Reads zones ahead of the engine, at most `parallelism` at a time, and hands each zone's
+/// live RRsets back in the order given (docs/architecture.md, "Streaming"). A zone's RRsets
+/// are held only from the moment its read ends until ``next()`` hands them out, and reads run
+/// at most a fixed window ahead, so memory holds a bounded number of zones, whatever the
+/// number of zones.
+final class ZoneReader: @unchecked Sendable {
+    struct Job: @unchecked Sendable {
+        let zone: DomainName
+        let adapter: any DNSProvider
+        let managed: [RRsetKey]
+    }
+
+    private let jobs: [() throws -> Job]
+    private let parallelism: Int
+    /// The most zones read ahead of the one handed out last (read or being read).
+    private let window: Int
+    private let progress: (@Sendable (String) -> Void)?
+    private let cond = NSCondition()
+    private var slots: [Int: Result<[RRset], any Error>] = [:]
+    private var started = 0
+    private var running = 0
+    private var handed = 0
+
+    /// - Parameters:
+    ///   - jobs: per zone, in order, what to read (built when its read starts; the engine's
+    ///     adapter cache is locked).
+    ///   - parallelism: the most reads at the same time (at least 1). Up to
+    ///     max(4 × parallelism, 32) zones are read ahead of the zone being planned, so a slow
+    ///     zone does not hold up the reads behind it, and memory stays bounded.
+    ///   - progress: called as each read starts, e.g. `reading example.com. (1/3)`.
+    init(_ jobs: [() throws -> Job], parallelism: Int, progress: (@Sendable (String) -> Void)?) {
+        self.jobs = jobs
+        self.parallelism = Swift.max(1, parallelism)
+        self.window = Swift.max(4 * self.parallelism, 32)
+        self.progress = progress
+    }
+
+    /// The live RRsets of the next zone, in the order of the jobs; keeps reads going.
+    /// - Throws: what that zone's read threw (a failed read is never an empty zone).
+    func next() throws -> [RRset] {
+        cond.lock()
+        fillLocked()
+        let i = handed
+        while slots[i] == nil { cond.wait() }
+        let r = slots.removeValue(forKey: i)!
+        handed += 1
+        fillLocked()
+        cond.unlock()
+        return try r.get()
+    }
+
+    /// Starts reads while fewer than `parallelism` run and the window is not full. Called
+    /// with `cond` locked.
+    private func fillLocked() {
+        while started < jobs.count && running < parallelism && started < handed + window {
+            let i = started
+            started += 1
+            let total = jobs.count
+            let job: Job
+            do { job = try jobs[i]() } catch {
+                slots[i] = .failure(error); cond.broadcast(); continue
+            }
+            running += 1
+            // A thread per read, not the GCD pool: reads block on I/O, and the pool is only
+            // as wide as the CPU count on Linux.
+            let t = Thread { [self] in
+                progress?("reading \(job.zone.fqdn) (\(i + 1)/\(total))")
+                let r = Result { try job.adapter.readZone(job.zone, managed: job.managed) }
+                cond.lock()
+                slots[i] = r
+                running -= 1
+                fillLocked()
+                cond.broadcast()
+                cond.unlock()
+            }
+            t.start()
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+/// Writes zones' Changesets while the engine goes on reading and planning later zones
+/// (docs/architecture.md, "Pipelined apply"). Per provider instance at most
+/// ``ProviderCapabilities/writeConcurrency`` zones are written at the same time; a zone's own
+/// changes keep their order (add before remove) because one adapter call writes them all.
+/// After the first zone that fails, no further zone is started: the zones submitted after it
+/// are reported as not attempted.
+final class ZoneWriter: @unchecked Sendable {
+    /// Writes one zone; runs on a writer thread.
+    typealias Write = @Sendable (ZoneChangeset, any DNSProvider) -> ApplyReport.ZoneOutcome
+    typealias Adapter = Result<any DNSProvider, any Error>
+
+    private let write: Write
+    private let lock = NSCondition()
+    private var outcomes: [ApplyReport.ZoneOutcome?] = []
+    private var queues: [String: Queue] = [:]
+    private var running = 0
+    private var stopReason: String?
+
+    private final class Queue: @unchecked Sendable {
+        var pending: [(index: Int, changeset: ZoneChangeset, adapter: Adapter)] = []
+        var workers = 0
+        let limit: Int
+        init(limit: Int) { self.limit = limit }
+    }
+
+    init(write: @escaping Write) { self.write = write }
+
+    /// Why writing stopped (the first zone that failed), or nil.
+    var stopped: String? { lock.lock(); defer { lock.unlock() }; return stopReason }
+
+    /// Stops starting zones (e.g. a safety gate refused one): zones not yet started are
+    /// reported as not attempted, with `reason`.
+    func stop(_ reason: String) {
+        lock.lock(); if stopReason == nil { stopReason = reason }; lock.unlock()
+    }
+
+    /// Queues `cs` for writing through `adapter` (the instance that read the zone, or why it
+    /// could not be built: then the zone fails with that error). The zone is written as soon
+    /// as its provider instance has a free write slot.
+    func submit(_ cs: ZoneChangeset, adapter: Adapter) {
+        lock.lock()
+        let i = outcomes.count
+        outcomes.append(nil)
+        let limit = (try? adapter.get().capabilities.writeConcurrency) ?? 1
+        let q = queues[cs.provider] ?? Queue(limit: Swift.max(1, limit))
+        queues[cs.provider] = q
+        q.pending.append((i, cs, adapter))
+        if q.workers < q.limit {
+            q.workers += 1
+            running += 1
+            Thread { [self] in work(q) }.start()
+        }
+        lock.unlock()
+    }
+
+    private func work(_ q: Queue) {
+        lock.lock()
+        while !q.pending.isEmpty {
+            let job = q.pending.removeFirst()
+            if let why = stopReason {
+                outcomes[job.index] = .init(changeset: job.changeset, applied: [], failed: [], notAttempted: job.changeset.changes,
+                                            error: "not attempted: \(why)")
+                continue
+            }
+            lock.unlock()
+            let o: ApplyReport.ZoneOutcome
+            switch job.adapter {
+            case .success(let adapter): o = write(job.changeset, adapter)
+            case .failure(let error): o = .init(changeset: job.changeset, applied: [], failed: job.changeset.changes, notAttempted: [], error: "\(error)")
+            }
+            lock.lock()
+            outcomes[job.index] = o
+            if o.error != nil && stopReason == nil { stopReason = "zone \(job.changeset.zone.fqdn) failed" }
+        }
+        q.workers -= 1
+        running -= 1
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Waits for every submitted zone and returns their outcomes in submission order.
+    func finish() -> [ApplyReport.ZoneOutcome] {
+        lock.lock(); defer { lock.unlock() }
+        while running > 0 { lock.wait() }
+        return outcomes.map { $0! }
+    }
+}
+
+/// A progress callback the writer threads may call: one call at a time, so a caller's
+/// closure (printing, or appending to an array in a test) needs no locking of its own.
+final class SerialProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private let body: (String) -> Void
+    init(_ body: @escaping (String) -> Void) { self.body = body }
+    func call(_ line: String) { lock.lock(); body(line); lock.unlock() }
+}
+
+/// A value handed to another thread that the code there uses only in ways that are safe
+/// (documented at each use).
+struct Unchecked<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
