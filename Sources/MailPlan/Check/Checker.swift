@@ -38,22 +38,38 @@ public struct Checker {
     /// The instant served certificates are checked at (``ServerCheck``).
     /// The instant certificates and rotation stages are judged at (the engine's clock).
     public var now: Date
+    /// The shard whose domains are checked (`--shard K/N`); nil: every domain of the plan.
+    public var shard: Shard? = nil
+    /// Whether the server-wide checks run (forward-confirmed reverse DNS, the address
+    /// blocklists, the `check.smtp` probe); with a shard, exactly one shard runs them
+    /// (``Shard/runsServerParts(hostZone:)``).
+    public var serverChecks = true
+
+    /// The domains checked: the plan's, in plan order, limited to ``shard``.
+    public var domains: [DomainPlan] {
+        guard let shard else { return plan.domains }
+        return plan.domains.filter { shard.contains(zone: $0.zone) }
+    }
 
     public init(plan: MailPlan, live: LiveDNS, now: Date, providerNS: @escaping (DomainName) throws -> Set<DomainName>? = { _ in nil }) {
         self.plan = plan; self.live = live; self.now = now; self.providerNS = providerNS
     }
 
-    /// Every check, server first, then each domain in plan order.
+    /// Every check, server first, then each domain in plan order (the server checks only with
+    /// ``serverChecks``, the domains of ``shard``).
     public func run() -> [Finding] {
-        var out = fcrdns() + dnsbl()
-        if let smtp = plan.check.smtp { out += ServerCheck(plan: plan, live: live, settings: smtp, now: now).run() }
-        out.append(Finding(.info, "dnsbl", "resolvers", "blocklist operators may refuse queries that come through large public resolvers; such answers are reported as not checked, never as listed"))
+        let domains = self.domains
+        var out = (serverChecks ? fcrdns() : []) + dnsbl()
+        if serverChecks, let smtp = plan.check.smtp { out += ServerCheck(plan: plan, live: live, settings: smtp, now: now).run() }
+        if serverChecks || !domains.isEmpty {
+            out.append(Finding(.info, "dnsbl", "resolvers", "blocklist operators may refuse queries that come through large public resolvers; such answers are reported as not checked, never as listed"))
+        }
         let stsPolicy = MTASTSCheck(settings: plan.check.mtaSTS)
-        for d in plan.domains {
+        for d in domains {
             out += mx(d) + spf(d) + dkim(d) + dmarc(d) + mtaSTS(d) + stsPolicy.findings(d)
         }
         var zones: [DomainName] = []
-        for d in plan.domains where !zones.contains(d.zone) { zones.append(d.zone) }
+        for d in domains where !zones.contains(d.zone) { zones.append(d.zone) }
         for z in zones { out += delegation(z) }
         return out
     }
@@ -118,15 +134,18 @@ public struct Checker {
         return DomainName(uncheckedFQDN: prefix.joined(separator: ".") + "." + list.fqdn)
     }
 
-    /// Each address against each IP list, each domain against each domain list. An A answer
+    /// Each address against each IP list (with ``serverChecks``), each domain (of ``shard``)
+    /// against each domain list. An A answer
     /// in 127.0.0.0/8 means listed, except 127.255.255.0/24, the operators' "query refused"
     /// codes (Spamhaus: 127.255.255.252–255).
     public func dnsbl() -> [Finding] {
         var out: [Finding] = []
         var items: [(String, DomainName, [DomainName])] = []
-        for ip in plan.server.ipv4 { items.append((ip.description, ip.reverseName, plan.check.ipLists)) }
-        for ip in plan.server.ipv6 { items.append((ip.description, ip.reverseName, plan.check.ipLists)) }
-        for d in plan.domains { items.append((d.name.withoutTrailingDot, d.name, plan.check.domainLists)) }
+        if serverChecks {
+            for ip in plan.server.ipv4 { items.append((ip.description, ip.reverseName, plan.check.ipLists)) }
+            for ip in plan.server.ipv6 { items.append((ip.description, ip.reverseName, plan.check.ipLists)) }
+        }
+        for d in domains { items.append((d.name.withoutTrailingDot, d.name, plan.check.domainLists)) }
         for (subject, base, lists) in items {
             for list in lists {
                 let q = base.fqdn.hasSuffix(".arpa.") ? Self.dnsblName(base, list: list) : DomainName(uncheckedFQDN: base.fqdn + list.fqdn)

@@ -324,12 +324,12 @@ public enum Compiler {
             }
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
-        let sorted = zones.map { z in
-            var z = z
-            z.rrsets.sort { $0.rrset.key < $1.rrset.key }
-            return z
-        }
-        return CompiledPlan(zones: sorted, warnings: warnings, rotation: rotation)
+        // Replaced, not sorted in place through a copy: the sorted array has exactly its
+        // count of elements and the grown one is freed zone by zone (a large plan's desired
+        // RRsets are its biggest part).
+        rrsetIndex = [:]
+        for i in zones.indices { zones[i].rrsets = zones[i].rrsets.sorted { $0.rrset.key < $1.rrset.key } }
+        return CompiledPlan(zones: zones, warnings: warnings, rotation: rotation)
     }
 }
 

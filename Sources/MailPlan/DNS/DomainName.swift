@@ -103,10 +103,40 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     public var description: String { fqdn }
     public static func < (a: DomainName, b: DomainName) -> Bool {
-        // Canonical DNS order (RFC 4034 §6.1): compare labels right to left.
+        // Canonical DNS order (RFC 4034 §6.1): compare labels right to left. ASCII names (every
+        // name a plan holds: IDNs are A-labels) are compared in place, byte by byte, which is
+        // the order of their labels as strings; anything else through the labels.
+        var ua = a.fqdn, ub = b.fqdn
+        if let r = ua.withUTF8({ x in ub.withUTF8 { y in asciiCanonicalLess(x, y) } }) { return r }
         let la = a.labels.reversed().map { $0 }, lb = b.labels.reversed().map { $0 }
         for (x, y) in zip(la, lb) where x != y { return x < y }
         return la.count < lb.count
+    }
+
+    /// ``<`` for two ASCII FQDNs, with the labels of ``labels``: compared from the right, each
+    /// bytewise (a label that is a prefix of the other sorts first), then fewer labels first;
+    /// nil when either name is not ASCII.
+    static func asciiCanonicalLess(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool? {
+        guard !a.contains(where: { $0 >= 0x80 }), !b.contains(where: { $0 >= 0x80 }) else { return nil }
+        let dot = UInt8(ascii: ".")
+        // The exclusive end of the rightmost label (the name without its last character, as
+        // `withoutTrailingDot`), nil for the root, which has no labels.
+        func first(_ p: UnsafeBufferPointer<UInt8>) -> Int? { p.count == 1 && p[0] == dot ? nil : Swift.max(p.count - 1, 0) }
+        func start(_ p: UnsafeBufferPointer<UInt8>, _ end: Int) -> Int {
+            var s = end
+            while s > 0 && p[s - 1] != dot { s -= 1 }
+            return s
+        }
+        var pa = first(a), pb = first(b)
+        while let ea = pa, let eb = pb {
+            let sa = start(a, ea), sb = start(b, eb)
+            let na = ea - sa, nb = eb - sb
+            for i in 0..<Swift.min(na, nb) where a[sa + i] != b[sb + i] { return a[sa + i] < b[sb + i] }
+            if na != nb { return na < nb }
+            pa = sa > 0 ? sa - 1 : nil
+            pb = sb > 0 ? sb - 1 : nil
+        }
+        return pa == nil && pb != nil
     }
 
     public init(from decoder: Decoder) throws {

@@ -98,6 +98,9 @@ public final class Engine {
     /// The DNS lookup SPF planning uses (flattening, lookup budget, `senders_expected`);
     /// nil: ``SPFEvaluator/live(_:)`` over the plan's `dns:` settings.
     public var spfLookup: SPFDNSLookup? = nil
+    /// The shard a run is limited to (`--shard K/N`, ``Shard``), applied by ``select(_:targets:)``
+    /// after `--target`; nil: every zone.
+    public var shard: Shard? = nil
 
     /// - Parameters:
     ///   - plan: a loaded plan.
@@ -144,10 +147,11 @@ public final class Engine {
     }
 
     /// The zones a run is limited to by `--target`: a target names a domain of the plan (its
-    /// zone is selected) or a zone apex. No targets selects every zone.
+    /// zone is selected) or a zone apex. No targets selects every zone. Then only the zones
+    /// of ``shard`` are kept.
     /// - Throws: ``DiagnosticsError`` naming each target that is neither, with a did-you-mean.
     public func select(_ zones: [DesiredZone], targets: [String]) throws -> [DesiredZone] {
-        guard !targets.isEmpty else { return zones }
+        guard !targets.isEmpty else { return zones.filter(inShard) }
         var wanted = Set<DomainName>()
         var problems: [Diagnostic] = []
         let known = plan.domains.map(\.name.withoutTrailingDot) + zones.map(\.zone.withoutTrailingDot)
@@ -163,7 +167,7 @@ public final class Engine {
             }
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
-        return zones.filter { wanted.contains($0.zone) }
+        return zones.filter { wanted.contains($0.zone) && inShard($0) }
     }
 
     /// Reads the live RRsets of `zones` (zone apex, provider instance name), at most
@@ -277,7 +281,7 @@ public final class Engine {
     /// The MTA-STS policy files that differ from what the plan derives (RFC 8461 §3.2).
     func policyFileChanges() throws -> [PolicyFileChange] {
         var out: [PolicyFileChange] = []
-        for d in plan.domains {
+        for d in plan.domains where inShard(d) {
             guard let sts = d.mtaSTS, let path = sts.policyFile else { continue }
             if let c = try PolicyFiles.change(path: path, content: Compiler.mtaSTSPolicy(sts, mx: d.mx),
                                               purpose: "mta_sts policy for \(d.name.withoutTrailingDot)", location: d.location) {

@@ -39,7 +39,8 @@ extension Engine {
     /// `mailplan check`: what the world sees, as ``Checker`` findings. The resolvers are
     /// `dns.resolvers`, or else the name servers of `resolvConf` (the text of
     /// /etc/resolv.conf); each zone's name servers at its provider are read for the
-    /// delegation check.
+    /// delegation check. With ``shard``, only the domains of that shard are checked, and the
+    /// server checks only in the one shard that runs them (``Shard/runsServerParts(hostZone:)``).
     /// - Throws: ``CheckCannotRun`` when there is no resolver or none answers;
     ///   ``DiagnosticsError`` for a plan that does not validate.
     public func check(resolvConf: String) throws -> [Finding] {
@@ -57,12 +58,14 @@ extension Engine {
                 throw CheckCannotRun(description: "could not run the checks: no resolver answered (\(error)); check dns.resolvers in \(plan.file)")
             }
         }
-        let checker = Checker(plan: plan, live: live, now: now, providerNS: { zone in
+        var checker = Checker(plan: plan, live: live, now: now, providerNS: { zone in
             guard let z = zones.first(where: { $0.zone == zone }) else { return nil }
             let sets = try self.provider(z.provider).readZone(zone, managed: [RRsetKey(zone, .ns)])
             let ns = sets.first { $0.key == RRsetKey(zone, .ns) }?.rdata.compactMap { r -> DomainName? in if case .ns(let n) = r { return n }; return nil }
             return ns.map(Set.init)
         })
+        checker.shard = shard
+        checker.serverChecks = runsServerParts(targets: [], zones: [])
         return checker.run()
     }
 }

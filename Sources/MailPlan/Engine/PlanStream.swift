@@ -72,7 +72,7 @@ extension Engine {
         // Checked before any zone is read, so a pipelined apply never starts.
         if let fetch = plan.check.mtaSTS {
             let sts = MTASTSCheck(settings: fetch)
-            let refused = plan.domains.filter { $0.mtaSTS?.mode == .enforce }.flatMap { d in
+            let refused = plan.domains.filter { $0.mtaSTS?.mode == .enforce && inShard($0) }.flatMap { d in
                 sts.findings(d, compareContent: false).filter { $0.severity == .error }
                     .map { Diagnostic(at: d.location, "domains[\(d.name.withoutTrailingDot)].mta_sts: \($0.message)") }
             }
@@ -141,13 +141,13 @@ extension Engine {
         var result = PlanResult(planFile: plan.file, zones: kept, warnings: warnings)
         result.rotation = rotation
         result.files = files
-        // PTRs belong to the server host: read them unless --target leaves out its zone.
-        if plan.server.reverse != nil, run.targets.isEmpty || hostZone.map({ hz in names.contains { $0.zone == hz.zone } }) != false {
+        // PTRs belong to the server host: read them unless --target or --shard leaves out its zone.
+        if plan.server.reverse != nil, runsServerParts(targets: run.targets, zones: names.map(\.zone)) {
             progress?("reading the PTR of \(serverAddresses.count) address\(serverAddresses.count == 1 ? "" : "es")")
             result.reverse = try planReverse()
             result.reverseConfigured = true
         }
-        if run.liveStages && run.servedDrift && plan.dns.configured {
+        if run.liveStages && run.servedDrift && plan.dns.configured && (shard?.runsServerParts(hostZone: hostZone?.zone) ?? true) {
             let ptr = ServedDrift.warnings(PlanResult(planFile: plan.file, zones: [], warnings: []), plan: plan, live: dns, now: now)
             result = result.adding(warnings: ptr)
             try events?(.warnings(ptr))

@@ -54,7 +54,7 @@ public struct FileDigest: Codable, Sendable, Hashable {
 ///
 /// It is JSON with `kind` `mailplan-saved-plan` and `format_version` `1`. It holds the
 /// mailplan version, the plan file's path and SHA-256, the SHA-256 of each key file the plan
-/// read, the `--target`s and `--allow` gates given, and per zone the fingerprint of the live
+/// read, the `--target`s, `--shard` and `--allow` gates given, and per zone the fingerprint of the live
 /// RRsets read and the Changeset. Provider settings are not in it (so no secret ever is):
 /// apply reads them from the plan file and the environment again.
 public struct SavedPlan: Codable, Sendable {
@@ -79,6 +79,9 @@ public struct SavedPlan: Codable, Sendable {
     public var planFileSHA256: String
     public var keyFiles: [FileDigest]
     public var targets: [String]
+    /// The shard the plan was made for (`--shard K/N`, written `"K/N"`); nil (no `shard` key)
+    /// for a plan of every zone.
+    public var shard: Shard?
     /// Safety gates allowed when the plan was made (`--allow`).
     public var allowed: [SafetyGate]
     public var zones: [Zone]
@@ -87,13 +90,13 @@ public struct SavedPlan: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case kind, formatVersion = "format_version", mailplanVersion = "mailplan_version", createdAt = "created_at"
-        case planFile = "plan_file", planFileSHA256 = "plan_file_sha256", keyFiles = "key_files", targets, allowed
+        case planFile = "plan_file", planFileSHA256 = "plan_file_sha256", keyFiles = "key_files", targets, shard, allowed
         case zones, warnings, summary
     }
 
     /// Builds the saved plan of a fresh plan result.
     /// - Throws: when a key file the plan read cannot be read again for hashing.
-    public init(result: PlanResult, plan: MailPlan, targets: [String], allowed: [SafetyGate],
+    public init(result: PlanResult, plan: MailPlan, targets: [String], shard: Shard? = nil, allowed: [SafetyGate],
                 version: String = MailPlanVersion.current, now: Date) throws {
         mailplanVersion = version
         let f = ISO8601DateFormatter()
@@ -104,6 +107,7 @@ public struct SavedPlan: Codable, Sendable {
         planFileSHA256 = plan.sha256
         keyFiles = try SavedPlan.digests(plan.keyFiles)
         self.targets = targets
+        self.shard = shard
         self.allowed = allowed.sorted()
         zones = try result.zones.map { z in
             guard let fp = z.fingerprint else {
@@ -157,7 +161,8 @@ extension Engine {
     /// current. Compares the mailplan version, the plan file's SHA-256 (this engine's plan
     /// must be loaded from `saved.planFile`), every key file's SHA-256, the fingerprint of
     /// each saved zone's live RRsets, read again now, and the saved changes against the
-    /// changes planned again from the same inputs (an edited saved plan is refused).
+    /// changes planned again from the same inputs (an edited saved plan is refused). The plan
+    /// is made again for the saved `--target`s and shard (``shard`` is left as it was).
     /// - Throws: ``ProviderError`` when a zone cannot be read (never treated as a match).
     public func staleness(of saved: SavedPlan, parallelism: Int = 8,
                           progress: (@Sendable (String) -> Void)? = nil) throws -> [String] {
@@ -188,6 +193,9 @@ extension Engine {
         // Plan again from the plan file and the live records, exactly as `plan` did: the live
         // fingerprints must match, and so must every saved change, so an edited saved plan
         // (another address, an extra delete, a dropped safety gate) is refused too.
+        let kept = shard
+        shard = saved.shard
+        defer { shard = kept }
         let fresh = try makePlan(parallelism: parallelism, targets: saved.targets, progress: progress)
         let freshZones = Dictionary(fresh.zones.map { ($0.changeset.zone, $0) }, uniquingKeysWith: { a, _ in a })
         var edited: [String] = []

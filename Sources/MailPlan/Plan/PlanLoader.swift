@@ -16,6 +16,10 @@ public struct PlanLoader {
     /// becomes a placeholder ``Secret`` (``Secret/isPlaceholder``) that adapters accept as a
     /// credential but that fails as any other setting. CI validates pull requests without tokens.
     public var unsetSecretsAreWarnings = false
+    /// A plan with at least this many `domains:` items in the usual block layout is composed
+    /// one domain at a time (``DomainSlices``), so its YAML node tree never exists whole; nil:
+    /// always compose the whole file. Diagnostics are the same either way.
+    var domainSliceThreshold: Int? = DomainSlices.minimumItems
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
@@ -48,10 +52,17 @@ public struct PlanLoader {
 
     /// Loads plan text. `file` is used in messages; `baseDirectory` resolves relative paths.
     public func load(text: String, file: String, baseDirectory: URL, sha256: String = "") throws -> MailPlan {
+        // Yams' default encoding, read once: `Parser.Encoding.default` copies the process
+        // environment on every call, and a cut file is composed once per domain item.
+        let encoding = Parser.Encoding.default
+        if let n = domainSliceThreshold, let slices = DomainSlices(text, minimumItems: n),
+           let plan = try loadSliced(slices, file: file, baseDirectory: baseDirectory, sha256: sha256, encoding: encoding) {
+            return plan
+        }
         let root: Node?
         // The basic resolver: mailplan reads every scalar as text and checks its type itself, so
         // Yams' regular-expression tag resolution (a third of the load time) is not needed.
-        do { root = try Yams.compose(yaml: text, .basic) } catch let e as YamlError {
+        do { root = try Yams.compose(yaml: text, .basic, .default, encoding) } catch let e as YamlError {
             throw DiagnosticsError(Self.yamlDiagnostic(e, file: file, text: text))
         } catch {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(error)"))
@@ -61,7 +72,28 @@ public struct PlanLoader {
         guard let root else {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "the plan file is empty; it needs at least version, server, providers and domains"))
         }
-        var plan = reader.readPlan(root, sha256: sha256)
+        let plan = reader.readPlan(root, sha256: sha256)
+        return try finish(reader, plan)
+    }
+
+    /// ``load(text:file:baseDirectory:sha256:)`` of a file cut into its domains: the rest of
+    /// the file composed as one document, then each domain item composed and read on its own.
+    /// - Returns: nil when the cut does not compose exactly (then the whole file is composed,
+    ///   and gives the YAML diagnostics).
+    func loadSliced(_ slices: DomainSlices, file: String, baseDirectory: URL, sha256: String, encoding: Parser.Encoding) throws -> MailPlan? {
+        guard let root = try? Yams.compose(yaml: slices.rest, .basic, .default, encoding) else { return nil }
+        var reader = PlanReader(file: file, baseDirectory: baseDirectory, environment: environment)
+        reader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
+        reader.slices = slices
+        reader.yamlEncoding = encoding
+        let plan = reader.readPlan(root, sha256: sha256)
+        if reader.sliceFailed { return nil }
+        return try finish(reader, plan)
+    }
+
+    /// The plan read, or every error in file order.
+    func finish(_ reader: PlanReader, _ read: MailPlan?) throws -> MailPlan {
+        var plan = read
         let errors = reader.diagnostics.filter { $0.severity == .error }
         if !errors.isEmpty || plan == nil {
             // In file order, as an editor shows them (the reader visits keys in its own order).
@@ -137,8 +169,40 @@ struct PlanReader {
     }
     /// Key files read so far (for saved plans).
     var keyFiles: [PlanKeyFile] = []
+    /// The URL of each key file path as written (and its standardized form), made once:
+    /// thousands of domains name the same file.
+    var keyFileURLs: [String: (URL, URL)] = [:]
+
+    mutating func keyFileURL(_ path: String) -> (URL, URL) {
+        if let hit = keyFileURLs[path] { return hit }
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+        let r = (url, url.standardizedFileURL)
+        keyFileURLs[path] = r
+        return r
+    }
+    /// Each distinct SPF sender term, checked and parsed once (``SPFTerm/problem(_:)``,
+    /// ``SPFRecord/parseTerm(_:)``: pure functions of the term): thousands of domains repeat
+    /// the same few terms.
+    var spfTerms: [String: (problem: String?, parsed: SPFRecordTerm?)] = [:]
+
+    mutating func spfTerm(_ t: String) -> (problem: String?, parsed: SPFRecordTerm?) {
+        if let hit = spfTerms[t] { return hit }
+        let r = (problem: SPFTerm.problem(t), parsed: try? SPFRecord.parseTerm(t))
+        spfTerms[t] = r
+        return r
+    }
     /// The `server.reverse.provider` node, checked once providers are read.
     var reverseNode: Node? = nil
+    /// The file cut into its domains (``DomainSlices``): `domains:` is read item by item from
+    /// it, each composed on its own; nil: from the node tree.
+    var slices: DomainSlices? = nil
+    /// Lines to add to a node's line: the line before the domain item being read.
+    var lineOffset = 0
+    /// Set when a domain item does not compose as one sequence entry (the loader then
+    /// composes the whole file).
+    var sliceFailed = false
+    /// The encoding domain items are composed with (Yams' default, read once).
+    var yamlEncoding: Parser.Encoding = .utf8
 
     init(file: String, baseDirectory: URL, environment: [String: String]) {
         self.file = file; self.baseDirectory = baseDirectory; self.environment = environment
@@ -146,7 +210,7 @@ struct PlanReader {
 
     func loc(_ node: Node?) -> SourceLocation? {
         guard let m = node?.mark else { return nil }
-        return SourceLocation(file: file, line: m.line, column: m.column)
+        return SourceLocation(file: file, line: m.line + lineOffset, column: m.column)
     }
     mutating func error(_ node: Node?, _ message: String) { diagnostics.append(Diagnostic(at: loc(node), message)) }
     mutating func warn(_ node: Node?, _ message: String) { diagnostics.append(Diagnostic(.warning, at: loc(node), message)) }
@@ -253,7 +317,11 @@ struct PlanReader {
         let server = m["server"].flatMap { readServer($0.value) }
         let providers = m["providers"].map { readProviders($0.value) } ?? []
         if let r = server?.reverse, let n = reverseNode { _ = checkReverseProvider(r.provider, node: n, providers: providers) }
-        let domains = m["domains"].map { readDomains($0.value, providers: providers, defaultTTL: defaultTTL, server: server) } ?? []
+        var domains: [DomainPlan] = []
+        if let d = m["domains"] {
+            if let slices { domains = readDomains(slices, providers: providers, defaultTTL: defaultTTL, server: server) }
+            else { domains = readDomains(d.value, providers: providers, defaultTTL: defaultTTL, server: server) }
+        }
         let dns = m["dns"].map { readDNS($0.value) } ?? .notConfigured
         let check = m["check"].map { readCheck($0.value) } ?? .defaults
         guard let server else { return nil }
@@ -360,17 +428,43 @@ struct PlanReader {
             error(node, "domains must be a list of domains (- name: example.com …), found \(Self.kind(node))"); return []
         }
         var out: [DomainPlan] = []
+        out.reserveCapacity(seq.count)
         var seen: [DomainName: SourceLocation?] = [:]
+        seen.reserveCapacity(seq.count)
         for (i, d) in seq.enumerated() {
-            guard let dp = readDomain(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server) else { continue }
-            if let first = seen[dp.name] {
-                error(d, "domains[\(i)]: domain \(dp.name.withoutTrailingDot) is listed twice (first at \(first.map(\.description) ?? "?"))")
-                continue
-            }
-            seen[dp.name] = dp.location
-            out.append(dp)
+            readDomainEntry(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server, seen: &seen, into: &out)
         }
         return out
+    }
+
+    /// `domains:` from a file cut into its items: each item composed, read and dropped.
+    mutating func readDomains(_ slices: DomainSlices, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> [DomainPlan] {
+        var out: [DomainPlan] = []
+        out.reserveCapacity(slices.items.count)
+        var seen: [DomainName: SourceLocation?] = [:]
+        seen.reserveCapacity(slices.items.count)
+        for (i, item) in slices.items.enumerated() {
+            guard case .sequence(let seq)?? = try? Yams.compose(yaml: slices.text(item), .basic, .default, yamlEncoding), seq.count == 1, let d = seq.first else {
+                sliceFailed = true
+                return []
+            }
+            lineOffset = item.firstLine - 1
+            readDomainEntry(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server, seen: &seen, into: &out)
+            lineOffset = 0
+        }
+        return out
+    }
+
+    /// One item of `domains:`, appended to `out` unless it does not read or repeats a domain.
+    mutating func readDomainEntry(_ d: Node, index i: Int, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?,
+                                  seen: inout [DomainName: SourceLocation?], into out: inout [DomainPlan]) {
+        guard let dp = readDomain(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server) else { return }
+        if let first = seen[dp.name] {
+            error(d, "domains[\(i)]: domain \(dp.name.withoutTrailingDot) is listed twice (first at \(first.map(\.description) ?? "?"))")
+            return
+        }
+        seen[dp.name] = dp.location
+        out.append(dp)
     }
 
     static let domainKeys = ["name", "provider", "zone", "ttl", "mx", "spf", "dkim", "dmarc", "tls_rpt", "mta_sts", "records",
@@ -498,7 +592,7 @@ struct PlanReader {
                     guard let em = mapping(e, "\(dn).spf.senders[\(i)]", allowed: ["include", "flatten"], required: ["include"]),
                           let inc = em["include"].flatMap({ string($0.value, "\(dn).spf.senders[].include") }) else { continue }
                     let term = "include:" + inc
-                    if em["flatten"].flatMap({ bool($0.value, "\(dn).spf.senders[].flatten") }) == true, SPFTerm.problem(term) == nil {
+                    if em["flatten"].flatMap({ bool($0.value, "\(dn).spf.senders[].flatten") }) == true, spfTerm(term).problem == nil {
                         if inc.contains("%") { error(em["include"]?.value, "\(dn).spf.senders: '\(term)' uses a macro and cannot be flattened") }
                         else if let n = try? DomainName(inc) { flatten.append(n.withoutTrailingDot) }
                     }
@@ -508,9 +602,10 @@ struct PlanReader {
                 }
             }
             for (t, tn) in items {
-                if let problem = SPFTerm.problem(t) { error(tn, "\(dn).spf.senders: \(problem)") } else {
+                let checked = spfTerm(t)
+                if let problem = checked.problem { error(tn, "\(dn).spf.senders: \(problem)") } else {
                     if terms.contains(t) { warn(tn, "\(dn).spf.senders: '\(t)' is listed twice") } else { terms.append(t) }
-                    if case .directive(_, let mech, _)? = try? SPFRecord.parseTerm(t), let net = SPFRecord.canonicalNetwork(mech) {
+                    if case .directive(_, let mech, _)? = checked.parsed, let net = SPFRecord.canonicalNetwork(mech) {
                         warn(tn, "\(dn).spf.senders: '\(t)' has host bits set below the prefix; receivers match the network \(net)")
                     }
                     let lower = t.lowercased()
@@ -533,7 +628,7 @@ struct PlanReader {
             // Default: the mail server's own addresses (it is the host that sends this domain's mail).
             terms = (server?.ipv4.map { "ip4:\($0)" } ?? []) + (server?.ipv6.map { "ip6:\($0)" } ?? [])
         }
-        let lookupTerms = terms.filter { (try? SPFRecord.parseTerm($0)).map { t in
+        let lookupTerms = terms.filter { spfTerm($0).parsed.map { t in
             if case .directive(_, let mech, _) = t { return mech.needsLookup }
             if case .modifier(let n, _) = t { return n == "redirect" }
             return false
@@ -608,11 +703,11 @@ struct PlanReader {
             case (nil, let f?):
                 at = f.value
                 if let path = string(f.value, "\(sp).public_key_file") {
-                    let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
+                    let (url, standardized) = keyFileURL(path)
                     do {
                         text = try readFile(url)
-                        keyFiles.append(PlanKeyFile(path: path, url: url.standardizedFileURL))
-                        if text?.contains("PRIVATE KEY-----") == true {
+                        keyFiles.append(PlanKeyFile(path: path, url: standardized))
+                        if let text, utf8Contains(text, "PRIVATE KEY-----") {
                             warn(f.value, "\(sp).public_key_file: \(path) holds a private key; only its public half is published, but keep private keys with the MTA, out of the plan's directory")
                         }
                     } catch {
@@ -649,7 +744,7 @@ struct PlanReader {
                         error(m[["hash_algorithms", "service_types", "flags"].first { m[$0] != nil }!]?.value, "\(sp): \(k.reason)"); continue
                     }
                 }
-                if record.contains("h=") && record.contains("sha1") {
+                if utf8Contains(record, "h=") && utf8Contains(record, "sha1") {
                     warn(at, "\(sp): h= lists sha1, which verifiers must not accept (RFC 8301 §3.1)")
                 }
                 var plan = DKIMSelectorPlan(selector: sel.lowercased(), record: record, key: info, location: loc(e))
@@ -822,7 +917,7 @@ struct PlanReader {
                     error(sn, "\(path): '\(s)' is not an https:// URI with a valid host"); continue
                 }
             } else if rest.count < 3 { error(sn, "\(path): '\(s)' is not a valid \(scheme) URI"); continue }
-            if s.contains(",") || s.contains(";") || s.contains(" ") { error(sn, "\(path): '\(s)' must not contain ',', ';' or spaces"); continue }
+            if s.contains(where: { $0 == "," || $0 == ";" || $0 == " " }) { error(sn, "\(path): '\(s)' must not contain ',', ';' or spaces"); continue }
             out.append(s)
         }
         return out

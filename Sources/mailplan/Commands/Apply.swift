@@ -49,6 +49,7 @@ struct Apply: ParsableCommand, LoggingCommand {
         }
         if let saved = try SavedPlan.detect(data, file: options.planFile) { return try applySaved(saved) }
         let engine = try options.loadEngine()
+        try runOptions.sharding.configure(engine)
         let run = PlanRun(parallelism: runOptions.parallelism, targets: runOptions.target, servedDrift: false,
                           fingerprints: false, keepZones: false)
         let text = PlanTextStream(style: options.style) { print($0, terminator: ""); fflush(nil) }
@@ -113,6 +114,9 @@ struct Apply: ParsableCommand, LoggingCommand {
         guard runOptions.target.isEmpty else {
             throw ValidationError("--target cannot be used with a saved plan: it applies the zones it was made for")
         }
+        guard runOptions.sharding.shard == nil else {
+            throw ValidationError("--shard cannot be used with a saved plan: it applies the zones of the shard it was made for" + (saved.shard.map { " (\($0))" } ?? " (every zone)"))
+        }
         let engine: Engine
         do { engine = try makeEngine(path: saved.planFile) } catch let e as DiagnosticsError {
             printError("error: stale plan: \(options.planFile) was made from \(saved.planFile), which no longer loads:")
@@ -120,6 +124,8 @@ struct Apply: ParsableCommand, LoggingCommand {
             throw ExitCode(1)
         }
         let plan = engine.plan
+        engine.shard = saved.shard
+        if let note = engine.emptyShardNote { printError("note: " + note) }
         let reasons = try engine.staleness(of: saved, parallelism: runOptions.parallelism, progress: runOptions.progress)
         if !reasons.isEmpty {
             printError("error: stale plan: \(options.planFile) no longer matches what it was made from:")

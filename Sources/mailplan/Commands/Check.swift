@@ -23,17 +23,24 @@ struct Check: ParsableCommand, LoggingCommand {
         Exit codes: 0 everything passes; 1 the check could not run (bad plan file, no resolver); \
         2 at least one warning or error finding.
 
+        With --shard K/N only the domains whose zones are in that shard are checked; the \
+        server checks (PTR/FCrDNS, address blocklists, check.smtp) run in one shard only: \
+        the shard of server.hostname's zone, or shard 1 when no zone of the plan holds it.
+
         Examples:
           mailplan check plans/powerdns.yaml
           mailplan check plans/powerdns.yaml --json
+          mailplan check plans/powerdns.yaml --shard 1/4  # the domains of shard 1 of 4
         """)
     @OptionGroup var options: CommonOptions
     var log: LogOptions { options.log }
     @Flag(help: "Print the findings as JSON (format_version 1) instead of a table.")
     var json = false
+    @OptionGroup var sharding: ShardOptions
 
     func run() throws {
         let engine = try options.loadEngine()
+        try sharding.configure(engine)
         let findings: [Finding]
         do { findings = try engine.check(resolvConf: (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "") } catch let e as Engine.CheckCannotRun {
             throw ValidationError(e.description)

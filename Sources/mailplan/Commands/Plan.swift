@@ -20,6 +20,7 @@ struct Plan: ParsableCommand, LoggingCommand {
           mailplan plan plans/example.yaml --detailed-exitcode  # 2: changes pending
           mailplan plan plans/example.yaml --json    # docs/json-output.md
           mailplan plan plans/example.yaml --out plan.json  # then: apply plan.json
+          mailplan plan plans/example.yaml --shard 2/4  # one job of a CI matrix
           mailplan plan plans/example.yaml --detailed-exitcode \\
             --summary "$GITHUB_STEP_SUMMARY"
         """)
@@ -40,6 +41,7 @@ struct Plan: ParsableCommand, LoggingCommand {
     func run() throws {
         if let out { try checkOutTarget(out) }
         let engine = try options.loadEngine()
+        try runOptions.sharding.configure(engine)
         let fmt = json ? .json : format
         let title = URL(fileURLWithPath: options.planFile).lastPathComponent
         // Zones are planned one after another and kept only as their Changesets: the text is
@@ -67,7 +69,7 @@ struct Plan: ParsableCommand, LoggingCommand {
         }
         if let out {
             // created_at is when the plan was saved (the wall clock), not the plan clock.
-            let saved = try SavedPlan(result: result, plan: engine.plan, targets: runOptions.target, allowed: try runOptions.gates(), now: Date())
+            let saved = try SavedPlan(result: result, plan: engine.plan, targets: runOptions.target, shard: engine.shard, allowed: try runOptions.gates(), now: Date())
             do { try Data(try saved.json().utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
                 throw ValidationError("cannot write the saved plan to \(out): \(error.localizedDescription)")
             }

@@ -5,6 +5,30 @@ import MailPlan
 import Glibc
 #endif
 
+/// `--shard K/N`, shared by `plan`, `apply` and `check`: run on one part of a stable
+/// partition of the plan's zones (``Shard``), one part per job of a CI matrix.
+struct ShardOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Limit the run to shard K of N of the plan's zones (K from 1 to N): a stable split by zone name, for CI matrix jobs. Every domain of a zone is in the same shard; adding a zone moves no other.",
+        valueName: "K/N"))
+    var shard: String?
+
+    func validate() throws { _ = try value() }
+
+    /// The shard, nil without `--shard`.
+    func value() throws -> Shard? {
+        guard let shard else { return nil }
+        do { return try Shard(parsing: shard) } catch { throw ValidationError("--shard \(error)") }
+    }
+
+    /// Sets the engine's shard and prints the note for a shard without zones (then the run
+    /// does nothing and exits 0).
+    func configure(_ engine: Engine) throws {
+        engine.shard = try value()
+        if let note = engine.emptyShardNote { printError("note: " + note) }
+    }
+}
+
 /// Options shared by `plan` and `apply`: how many zones to read at once, which zones, and
 /// which safety gates to open.
 struct RunOptions: ParsableArguments {
@@ -13,6 +37,8 @@ struct RunOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Limit the run to the zone of this domain (or this zone apex). Repeatable.", valueName: "domain"))
     var target: [String] = []
+
+    @OptionGroup var sharding: ShardOptions
 
     @Option(help: ArgumentHelp(
         "Allow a risky change at apply (repeatable). Gates: "

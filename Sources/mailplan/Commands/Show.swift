@@ -39,7 +39,8 @@ struct Show: ParsableCommand, LoggingCommand {
         case .text:
             let style = noColor ? Style(enabled: false) : Style.auto(isTerminal: isatty(STDOUT_FILENO) == 1)
             print("Saved plan of \(saved.planFile), made \(saved.createdAt) by mailplan \(saved.mailplanVersion)"
-                  + (saved.targets.isEmpty ? "" : " for --target \(saved.targets.joined(separator: ", "))") + ".\n")
+                  + (saved.targets.isEmpty ? "" : " for --target \(saved.targets.joined(separator: ", "))")
+                  + (saved.shard.map { " for --shard \($0)" } ?? "") + ".\n")
             for w in saved.warnings { print(w) }
             if !saved.warnings.isEmpty { print("") }
             print(PlanRenderer.text(saved.changesets, style: style), terminator: "")
