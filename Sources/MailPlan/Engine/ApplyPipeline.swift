@@ -27,9 +27,11 @@ extension Engine {
     /// written before the first zone. PTRs (`server.reverse`) are set last, when every zone
     /// applied.
     ///
-    /// A gate refusal or a zone that fails stops further writes; planning still runs to the
-    /// end so the plan and the report are complete. A plan problem or a failed read stops
-    /// planning and writing: what was written before is in the report.
+    /// A gate refusal stops the writes of that zone and every zone after it (the zones planned
+    /// before it are written); a zone that fails stops every zone not started yet. Planning
+    /// still runs to the end so the plan and the report are complete. A plan problem or a
+    /// failed read stops planning; the zones planned before it are written, and the report
+    /// says so.
     /// - Parameters:
     ///   - run: what to plan (``PlanRun/keepZones`` is off: memory stays flat).
     ///   - progress: read progress (from any thread); `applyProgress`: one line per zone

@@ -120,12 +120,18 @@ public final class Engine {
     /// The adapter for a provider instance, built once.
     public func provider(_ name: String) throws -> any DNSProvider {
         if let p = cache[name] { return p }
+        let p = try makeAdapter(instance: name)
+        cache[name] = p
+        return p
+    }
+
+    /// A new adapter instance from the settings of provider instance `name`.
+    /// - Throws: ``DiagnosticsError`` when the plan defines no such provider, or its settings are invalid.
+    func makeAdapter(instance name: String) throws -> any DNSProvider {
         guard let config = plan.provider(named: name) else {
             throw DiagnosticsError(Diagnostic(at: nil, "provider '\(name)' is not defined"))
         }
-        let p = try makeProvider(config)
-        cache[name] = p
-        return p
+        return try makeProvider(config)
     }
 
     /// The adapter instance that reads and writes `zone`, built once per zone from the
@@ -133,10 +139,7 @@ public final class Engine {
     func provider(forZone zone: DomainName, instance name: String) throws -> any DNSProvider {
         zoneLock.lock(); defer { zoneLock.unlock() }
         if let p = zoneCache[zone] { return p }
-        guard let config = plan.provider(named: name) else {
-            throw DiagnosticsError(Diagnostic(at: nil, "provider '\(name)' is not defined"))
-        }
-        let p = try makeProvider(config)
+        let p = try makeAdapter(instance: name)
         zoneCache[zone] = p
         return p
     }

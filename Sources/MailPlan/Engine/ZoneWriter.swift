@@ -19,6 +19,8 @@ final class ZoneWriter: @unchecked Sendable {
     private var queues: [String: Queue] = [:]
     private var running = 0
     private var stopReason: String?
+    /// Zones submitted at or after this index are not started once ``stopReason`` is set.
+    private var stopFrom = 0
 
     private final class Queue: @unchecked Sendable {
         var pending: [(index: Int, changeset: ZoneChangeset, adapter: Adapter)] = []
@@ -32,10 +34,13 @@ final class ZoneWriter: @unchecked Sendable {
     /// Why writing stopped (the first zone that failed), or nil.
     var stopped: String? { lock.lock(); defer { lock.unlock() }; return stopReason }
 
-    /// Stops starting zones (e.g. a safety gate refused one): zones not yet started are
-    /// reported as not attempted, with `reason`.
+    /// Stops the zones submitted from now on (a safety gate refused the next zone, or
+    /// planning stopped): they are reported as not attempted, with `reason`. The zones
+    /// submitted before are still written, so what is applied does not depend on timing.
     func stop(_ reason: String) {
-        lock.lock(); if stopReason == nil { stopReason = reason }; lock.unlock()
+        lock.lock()
+        if stopReason == nil { stopReason = reason; stopFrom = outcomes.count }
+        lock.unlock()
     }
 
     /// Queues `cs` for writing through `adapter` (the instance that read the zone, or why it
@@ -61,7 +66,7 @@ final class ZoneWriter: @unchecked Sendable {
         lock.lock()
         while !q.pending.isEmpty {
             let job = q.pending.removeFirst()
-            if let why = stopReason {
+            if let why = stopReason, job.index >= stopFrom {
                 outcomes[job.index] = .init(changeset: job.changeset, applied: [], failed: [], notAttempted: job.changeset.changes,
                                             error: "not attempted: \(why)")
                 continue
@@ -74,7 +79,8 @@ final class ZoneWriter: @unchecked Sendable {
             }
             lock.lock()
             outcomes[job.index] = o.outcome
-            if o.stops && o.outcome.error != nil && stopReason == nil { stopReason = "zone \(job.changeset.zone.fqdn) failed" }
+            // A failure stops every zone not started yet.
+            if o.stops && o.outcome.error != nil && stopReason == nil { stopReason = "zone \(job.changeset.zone.fqdn) failed"; stopFrom = 0 }
         }
         q.workers -= 1
         running -= 1

@@ -10,7 +10,10 @@ struct Apply: ParsableCommand, LoggingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the plan, ask for confirmation, and write the changes through each provider.",
         discussion: """
-        Only the answer 'yes' proceeds. With --auto-approve no question is asked.
+        Only the answer 'yes' proceeds. With --auto-approve no question is asked, and each \
+        zone is written as soon as it is planned while later zones are still read; a safety \
+        gate is then checked zone by zone: a refused change stops the writes after it, and \
+        the report lists the zones already applied.
 
         The argument may also be a saved plan (mailplan plan PLAN --out FILE), recognized by \
         its content: mailplan reads the live records again and refuses with exit 1 ("stale \
