@@ -33,13 +33,10 @@ public final class HetznerCloudProvider: RESTProviderType {
         supportedTypes: Set(RRType.modelled), ttlRange: 60...2_147_483_647, applyMode: .recordByRecord,
         rateLimit: RateLimit([RateWindow(3600, per: 3600)]))
 
-    public static let defaultURL = "https://api.hetzner.cloud/v1"
-    /// The setting names this adapter accepts.
-    /// The settings this adapter accepts (docs/plan-file.md documents each).
-    public static let settings: [ProviderSetting] = RESTAPI.commonSettings + [
-        ProviderSetting("page_size", "1-100, default 100"),
-        ProviderSetting("action_timeout", "seconds to wait for an action (1-3600, default 120)"),
-    ]
+    public static let defaultURL = HetznerCloudAPI.defaultURL
+    /// The settings this adapter accepts (docs/plan-file.md documents each); the reverse
+    /// adapter reads the same entry.
+    public static let settings: [ProviderSetting] = HetznerCloudAPI.settings
     static let scope = "a Hetzner Cloud project API token with Read & Write permission (tokens of the legacy DNS Console are not valid here)"
 
     public let baseURL: URL

@@ -5,7 +5,7 @@ import MailPlan
 /// of a server's public IPv4, or of any address in its IPv6 /64, through
 /// `POST /servers/{id}/actions/change_dns_ptr` `{"ip","dns_ptr"}` (the vendor's API reference for reverse DNS).
 ///
-/// The same `providers:` entry serves both the DNS zones (``HetznerCloudProvider``) and the
+/// The same `providers:` entry serves both the DNS zones (the `hetzner` DNS adapter) and the
 /// PTRs: zones and servers live in one Cloud project, so one project token (Read & Write)
 /// does both. Settings are those of the DNS adapter.
 ///
@@ -23,8 +23,8 @@ public final class HetznerCloudReverseProvider: ReverseDNSProvider {
     /// Builds the adapter from a plan file's provider entry (the DNS adapter's settings).
     /// - Throws: ``DiagnosticsError`` for missing or invalid settings (checked offline).
     public convenience init(config: ProviderConfig) throws {
-        try config.checkKeys(allowed: HetznerCloudProvider.settingNames)
-        let s = try RESTAPI.settings(config, defaultURL: HetznerCloudProvider.defaultURL)
+        try config.checkKeys(allowed: HetznerCloudAPI.settings.map(\.name))
+        let s = try RESTAPI.settings(config, defaultURL: HetznerCloudAPI.defaultURL)
         self.init(name: config.name, baseURL: s.baseURL, token: s.token,
                   actionTimeout: TimeInterval(try config.int("action_timeout", in: 1...3600) ?? 120),
                   client: HTTPClient(options: s.options))
