@@ -120,6 +120,65 @@ final class StreamingPipelineTests: XCTestCase {
         XCTAssertEqual(mem.writes.map(\.zone.fqdn), (1..<6).map { "d\($0).example." })
     }
 
+    /// d0's write fails while d1 waits behind it and d2 is refused by a gate: d1 must not be
+    /// written after d0 failed, whichever of the two stops came first (review finding).
+    func testAFailureAfterAGateRefusalStillStopsTheZonesQueuedBehindIt() throws {
+        let yaml = "version: 1\nserver: {hostname: mail.example.com, ipv4: 192.0.2.25}\nproviders: {p: {type: memory}}\ndomains:\n"
+            + "  - {name: d0.example, provider: p}\n  - {name: d1.example, provider: p}\n  - {name: d2.example, provider: p, no_mail: true}\n"
+        let zones: [DomainName: [RRset]] = [dn("d0.example"): [], dn("d1.example"): [],
+                                            dn("d2.example"): [rr("d2.example", .mx, 3600, ["10 mail.example.com."])]]
+        let mem = InMemoryProvider(name: "p", zones: zones)
+        mem.failingWrites = [RRsetKey(dn("d0.example"), .mx)]
+        let marks = Marks()
+        // d0's write waits until d2 has been planned (its gate refusal follows at once).
+        mem.onWrite = { cs in if cs.zone.fqdn == "d0.example." { XCTAssertTrue(marks.wait { $0.contains("planned d2.example.") }) } }
+        let engine = Engine(plan: try loadPlan(yaml), now: Date(), makeProvider: { _ in mem })
+        let out = engine.planAndApply(PlanRun(parallelism: 8, servedDrift: false, fingerprints: false, keepZones: false), allowed: [],
+                                      events: { (e: PlanEvent) in if case .zone(let z) = e { marks.mark("planned \(z.desired.zone.fqdn)") } })
+        XCTAssertEqual(mem.writes.map(\.zone.fqdn), ["d0.example."])
+        XCTAssertEqual(out.report.zones.map { "\($0.changeset.zone.fqdn) applied \($0.applied.count) failed \($0.failed.count) not attempted \($0.notAttempted.count)" },
+                       ["d0.example. applied 0 failed 1 not attempted 0", "d1.example. applied 0 failed 0 not attempted 1",
+                        "d2.example. applied 0 failed 0 not attempted 3"])
+        XCTAssertEqual(out.report.zones[1].error, "not attempted: zone d0.example. failed")
+    }
+
+    /// A plan whose first zone is refused by a gate writes no policy file, even when a later
+    /// zone passes its gates (review finding); with the gate allowed, the file is written.
+    func testNoPolicyFileIsWrittenAfterAGateRefusal() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mailplan-files-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yaml = "version: 1\nserver: {hostname: mail.example.com, ipv4: 192.0.2.25}\nproviders: {p: {type: memory}}\ndomains:\n"
+            + "  - {name: d0.example, provider: p, no_mail: true}\n"
+            + "  - {name: d1.example, provider: p, mta_sts: {mode: testing, policy_file: d1.txt}}\n"
+        let zones: [DomainName: [RRset]] = [dn("d0.example"): [rr("d0.example", .mx, 3600, ["10 mail.example.com."])], dn("d1.example"): []]
+        let mem = InMemoryProvider(name: "p", zones: zones)
+        let plan = try PlanLoader(environment: [:]).load(text: yaml, file: "test.yaml", baseDirectory: dir)
+        let run = PlanRun(parallelism: 8, servedDrift: false, fingerprints: false, keepZones: false)
+        let refused = Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).planAndApply(run, allowed: [])
+        XCTAssertEqual(refused.refused.count, 1)
+        XCTAssertEqual(refused.report.filesWritten.map(\.path), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("d1.txt").path))
+        XCTAssertEqual(mem.writes.count, 0)
+        let allowed = Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).planAndApply(run, allowed: [.removeLastMX])
+        XCTAssertTrue(allowed.report.succeeded)
+        XCTAssertEqual(allowed.report.filesWritten.map(\.path), [dir.appendingPathComponent("d1.txt").path])
+    }
+
+    /// A zone that cannot be read after earlier zones were written: the report is not
+    /// "complete" (review finding).
+    func testAPlanningStopMakesTheReportIncomplete() throws {
+        let (plan, mem) = try sixZones()
+        mem.onRead = { zone in if zone.fqdn == "d5.example." { throw ProviderError(provider: "p", "zone d5.example. cannot be read") } }
+        let out = Engine(plan: plan, now: Date(), makeProvider: { _ in mem })
+            .planAndApply(PlanRun(parallelism: 8, servedDrift: false, fingerprints: false, keepZones: false), allowed: [])
+        XCTAssertNotNil(out.error)
+        XCTAssertFalse(out.report.succeeded)
+        let text = ApplyReportRenderer.render(out.report)
+        XCTAssertEqual(text.stderr.last, "error: planning stopped before every zone was planned: the zones after it were neither planned nor written")
+        XCTAssertTrue(text.stdout.last!.hasPrefix("Apply failed. Applied: "), text.stdout.last!)
+    }
+
     func testWritesRunUpToTheDeclaredWriteConcurrency() throws {
         let (plan, _) = try sixZones()
         let caps = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400, applyMode: .atomic, writeConcurrency: 2)

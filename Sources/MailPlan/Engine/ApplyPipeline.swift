@@ -44,14 +44,16 @@ extension Engine {
             let serial = SerialProgress(applyProgress)
             let writer = zoneWriter(serial)
             var refused: [(change: Change, gates: [SafetyGate])] = []
-            var files: [PolicyFileChange] = []
-            var filesDone = false
+            var pendingFiles: [(zone: DomainName, change: PolicyFileChange)] = []
             var written: [PolicyFileChange] = []
             var fileError: String? = nil
-            func writeFiles() {
-                guard !filesDone else { return }
-                filesDone = true
-                if let f = writePolicyFiles(files, written: &written, progress: serial.call) {
+            // Policy files go out just before the first zone of their domain is written (RFC
+            // 8461 §3.3: the policy before the new id), and only while nothing has stopped.
+            func writeFiles(where wanted: (DomainName) -> Bool) {
+                guard fileError == nil else { return }
+                let now = pendingFiles.filter { wanted($0.zone) }
+                pendingFiles.removeAll { wanted($0.zone) }
+                if let f = writePolicyFiles(now.map(\.change), written: &written, progress: serial.call) {
                     fileError = f
                     writer.stop("a policy file could not be written")
                 }
@@ -59,16 +61,17 @@ extension Engine {
             var result: PlanResult? = nil
             var failure: (any Error)? = nil
             do {
-                files = try policyFileChanges()
-                result = try streamPlan(run, progress: progress) { event in
+                pendingFiles = try policyFileChangesByZone()
+                let files = pendingFiles.map(\.change)
+                result = try streamPlan(run, progress: progress, files: files) { event in
                     try events?(event)
                     guard case .zone(let zp) = event, !zp.changeset.changes.isEmpty else { return }
                     let blocked = SafetyGate.blocked([zp.changeset], allowed: allowed)
                     if !blocked.isEmpty {
                         refused += blocked
                         writer.stop("a change needs an explicit --allow")
-                    } else {
-                        writeFiles()
+                    } else if refused.isEmpty {
+                        writeFiles { $0 == zp.changeset.zone }
                     }
                     self.submit(zp.changeset, to: writer)
                 }
@@ -76,10 +79,14 @@ extension Engine {
                 failure = error
                 writer.stop("planning stopped: \(error)")
             }
-            if failure == nil && refused.isEmpty && !files.isEmpty { writeFiles() }
             var report = ApplyReport(zones: writer.finish())
+            // The files of domains whose zones had nothing to write, once everything applied.
+            if failure == nil && refused.isEmpty && report.succeeded { writeFiles { _ in true } }
             report.filesWritten = written
             report.fileError = fileError
+            if failure != nil {
+                report.stopped = "planning stopped before every zone was planned: the zones after it were neither planned nor written"
+            }
             if let result, !result.reverse.isEmpty {
                 if report.succeeded && refused.isEmpty {
                     report.reverse = applyReverse(result.reverse, progress: serial.call)

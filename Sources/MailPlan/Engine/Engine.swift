@@ -69,8 +69,11 @@ public struct ApplyReport: Sendable {
     public var fileError: String? = nil
     /// The reverse step (PTRs), when the plan had PTRs to set.
     public var reverse: ReverseApplyReport? = nil
+    /// Why a pipelined apply stopped before every zone was planned (a zone could not be read,
+    /// a plan problem): the zones after it were neither planned nor written.
+    public var stopped: String? = nil
     public var succeeded: Bool {
-        fileError == nil && zones.allSatisfy { $0.error == nil && $0.failed.isEmpty && $0.notAttempted.isEmpty } && (reverse?.succeeded ?? true)
+        stopped == nil && fileError == nil && zones.allSatisfy { $0.error == nil && $0.failed.isEmpty && $0.notAttempted.isEmpty } && (reverse?.succeeded ?? true)
     }
     public var appliedSummary: ChangeSummary { ChangeSummary(zones.flatMap(\.applied)) }
 }
@@ -282,13 +285,16 @@ public final class Engine {
     }
 
     /// The MTA-STS policy files that differ from what the plan derives (RFC 8461 §3.2).
-    func policyFileChanges() throws -> [PolicyFileChange] {
-        var out: [PolicyFileChange] = []
+    func policyFileChanges() throws -> [PolicyFileChange] { try policyFileChangesByZone().map(\.change) }
+
+    /// ``policyFileChanges()`` with the zone of each file's domain.
+    func policyFileChangesByZone() throws -> [(zone: DomainName, change: PolicyFileChange)] {
+        var out: [(zone: DomainName, change: PolicyFileChange)] = []
         for d in plan.domains where inShard(d) {
             guard let sts = d.mtaSTS, let path = sts.policyFile else { continue }
             if let c = try PolicyFiles.change(path: path, content: Compiler.mtaSTSPolicy(sts, mx: d.mx),
                                               purpose: "mta_sts policy for \(d.name.withoutTrailingDot)", location: d.location) {
-                out.append(c)
+                out.append((d.zone, c))
             }
         }
         return out
@@ -390,17 +396,21 @@ public final class Engine {
         return nil
     }
 
-    /// A writer whose zones go through ``writeZone(_:provider:progress:)``.
+    /// A writer whose zones go through ``writeZone(_:provider:progress:)``; each zone's
+    /// adapter instance is let go once the zone is written.
     func zoneWriter(_ progress: SerialProgress) -> ZoneWriter {
         // The writer threads touch no engine state: writeZone works on the adapter it is given.
         let engine = Unchecked(self)
-        return ZoneWriter { cs, prov in engine.value.writeZone(cs, provider: prov, progress: progress.call) }
+        // Once written, a zone's adapter (and what it holds of the zone) can go; forgetAdapter
+        // locks the cache.
+        return ZoneWriter(write: { cs, prov in engine.value.writeZone(cs, provider: prov, progress: progress.call) },
+                          done: { cs in engine.value.forgetAdapter(forZone: cs.zone) })
     }
 
     /// Queues `cs` on `writer` through the adapter instance of its zone (built on this
     /// thread; when it cannot be built the zone fails with why).
     func submit(_ cs: ZoneChangeset, to writer: ZoneWriter) {
-        writer.submit(cs, adapter: Result { try provider(forZone: cs.zone, instance: cs.provider) })
+        writer.submit(cs) { Result { try provider(forZone: cs.zone, instance: cs.provider) } }
     }
 
     /// Writes one zone: the compare-before-write check, the adapter's write, and, after a lost

@@ -17,11 +17,15 @@ public struct PlanRun: Sendable {
     /// False (a streamed CLI run): the result keeps only each zone's Changeset and
     /// fingerprint, so memory does not grow with the number of zones beyond them.
     public var keepZones: Bool
+    /// The run may write the zones afterwards (`apply`): a streamed run then keeps the adapter
+    /// instance of each zone with changes, which may hold what it read (record IDs) for the
+    /// write. False (`plan`): every adapter is let go once its zone is diffed.
+    public var writes: Bool
 
     public init(parallelism: Int = 8, targets: [String] = [], liveStages: Bool = true, servedDrift: Bool = true,
-                fingerprints: Bool = true, keepZones: Bool = true) {
+                fingerprints: Bool = true, keepZones: Bool = true, writes: Bool = true) {
         self.parallelism = parallelism; self.targets = targets; self.liveStages = liveStages
-        self.servedDrift = servedDrift; self.fingerprints = fingerprints; self.keepZones = keepZones
+        self.servedDrift = servedDrift; self.fingerprints = fingerprints; self.keepZones = keepZones; self.writes = writes
     }
 }
 
@@ -53,6 +57,13 @@ extension Engine {
     ///   be read (a failed read is never an empty zone), or what `events` throws.
     public func streamPlan(_ run: PlanRun, progress: (@Sendable (String) -> Void)? = nil,
                            events: ((PlanEvent) throws -> Void)? = nil) throws -> PlanResult {
+        try streamPlan(run, progress: progress, files: nil, events: events)
+    }
+
+    /// ``streamPlan(_:progress:events:)`` with the policy file changes already read (`files`;
+    /// nil: read them), so a pipelined apply writes exactly the files the plan shows.
+    func streamPlan(_ run: PlanRun, progress: (@Sendable (String) -> Void)?, files given: [PolicyFileChange]?,
+                    events: ((PlanEvent) throws -> Void)?) throws -> PlanResult {
         var (compiled, offlineWarnings) = try validate()
         var zones = try select(compiled, targets: run.targets)
         compiled = []
@@ -78,7 +89,7 @@ extension Engine {
             }
             if !refused.isEmpty { throw DiagnosticsError(refused) }
         }
-        let files = try policyFileChanges()
+        let files = try given ?? policyFileChanges()
         for (name, n) in Dictionary(zones.map { ($0.provider, 1) }, uniquingKeysWith: +) {
             plan.provider(named: name)?.session.plannedZoneCount = n
         }
@@ -87,6 +98,8 @@ extension Engine {
         let reader = ZoneReader(names.map { z in { [self] in
             ZoneReader.Job(zone: z.zone, adapter: try provider(forZone: z.zone, instance: z.provider), managed: managed[z.zone] ?? [])
         } }, parallelism: run.parallelism, progress: progress)
+        // However this run ends, no further zone is read for it.
+        defer { reader.cancel() }
         let dns = LiveDNS(settings: plan.dns)
         let overlay = spf == nil ? [:] : SPFPlanning.overlay(zones)
         var kept: [ZonePlan] = []
@@ -131,7 +144,7 @@ extension Engine {
                 }
                 kept.append(run.keepZones ? zp : zp.slim)
                 // Nothing to write: the adapter (and what it holds of the zone) can go.
-                if !run.keepZones && zp.changeset.changes.isEmpty { forgetAdapter(forZone: z.zone) }
+                if !run.keepZones && (!run.writes || zp.changeset.changes.isEmpty) { forgetAdapter(forZone: z.zone) }
             } catch let e as DiagnosticsError {
                 warnings += zoneWarnings
                 problems += e.diagnostics

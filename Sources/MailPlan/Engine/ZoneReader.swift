@@ -22,6 +22,7 @@ final class ZoneReader: @unchecked Sendable {
     private var started = 0
     private var running = 0
     private var handed = 0
+    private var cancelled = false
 
     /// - Parameters:
     ///   - jobs: per zone, in order, what to read (built when its read starts; the engine's
@@ -51,10 +52,15 @@ final class ZoneReader: @unchecked Sendable {
         return try r.get()
     }
 
+    /// Starts no further read (the run ended, or stopped with an error); reads under way finish.
+    func cancel() {
+        cond.lock(); cancelled = true; cond.broadcast(); cond.unlock()
+    }
+
     /// Starts reads while fewer than `parallelism` run and the window is not full. Called
     /// with `cond` locked.
     private func fillLocked() {
-        while started < jobs.count && running < parallelism && started < handed + window {
+        while !cancelled && started < jobs.count && running < parallelism && started < handed + window {
             let i = started
             started += 1
             let total = jobs.count

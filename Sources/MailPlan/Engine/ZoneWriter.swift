@@ -18,21 +18,30 @@ final class ZoneWriter: @unchecked Sendable {
     private var outcomes: [ApplyReport.ZoneOutcome?] = []
     private var queues: [String: Queue] = [:]
     private var running = 0
+    /// Why zones submitted from ``stopFrom`` on are not started (a gate, planning stopped).
     private var stopReason: String?
-    /// Zones submitted at or after this index are not started once ``stopReason`` is set.
     private var stopFrom = 0
+    /// The first zone that failed: no zone not started yet is started after it.
+    private var failure: String?
+    /// Called (on a writer thread) once a zone's outcome is recorded.
+    private let done: @Sendable (ZoneChangeset) -> Void
 
     private final class Queue: @unchecked Sendable {
         var pending: [(index: Int, changeset: ZoneChangeset, adapter: Adapter)] = []
         var workers = 0
-        let limit: Int
+        var limit: Int
         init(limit: Int) { self.limit = limit }
     }
 
-    init(write: @escaping Write) { self.write = write }
+    /// - Parameters:
+    ///   - write: writes one zone.
+    ///   - done: called once a zone's outcome is recorded (the engine lets go of its adapter).
+    init(write: @escaping Write, done: @escaping @Sendable (ZoneChangeset) -> Void = { _ in }) {
+        self.write = write; self.done = done
+    }
 
-    /// Why writing stopped (the first zone that failed), or nil.
-    var stopped: String? { lock.lock(); defer { lock.unlock() }; return stopReason }
+    /// Why a zone submitted now would not be started, or nil.
+    private var blockedLocked: String? { failure ?? stopReason }
 
     /// Stops the zones submitted from now on (a safety gate refused the next zone, or
     /// planning stopped): they are reported as not attempted, with `reason`. The zones
@@ -45,13 +54,23 @@ final class ZoneWriter: @unchecked Sendable {
 
     /// Queues `cs` for writing through `adapter` (the instance that read the zone, or why it
     /// could not be built: then the zone fails with that error). The zone is written as soon
-    /// as its provider instance has a free write slot.
-    func submit(_ cs: ZoneChangeset, adapter: Adapter) {
+    /// as its provider instance has a free write slot. When writing has already stopped, the
+    /// zone is recorded as not attempted and `adapter` is not asked for.
+    func submit(_ cs: ZoneChangeset, adapter makeAdapter: () -> Adapter) {
         lock.lock()
         let i = outcomes.count
+        if let why = blockedLocked {
+            outcomes.append(.init(changeset: cs, applied: [], failed: [], notAttempted: cs.changes, error: "not attempted: \(why)"))
+            lock.unlock()
+            return
+        }
+        lock.unlock()
+        let adapter = makeAdapter()
+        lock.lock()
         outcomes.append(nil)
         let limit = (try? adapter.get().capabilities.writeConcurrency) ?? 1
         let q = queues[cs.provider] ?? Queue(limit: Swift.max(1, limit))
+        q.limit = Swift.max(q.limit, limit)
         queues[cs.provider] = q
         q.pending.append((i, cs, adapter))
         if q.workers < q.limit {
@@ -66,7 +85,7 @@ final class ZoneWriter: @unchecked Sendable {
         lock.lock()
         while !q.pending.isEmpty {
             let job = q.pending.removeFirst()
-            if let why = stopReason, job.index >= stopFrom {
+            if let why = failure ?? (job.index >= stopFrom ? stopReason : nil) {
                 outcomes[job.index] = .init(changeset: job.changeset, applied: [], failed: [], notAttempted: job.changeset.changes,
                                             error: "not attempted: \(why)")
                 continue
@@ -77,10 +96,11 @@ final class ZoneWriter: @unchecked Sendable {
             case .success(let adapter): o = write(job.changeset, adapter)
             case .failure(let error): o = (.init(changeset: job.changeset, applied: [], failed: job.changeset.changes, notAttempted: [], error: "\(error)"), true)
             }
+            done(job.changeset)
             lock.lock()
             outcomes[job.index] = o.outcome
-            // A failure stops every zone not started yet.
-            if o.stops && o.outcome.error != nil && stopReason == nil { stopReason = "zone \(job.changeset.zone.fqdn) failed"; stopFrom = 0 }
+            // A failure stops every zone not started yet, whatever stopped before.
+            if o.stops && o.outcome.error != nil && failure == nil { failure = "zone \(job.changeset.zone.fqdn) failed" }
         }
         q.workers -= 1
         running -= 1

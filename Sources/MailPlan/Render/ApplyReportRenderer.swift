@@ -26,6 +26,7 @@ public enum ApplyReportRenderer {
             for c in z.unknown { t.stderr.append("  unknown, check: \(c.action.rawValue) \(c.key)") }
             for c in z.notAttempted { t.stderr.append("  not attempted: \(c.action.rawValue) \(c.key)") }
         }
+        if let s = report.stopped { t.stderr.append("error: \(s)") }
         if let r = report.reverse {
             // PTRs (server.reverse): set after the zones, once forward DNS is served.
             t.stdout += r.lines

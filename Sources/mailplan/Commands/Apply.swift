@@ -91,13 +91,15 @@ struct Apply: ParsableCommand, LoggingCommand {
                                           applyProgress: { printError($0) }, events: events)
         if let result = outcome.result { text.finish(result) }
         func reportWhatWasWritten() {
-            guard outcome.wroteAnything else { return }
+            guard outcome.wroteAnything || outcome.report.zones.contains(where: { $0.error != nil && !$0.error!.hasPrefix("not attempted") })
+                    || outcome.report.fileError != nil else { return }
             print("")
             let lines = ApplyReportRenderer.render(outcome.report)
             for l in lines.stderr { printError(l) }
             for l in lines.stdout { print(l) }
         }
         if let error = outcome.error {
+            if !outcome.refused.isEmpty { printError("error: " + SafetyGate.refusal(outcome.refused)) }
             reportWhatWasWritten()
             throw error
         }

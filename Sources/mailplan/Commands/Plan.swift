@@ -46,7 +46,8 @@ struct Plan: ParsableCommand, LoggingCommand {
         let title = URL(fileURLWithPath: options.planFile).lastPathComponent
         // Zones are planned one after another and kept only as their Changesets: the text is
         // printed as each zone is planned; JSON and Markdown are printed whole at the end.
-        let run = PlanRun(parallelism: runOptions.parallelism, targets: runOptions.target, fingerprints: out != nil, keepZones: false)
+        let run = PlanRun(parallelism: runOptions.parallelism, targets: runOptions.target, fingerprints: out != nil, keepZones: false,
+                          writes: false)
         let text = PlanTextStream(style: options.style) { print($0, terminator: ""); fflush(nil) }
         let result = try engine.streamPlan(run, progress: runOptions.progress) { event in
             switch (fmt, event) {
