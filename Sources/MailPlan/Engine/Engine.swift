@@ -366,25 +366,23 @@ public final class Engine {
     /// - Parameter progress: called with a line before each zone is written (one call at a
     ///   time, from the writer threads).
     public func apply(changesets: [ZoneChangeset], files: [PolicyFileChange] = [], progress: @escaping (String) -> Void = { _ in }) -> ApplyReport {
-        do {
-            let serial = SerialProgress(progress)
-            // Policy files first: RFC 8461 §3.3 has senders fetch the policy when the _mta-sts id
-            // changes, so the new policy must be served before the new id is published.
-            var written: [PolicyFileChange] = []
-            if let failure = writePolicyFiles(files, written: &written, progress: serial.call) {
-                var report = ApplyReport(zones: changesets.filter { !$0.changes.isEmpty }.map {
-                    .init(changeset: $0, applied: [], failed: [], notAttempted: $0.changes, error: "not attempted: a policy file could not be written")
-                })
-                report.filesWritten = written
-                report.fileError = failure
-                return report
-            }
-            let writer = zoneWriter(serial)
-            for cs in changesets where !cs.changes.isEmpty { submit(cs, to: writer) }
-            var report = ApplyReport(zones: writer.finish())
+        let serial = SerialProgress(progress)
+        // Policy files first: RFC 8461 §3.3 has senders fetch the policy when the _mta-sts id
+        // changes, so the new policy must be served before the new id is published.
+        var written: [PolicyFileChange] = []
+        if let failure = writePolicyFiles(files, written: &written, progress: serial.call) {
+            var report = ApplyReport(zones: changesets.filter { !$0.changes.isEmpty }.map {
+                .init(changeset: $0, applied: [], failed: [], notAttempted: $0.changes, error: "not attempted: a policy file could not be written")
+            })
             report.filesWritten = written
+            report.fileError = failure
             return report
         }
+        let writer = zoneWriter(serial)
+        for cs in changesets where !cs.changes.isEmpty { submit(cs, to: writer) }
+        var report = ApplyReport(zones: writer.finish())
+        report.filesWritten = written
+        return report
     }
 
     /// Writes `files` in order; returns why the first that failed could not be written.

@@ -18,7 +18,11 @@ public enum ApplyReportRenderer {
     public static func render(_ report: ApplyReport) -> Text {
         var t = Text()
         for f in report.filesWritten { t.stdout.append("Wrote \(f.path) (\(f.purpose)).") }
-        if let e = report.fileError { t.stderr.append("error: \(e); no DNS change was made") }
+        if let e = report.fileError {
+            // A pipelined apply may have written earlier zones before the file failed.
+            let before = report.zones.contains { !$0.applied.isEmpty }
+            t.stderr.append("error: \(e); " + (before ? "no zone after it was written" : "no DNS change was made"))
+        }
         for z in report.zones where z.error != nil {
             t.stderr.append("error: \(z.error!)")
             for c in z.applied { t.stderr.append("  applied:       \(c.action.rawValue) \(c.key)") }
