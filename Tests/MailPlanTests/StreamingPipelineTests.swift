@@ -179,6 +179,20 @@ final class StreamingPipelineTests: XCTestCase {
         XCTAssertTrue(text.stdout.last!.hasPrefix("Apply failed. Applied: "), text.stdout.last!)
     }
 
+    /// A policy file that fails after earlier zones were written (pipelined apply): the
+    /// report must not claim that no DNS change was made.
+    func testAPolicyFileFailureAfterWrittenZonesIsReportedAsSuch() throws {
+        let (plan, mem) = try sixZones()
+        let result = try Engine(plan: plan, now: Date(), makeProvider: { _ in mem }).makePlan()
+        let cs = result.changesets[0]
+        var report = ApplyReport(zones: [.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil)])
+        report.fileError = "cannot write /srv/mta-sts/d1.txt: permission denied"
+        XCTAssertEqual(ApplyReportRenderer.render(report).stderr, ["error: cannot write /srv/mta-sts/d1.txt: permission denied; no zone after it was written"])
+        report = ApplyReport(zones: [.init(changeset: cs, applied: [], failed: [], notAttempted: cs.changes, error: "not attempted: a policy file could not be written")])
+        report.fileError = "cannot write /srv/mta-sts/d1.txt: permission denied"
+        XCTAssertEqual(ApplyReportRenderer.render(report).stderr.first, "error: cannot write /srv/mta-sts/d1.txt: permission denied; no DNS change was made")
+    }
+
     func testWritesRunUpToTheDeclaredWriteConcurrency() throws {
         let (plan, _) = try sixZones()
         let caps = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400, applyMode: .atomic, writeConcurrency: 2)
