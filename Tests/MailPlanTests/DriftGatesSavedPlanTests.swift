@@ -150,6 +150,10 @@ final class DriftGatesSavedPlanTests: XCTestCase {
         XCTAssertEqual(decoded.allowed, [.dmarcReject])
         XCTAssertEqual(decoded.keyFiles.map(\.sha256), ["8fb012da7080791b5c81a4bfb01efa1367e427319ab385dc7f63abceb7a09ba6"], "sha256sum plans/keys/mail2026.pub")
         XCTAssertEqual(try engine.staleness(of: decoded), [])
+        // A saved plan edited to list its zone twice would write it twice: refused (review finding).
+        var doubled = decoded
+        doubled.zones += decoded.zones
+        XCTAssertEqual(try engine.staleness(of: doubled), ["the saved plan lists zone example.com. more than once: it was edited"])
         mem.zones[dn("example.com")]!.append(rr("www.example.com", .a, 60, ["192.0.2.80"]))
         XCTAssertEqual(try engine.staleness(of: decoded), ["zone example.com. at provider local changed since the plan was made: www.example.com. A was added"])
     }

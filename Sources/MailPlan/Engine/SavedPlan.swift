@@ -186,6 +186,11 @@ extension Engine {
             reasons.append("the plan now reads key file \(p.path), which the saved plan did not")
         }
         let zones = saved.zones.map { ($0.changeset.zone, $0.changeset.provider) }
+        // An edited saved plan that names a zone twice would write it twice.
+        let twice = Dictionary(zones.map { ($0.0, 1) }, uniquingKeysWith: +).filter { $0.value > 1 }.keys.map(\.fqdn).sorted()
+        if !twice.isEmpty {
+            return reasons + ["the saved plan lists zone \(twice.joined(separator: ", ")) more than once: it was edited"]
+        }
         guard zones.allSatisfy({ z in plan.provider(named: z.1) != nil }) else {
             let gone = zones.filter { plan.provider(named: $0.1) == nil }.map { "\($0.0.fqdn) (provider '\($0.1)')" }
             return reasons + ["provider of zone \(gone.joined(separator: ", ")) is no longer defined in the plan file"]
