@@ -57,8 +57,11 @@ final class StreamingPipelineTests: XCTestCase {
         XCTAssertTrue(out.report.succeeded)
         XCTAssertEqual(out.report.zones.map { "\($0.changeset.zone.fqdn) \($0.applied.count)" }, (0..<6).map { "d\($0).example. 1" })
         XCTAssertEqual(lines, (0..<6).map { "d\($0).example.: applying 1 change at p (memory)" })
-        XCTAssertTrue(mem.writes.prefix(1).map(\.zone.fqdn) == ["d0.example."])
-        XCTAssertEqual(Set(mem.zones.values.map { $0.contains { $0.type == .mx } }), [true])
+        // One zone at a time, in plan-file order; each zone now holds exactly its planned MX.
+        XCTAssertEqual(mem.writes.map(\.zone.fqdn), (0..<6).map { "d\($0).example." })
+        for i in 0..<6 {
+            XCTAssertEqual(mem.zones[dn("d\(i).example")], [rr("d\(i).example", .a, 3600, ["192.0.2.80"]), rr("d\(i).example", .mx, 3600, ["10 mail.example.com."])])
+        }
     }
 
     func testPipelinedApplyStopsAtAGateAndReportsWhatWasApplied() throws {

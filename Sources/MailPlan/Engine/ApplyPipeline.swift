@@ -16,6 +16,12 @@ public struct PipelinedApply {
     public var wroteAnything: Bool {
         !report.filesWritten.isEmpty || report.zones.contains { !$0.applied.isEmpty || !$0.unknown.isEmpty }
     }
+    /// True when a write was tried at all: something was written, or a zone or policy file
+    /// failed (zones only recorded as not attempted do not count). The report is then worth
+    /// showing even after a refusal.
+    public var triedAnything: Bool {
+        wroteAnything || report.fileError != nil || report.zones.contains { !$0.failed.isEmpty }
+    }
 }
 
 extension Engine {

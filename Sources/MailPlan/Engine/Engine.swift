@@ -3,7 +3,7 @@ import Foundation
 /// The plan for one zone: what the plan wants, what the provider holds, and the changes.
 public struct ZonePlan: Sendable {
     public let desired: DesiredZone
-    /// The live RRsets the plan looks at (``Engine/retained(_:of:)``): those at the keys it
+    /// The live RRsets the plan looks at (``Engine/retained(_:zone:keys:)``): those at the keys it
     /// reads (``Engine/readKeys(_:)``), the apex NS and the TXT RRsets at `_spf` names. The
     /// rest of the zone as read is dropped once the zone is diffed, so a run holds the whole
     /// live state of only the zones being read (docs/architecture.md, "Streaming").

@@ -118,7 +118,7 @@ extension Engine {
                                                        mailHosts: [plan.server.hostname], provider: prov)
                 zoneWarnings += fixWarnings
                 zoneWarnings += unplannedAAAA(z, live: read)
-                var zp = ZonePlan(desired: z, live: retained(read, of: z), changeset: cs,
+                var zp = ZonePlan(desired: z, live: retained(read, zone: z.zone, keys: managed[z.zone] ?? readKeys(z)), changeset: cs,
                                   fingerprint: run.fingerprints ? LiveFingerprint(read) : nil)
                 if let spf {
                     let (audited, w) = try spf.audit([zp], overlay: overlay)
@@ -176,10 +176,10 @@ extension Engine {
     }
 
     /// The live RRsets a plan keeps of a zone once it is diffed: those at the keys it reads
-    /// (``readKeys(_:)``), the apex NS (served drift, delegation) and TXT RRsets at `_spf`
-    /// names (the flattening audit follows the live `include:_spf…` chain).
-    func retained(_ live: [RRset], of zone: DesiredZone) -> [RRset] {
-        let keys = Set(readKeys(zone)).union([RRsetKey(zone.zone, .ns)])
+    /// (`keys`, ``readKeys(_:)``), the apex NS (served drift, delegation) and TXT RRsets at
+    /// `_spf` names (the flattening audit follows the live `include:_spf…` chain).
+    func retained(_ live: [RRset], zone: DomainName, keys read: [RRsetKey]) -> [RRset] {
+        let keys = Set(read).union([RRsetKey(zone, .ns)])
         return live.filter { keys.contains($0.key) || ($0.type == .txt && ($0.name.labels.first ?? "").lowercased().hasPrefix("_spf")) }
     }
 

@@ -90,25 +90,13 @@ struct Apply: ParsableCommand, LoggingCommand {
         let outcome = engine.planAndApply(run, allowed: Set(try runOptions.gates()), progress: runOptions.progress,
                                           applyProgress: { printError($0) }, events: events)
         if let result = outcome.result { text.finish(result) }
-        func reportWhatWasWritten() {
-            guard outcome.wroteAnything || outcome.report.zones.contains(where: { $0.error != nil && !$0.error!.hasPrefix("not attempted") })
-                    || outcome.report.fileError != nil else { return }
-            print("")
-            let lines = ApplyReportRenderer.render(outcome.report)
-            for l in lines.stderr { printError(l) }
-            for l in lines.stdout { print(l) }
-        }
-        if let error = outcome.error {
+        // Stopped part-way: the refusal, then the report when something was tried.
+        if outcome.error != nil || !outcome.refused.isEmpty {
             if !outcome.refused.isEmpty { printError("error: " + SafetyGate.refusal(outcome.refused)) }
-            reportWhatWasWritten()
-            throw error
+            if outcome.triedAnything { print(""); printReport(outcome.report) }
+            throw outcome.error ?? ExitCode(1)
         }
         guard let result = outcome.result else { return }
-        if !outcome.refused.isEmpty {
-            printError("error: " + SafetyGate.refusal(outcome.refused))
-            reportWhatWasWritten()
-            throw ExitCode(1)
-        }
         if !result.hasChanges { return }
         print("")
         try finish(outcome.report, plan: engine.plan)
@@ -149,11 +137,16 @@ struct Apply: ParsableCommand, LoggingCommand {
     }
 
     func finish(_ report: ApplyReport, plan: MailPlan) throws {
+        printReport(report)
+        guard report.succeeded else { throw ExitCode(1) }
+        try waitForServedRecords(plan, report)
+    }
+
+    /// Prints what an apply did (``ApplyReportRenderer``).
+    func printReport(_ report: ApplyReport) {
         let text = ApplyReportRenderer.render(report)
         for l in text.stderr { printError(l) }
         for l in text.stdout { print(l) }
-        guard report.succeeded else { throw ExitCode(1) }
-        try waitForServedRecords(plan, report)
     }
 
     /// The propagation wait (issue 4): on by default when the plan's dns: block gives
