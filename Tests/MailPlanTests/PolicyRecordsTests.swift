@@ -32,7 +32,7 @@ final class PolicyRecordsTests: XCTestCase {
             "test.yaml:6:106: warning: domains[example.com].dmarc.ri: the ri= tag is deprecated by DMARCbis (draft-ietf-dmarc-dmarcbis) and ignored by many receivers",
         ])
         XCTAssertEqual(diagnostics(header + "    dmarc: {policy: rejected, np: block, rf: iodef, ri: 0, rua: [dmarc@example.com], fo: \"2\", pct: 101}\n"), [
-            "test.yaml:6:21: error: domains[example.com].dmarc.policy must be one of none, quarantine, reject, found 'rejected'",
+            "test.yaml:6:21: error: domains[example.com].dmarc.policy must be one of none, quarantine, reject, found 'rejected' (did you mean 'reject'?)",
             "test.yaml:6:35: error: domains[example.com].dmarc.np must be one of none, quarantine, reject, found 'block'",
             "test.yaml:6:46: error: domains[example.com].dmarc.rf must be one of afrf, found 'iodef'",
             "test.yaml:6:57: error: domains[example.com].dmarc.ri must be from 1 to 4294967295, found 0",

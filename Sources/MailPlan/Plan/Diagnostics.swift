@@ -77,6 +77,9 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 public enum Suggest {
     /// The candidate with the smallest edit distance, when it is close enough to be a typo.
     public static func closest(to word: String, in candidates: [String]) -> String? {
+        // A word much longer than every candidate is no misspelling of one (and a megabyte
+        // value must not cost an edit distance).
+        guard let longest = candidates.map(\.count).max(), word.utf8.count <= 2 * longest + 2 else { return nil }
         let w = word.lowercased()
         var best: (String, Int)? = nil
         for c in candidates {

@@ -928,7 +928,10 @@ struct PlanReader {
         guard let m = mapping(node, p, allowed: ["policy", "sp", "np", "rua", "ruf", "adkim", "aspf", "pct", "fo", "rf", "ri"], required: ["policy"]) else { return nil }
         func choice(_ key: String, _ valid: [String]) -> String? {
             guard let n = m[key]?.value, let s = string(n, "\(p).\(key)") else { return nil }
-            guard valid.contains(s) else { error(n, "\(p).\(key) must be one of \(valid.joined(separator: ", ")), found '\(s)'"); return nil }
+            guard valid.contains(s) else {
+                let hint = Suggest.closest(to: s, in: valid).map { " (did you mean '\($0)'?)" } ?? ""
+                error(n, "\(p).\(key) must be one of \(valid.joined(separator: ", ")), found '\(s)'\(hint)"); return nil
+            }
             return s
         }
         let policies = DMARCPolicyValue.allCases.map(\.rawValue)
