@@ -67,17 +67,16 @@ struct Apply: ParsableCommand, LoggingCommand {
         text.finish(result)
         if !result.hasChanges { return }
         try enforceGates(result.changesets, allowed: Set(try runOptions.gates()))
-        if !autoApprove {
-            print("\nDo you want to perform these actions?\n  mailplan will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", terminator: "")
-            fflush(nil)
-            let answer = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces)
-            // A terminal echoes the answer and its newline; a piped answer is not echoed, so
-            // end the prompt line here and the output reads the same as on a terminal.
-            if isatty(STDIN_FILENO) != 1 { print("") }
-            guard answer == "yes" else {
-                print("\nApply cancelled.")
-                throw ExitCode(1)
-            }
+        // Interactive: --auto-approve took the pipelined path above.
+        print("\nDo you want to perform these actions?\n  mailplan will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", terminator: "")
+        fflush(nil)
+        let answer = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces)
+        // A terminal echoes the answer and its newline; a piped answer is not echoed, so
+        // end the prompt line here and the output reads the same as on a terminal.
+        if isatty(STDIN_FILENO) != 1 { print("") }
+        guard answer == "yes" else {
+            print("\nApply cancelled.")
+            throw ExitCode(1)
         }
         print("")
         try finish(engine.apply(result) { printError($0) }, plan: engine.plan)
