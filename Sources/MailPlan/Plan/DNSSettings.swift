@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// The plan file's `dns:` block: which name servers mailplan asks to see what the world is
 /// served. Absent means "not configured": `plan` and `apply` then make no DNS query at all,
@@ -71,7 +70,7 @@ public struct CheckSettings: Sendable {
 extension PlanReader {
     static let dnsKeys = ["resolvers", "authoritative", "timeout", "attempts", "validating_resolvers"]
 
-    mutating func nameServers(_ node: Node, _ path: String) -> [NameServer] {
+    mutating func nameServers(_ node: YAMLNode, _ path: String) -> [NameServer] {
         var out: [NameServer] = []
         guard case .sequence(let seq) = node else {
             error(node, "\(path) must be a list of name servers such as [\"127.0.0.1:5353\"], found \(Self.kind(node))"); return []
@@ -87,7 +86,7 @@ extension PlanReader {
     }
 
     /// Reads `dns: {resolvers: [...], authoritative: {zone: [...]}, timeout: s, attempts: n}`.
-    mutating func readDNS(_ node: Node) -> DNSSettings {
+    mutating func readDNS(_ node: YAMLNode) -> DNSSettings {
         var settings = DNSSettings(configured: true, location: loc(node))
         guard let m = mapping(node, "dns", allowed: Self.dnsKeys) else { return settings }
         if let n = m["resolvers"]?.value { settings.resolvers = nameServers(n, "dns.resolvers") }
@@ -112,7 +111,7 @@ extension PlanReader {
     }
 
     /// Reads `check: {mta_sts: {ca_file: path, resolve: {host: "address:port"}}}`.
-    mutating func readMTASTSFetch(_ node: Node) -> MTASTSFetchSettings? {
+    mutating func readMTASTSFetch(_ node: YAMLNode) -> MTASTSFetchSettings? {
         guard let m = mapping(node, "check.mta_sts", allowed: ["ca_file", "resolve"]) else { return nil }
         var s = MTASTSFetchSettings()
         if let n = m["ca_file"]?.value, let path = string(n, "check.mta_sts.ca_file") {
@@ -137,7 +136,7 @@ extension PlanReader {
     }
 
     /// Reads `check: {dnsbl: {ip: [...], domain: [...]}, mta_sts: {...}}`.
-    mutating func readCheck(_ node: Node) -> CheckSettings {
+    mutating func readCheck(_ node: YAMLNode) -> CheckSettings {
         var settings = CheckSettings.defaults
         guard let m = mapping(node, "check", allowed: ["dnsbl", "mta_sts", "smtp", "ca_file", "cert_warn_days"]) else { return settings }
         if let n = m["mta_sts"]?.value { settings.mtaSTS = readMTASTSFetch(n) }

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import Yams
 
 /// Reads and validates a plan file (YAML, `docs/plan-file.md`).
 ///
@@ -16,10 +15,10 @@ public struct PlanLoader {
     /// becomes a placeholder ``Secret`` (``Secret/isPlaceholder``) that adapters accept as a
     /// credential but that fails as any other setting. CI validates pull requests without tokens.
     public var unsetSecretsAreWarnings = false
-    /// A plan with at least this many `domains:` items in the usual block layout is composed
-    /// one domain at a time (``DomainSlices``), so its YAML node tree never exists whole; nil:
-    /// always compose the whole file. Diagnostics are the same either way.
-    var domainSliceThreshold: Int? = DomainSlices.minimumItems
+    /// Read the top-level `domains:` list item by item as the YAML parser reaches it, so the
+    /// node tree of a plan of thousands of domains never exists whole (false: compose the
+    /// whole file first). Plan and diagnostics are the same either way.
+    var streamsDomains = true
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
@@ -30,14 +29,17 @@ public struct PlanLoader {
     /// - Throws: ``DiagnosticsError`` with one diagnostic per problem.
     public func load(path: String) throws -> MailPlan {
         let url = URL(fileURLWithPath: path)
-        let data: Data
-        do { data = try FileKind.readRegular(path) } catch {
-            throw DiagnosticsError(Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error, path: path)))"))
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw DiagnosticsError(Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "the plan file is not UTF-8 text"))
-        }
-        let hash = hexSHA256(data)
+        // The file's bytes are let go once they are text: only one copy is held while it is read.
+        let (text, hash): (String, String) = try {
+            let data: Data
+            do { data = try FileKind.readRegular(path) } catch {
+                throw DiagnosticsError(Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error, path: path)))"))
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw DiagnosticsError(Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "the plan file is not UTF-8 text"))
+            }
+            return (text, hexSHA256(data))
+        }()
         return try load(text: text, file: path, baseDirectory: url.deletingLastPathComponent().standardizedFileURL, sha256: hash)
     }
 
@@ -52,42 +54,56 @@ public struct PlanLoader {
 
     /// Loads plan text. `file` is used in messages; `baseDirectory` resolves relative paths.
     public func load(text: String, file: String, baseDirectory: URL, sha256: String = "") throws -> MailPlan {
-        // Yams' default encoding, read once: `Parser.Encoding.default` copies the process
-        // environment on every call, and a cut file is composed once per domain item.
-        let encoding = Parser.Encoding.default
-        if let n = domainSliceThreshold, let slices = DomainSlices(text, minimumItems: n),
-           let plan = try loadSliced(slices, file: file, baseDirectory: baseDirectory, sha256: sha256, encoding: encoding) {
-            return plan
-        }
-        let root: Node?
-        // The basic resolver: mailplan reads every scalar as text and checks its type itself, so
-        // Yams' regular-expression tag resolution (a third of the load time) is not needed.
-        do { root = try Yams.compose(yaml: text, .basic, .default, encoding) } catch let e as YamlError {
-            throw DiagnosticsError(Self.yamlDiagnostic(e, file: file, text: text))
-        } catch {
-            throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(error)"))
-        }
+        var text = text
+        text.makeContiguousUTF8()
+        return try text.utf8.withContiguousStorageIfAvailable { bytes in
+            if streamsDomains, let plan = try load(bytes, text: text, file: file, baseDirectory: baseDirectory, sha256: sha256, streaming: true) {
+                return plan
+            }
+            return try load(bytes, text: text, file: file, baseDirectory: baseDirectory, sha256: sha256, streaming: false)!
+        }!
+    }
+
+    /// Composes and reads the plan in `bytes` (the UTF-8 of `text`).
+    /// - Parameter streaming: read the items of `domains:` as they are composed, when
+    ///   `server` and `providers` come before it in the file (what they say is needed to read a
+    ///   domain).
+    /// - Returns: nil when streaming read the domains before a `defaults:` that follows them in
+    ///   the file (the caller then reads the whole tree).
+    func load(_ bytes: UnsafeBufferPointer<UInt8>, text: String, file: String, baseDirectory: URL, sha256: String, streaming: Bool) throws -> MailPlan? {
         var reader = PlanReader(file: file, baseDirectory: baseDirectory, environment: environment)
         reader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
+        var header: PlanReader.Header? = nil
+        var domains: [DomainPlan] = []
+        var seen: [DomainName: SourceLocation?] = [:]
+        let root: YAMLNode?
+        do {
+            let composer = YAMLComposer(bytes)
+            if streaming {
+                root = try composer.document(streaming: { pairs in
+                    let keys = pairs.compactMap { $0.key.scalar?.string }
+                    guard keys.contains("server"), keys.contains("providers") else { return false }
+                    header = reader.readHeader(Dictionary(pairs.compactMap { p in p.key.scalar.map { ($0.string, p) } }, uniquingKeysWith: { a, _ in a }))
+                    return true
+                }, item: { node, i in
+                    guard let h = header else { return }
+                    reader.readDomainEntry(node, index: i, providers: h.providers, defaultTTL: h.defaultTTL, server: h.server, seen: &seen, into: &domains)
+                })
+            } else {
+                root = try composer.document()
+            }
+        } catch let e as YAMLError {
+            throw DiagnosticsError(Self.yamlDiagnostic(e, file: file))
+        }
         guard let root else {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "the plan file is empty; it needs at least version, server, providers and domains"))
         }
-        let plan = reader.readPlan(root, sha256: sha256)
-        return try finish(reader, plan)
-    }
-
-    /// ``load(text:file:baseDirectory:sha256:)`` of a file cut into its domains: the rest of
-    /// the file composed as one document, then each domain item composed and read on its own.
-    /// - Returns: nil when the cut does not compose exactly (then the whole file is composed,
-    ///   and gives the YAML diagnostics).
-    func loadSliced(_ slices: DomainSlices, file: String, baseDirectory: URL, sha256: String, encoding: Parser.Encoding) throws -> MailPlan? {
-        guard let root = try? Yams.compose(yaml: slices.rest, .basic, .default, encoding) else { return nil }
-        var reader = PlanReader(file: file, baseDirectory: baseDirectory, environment: environment)
-        reader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
-        reader.slices = slices
-        reader.yamlEncoding = encoding
-        let plan = reader.readPlan(root, sha256: sha256)
-        if reader.sliceFailed { return nil }
+        if header != nil, case .mapping(let top) = root {
+            // A `defaults:` after the domains: they were read with the default TTL.
+            let keys = top.pairs.map { $0.key.scalar?.string }
+            if let d = keys.firstIndex(of: "domains"), keys[(d + 1)...].contains("defaults") { return nil }
+        }
+        let plan = reader.readPlan(root, sha256: sha256, header: header, domains: header == nil ? nil : domains)
         return try finish(reader, plan)
     }
 
@@ -108,43 +124,20 @@ public struct PlanLoader {
         return plan!
     }
 
-    static func yamlDiagnostic(_ e: YamlError, file: String, text: String = "") -> Diagnostic {
-        func at(_ m: Mark) -> SourceLocation { SourceLocation(file: file, line: m.line, column: m.column) }
+    /// The diagnostic of a file that is not one YAML document; never echoes the document (it
+    /// may hold secrets and be megabytes long).
+    static func yamlDiagnostic(_ e: YAMLError, file: String) -> Diagnostic {
+        func at(_ m: YAMLNode.Mark) -> SourceLocation { SourceLocation(file: file, line: m.line, column: m.column) }
         switch e {
-        case .scanner(let ctx, let problem, let mark, _), .parser(let ctx, let problem, let mark, _), .composer(let ctx, let problem, let mark, _):
-            let context = ctx.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
-            return Diagnostic(at: at(mark), "YAML syntax error: \(problem)\(context)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            // Point at the second occurrence of the first duplicated key after the mapping starts;
-            // never echo the document (it may hold secrets and be megabytes long).
-            let key = duplicates.sorted().first ?? ""
-            var seen: [(Int, Int)] = []
-            for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where i + 1 >= context.mark.line {
-                let chars = Array(line)
-                let k = Array(key)
-                var j = 0
-                while j + k.count <= chars.count {
-                    let before = j == 0 ? " " : chars[j - 1]
-                    if Array(chars[j..<(j + k.count)]) == k, " \t{,\"'".contains(before) {
-                        var n = j + k.count
-                        if n < chars.count, chars[n] == "\"" || chars[n] == "'" { n += 1 }
-                        while n < chars.count, chars[n] == " " { n += 1 }
-                        if n < chars.count, chars[n] == ":" { seen.append((i + 1, j + 1)) }
-                    }
-                    j += 1
-                }
-                if seen.count >= 2 { break }
-            }
-            let names = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
-            if seen.count >= 2 {
-                return Diagnostic(at: SourceLocation(file: file, line: seen[1].0, column: seen[1].1),
-                                  "key \(names) is given twice in one mapping (first at line \(seen[0].0)); give each key once")
-            }
-            return Diagnostic(at: at(context.mark), "key \(names) is given twice in this mapping; give each key once")
-        case .reader(let problem, _, _, _):
+        case .syntax(let problem, let mark, let context, let contextMark):
+            return Diagnostic(at: at(mark), "YAML syntax error: \(problem)\(context.map { " (\($0) at line \(contextMark.line))" } ?? "")")
+        case .duplicateKeys(let keys, let first, let second):
+            let names = keys.map { "'\($0)'" }.joined(separator: ", ")
+            return Diagnostic(at: at(second), "key \(names) is given twice in one mapping (first at line \(first.line)); give each key once")
+        case .reader(let problem):
             return Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(problem)")
-        default:
-            return Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: \(e)")
+        case .memory:
+            return Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "YAML error: out of memory")
         }
     }
 }
@@ -192,40 +185,29 @@ struct PlanReader {
         return r
     }
     /// The `server.reverse.provider` node, checked once providers are read.
-    var reverseNode: Node? = nil
-    /// The file cut into its domains (``DomainSlices``): `domains:` is read item by item from
-    /// it, each composed on its own; nil: from the node tree.
-    var slices: DomainSlices? = nil
-    /// Lines to add to a node's line: the line before the domain item being read.
-    var lineOffset = 0
-    /// Set when a domain item does not compose as one sequence entry (the loader then
-    /// composes the whole file).
-    var sliceFailed = false
-    /// The encoding domain items are composed with (Yams' default, read once).
-    var yamlEncoding: Parser.Encoding = .utf8
-
+    var reverseNode: YAMLNode? = nil
     init(file: String, baseDirectory: URL, environment: [String: String]) {
         self.file = file; self.baseDirectory = baseDirectory; self.environment = environment
     }
 
-    func loc(_ node: Node?) -> SourceLocation? {
+    func loc(_ node: YAMLNode?) -> SourceLocation? {
         guard let m = node?.mark else { return nil }
-        return SourceLocation(file: file, line: m.line + lineOffset, column: m.column)
+        return SourceLocation(file: file, line: m.line, column: m.column)
     }
-    mutating func error(_ node: Node?, _ message: String) { diagnostics.append(Diagnostic(at: loc(node), message)) }
-    mutating func warn(_ node: Node?, _ message: String) { diagnostics.append(Diagnostic(.warning, at: loc(node), message)) }
+    mutating func error(_ node: YAMLNode?, _ message: String) { diagnostics.append(Diagnostic(at: loc(node), message)) }
+    mutating func warn(_ node: YAMLNode?, _ message: String) { diagnostics.append(Diagnostic(.warning, at: loc(node), message)) }
 
-    static func kind(_ n: Node) -> String {
-        switch n { case .scalar: "a scalar"; case .mapping: "a mapping"; case .sequence: "a list"; case .alias: "an alias" }
+    static func kind(_ n: YAMLNode) -> String {
+        switch n { case .scalar: "a scalar"; case .mapping: "a mapping"; case .sequence: "a list" }
     }
 
     /// The entries of a mapping, in order, rejecting unknown and duplicate keys.
-    mutating func mapping(_ node: Node, _ path: String, allowed: [String], required: [String] = []) -> [String: (key: Node, value: Node)]? {
+    mutating func mapping(_ node: YAMLNode, _ path: String, allowed: [String], required: [String] = []) -> [String: (key: YAMLNode, value: YAMLNode)]? {
         guard case .mapping(let m) = node else {
             error(node, "\(path) must be a mapping with keys \(allowed.joined(separator: ", ")), found \(Self.kind(node))")
             return nil
         }
-        var out: [String: (key: Node, value: Node)] = [:]
+        var out: [String: (key: YAMLNode, value: YAMLNode)] = [:]
         for (k, v) in m {
             guard case .scalar(let ks) = k else { error(k, "\(path): keys must be plain names"); continue }
             let key = ks.string
@@ -240,7 +222,7 @@ struct PlanReader {
         return out
     }
 
-    mutating func string(_ node: Node, _ path: String) -> String? {
+    mutating func string(_ node: YAMLNode, _ path: String) -> String? {
         guard case .scalar(let s) = node else {
             error(node, "\(path) must be a string, found \(Self.kind(node))"); return nil
         }
@@ -248,7 +230,7 @@ struct PlanReader {
         return s.string
     }
 
-    mutating func int(_ node: Node, _ path: String, in range: ClosedRange<Int>) -> Int? {
+    mutating func int(_ node: YAMLNode, _ path: String, in range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let s) = node, let n = Int(s.string) else {
             error(node, "\(path) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(Self.describe(node))"); return nil
         }
@@ -259,26 +241,26 @@ struct PlanReader {
         return n
     }
 
-    mutating func bool(_ node: Node, _ path: String) -> Bool? {
+    mutating func bool(_ node: YAMLNode, _ path: String) -> Bool? {
         if case .scalar(let s) = node {
             switch s.string { case "true": return true; case "false": return false; default: break }
         }
         error(node, "\(path) must be true or false, found \(Self.describe(node))"); return nil
     }
 
-    mutating func ttl(_ node: Node, _ path: String) -> UInt32? {
+    mutating func ttl(_ node: YAMLNode, _ path: String) -> UInt32? {
         // `auto` is kept; `mailplan validate` rejects it for a provider without an automatic TTL.
         if case .scalar(let s) = node, s.string == "auto" { return Defaults.automaticTTL }
         return int(node, path, in: 0...2_147_483_647).map { UInt32($0) }
     }
 
-    static func describe(_ n: Node) -> String {
+    static func describe(_ n: YAMLNode) -> String {
         if case .scalar(let s) = n { return "'\(s.string)'" }
         return kind(n)
     }
 
     /// A scalar or a list of scalars, as a list.
-    mutating func stringList(_ node: Node, _ path: String) -> [(String, Node)] {
+    mutating func stringList(_ node: YAMLNode, _ path: String) -> [(String, YAMLNode)] {
         switch node {
         case .sequence(let seq):
             return seq.enumerated().compactMap { (i, n) in string(n, "\(path)[\(i)]").map { ($0, n) } }
@@ -289,7 +271,7 @@ struct PlanReader {
         }
     }
 
-    mutating func hostname(_ node: Node, _ path: String) -> DomainName? {
+    mutating func hostname(_ node: YAMLNode, _ path: String) -> DomainName? {
         guard let s = string(node, path) else { return nil }
         do {
             let n = try DomainName(s)
@@ -306,32 +288,48 @@ struct PlanReader {
 
     // MARK: plan
 
-    mutating func readPlan(_ root: Node, sha256: String) -> MailPlan? {
+    /// What reading a domain needs of the rest of the plan.
+    struct Header {
+        var defaultTTL: UInt32 = 3600
+        var server: ServerPlan?
+        var providers: [ProviderConfig] = []
+    }
+
+    /// `defaults`, `server` and `providers` of the top-level mapping `m`.
+    mutating func readHeader(_ m: [String: (key: YAMLNode, value: YAMLNode)]) -> Header {
+        var h = Header()
+        if let d = m["defaults"]?.value, let dm = mapping(d, "defaults", allowed: ["ttl"]) {
+            if let t = dm["ttl"]?.value, let ttl = ttl(t, "defaults.ttl") { h.defaultTTL = ttl }
+        }
+        h.server = m["server"].flatMap { readServer($0.value) }
+        h.providers = m["providers"].map { readProviders($0.value) } ?? []
+        if let r = h.server?.reverse, let n = reverseNode { _ = checkReverseProvider(r.provider, node: n, providers: h.providers) }
+        return h
+    }
+
+    /// The plan of the document `root`.
+    /// - Parameters:
+    ///   - header: ``readHeader(_:)`` already read (the loader streamed the domains).
+    ///   - domains: the domains read as they were composed; nil: read them from `root`.
+    mutating func readPlan(_ root: YAMLNode, sha256: String, header given: Header? = nil, domains streamed: [DomainPlan]? = nil) -> MailPlan? {
         let top = ["version", "server", "providers", "defaults", "domains", "dns", "check"]
         guard let m = mapping(root, "plan", allowed: top, required: ["version", "server", "providers", "domains"]) else { return nil }
         if let v = m["version"]?.value { _ = int(v, "version (the plan-file format this mailplan reads)", in: 1...1) }
-        var defaultTTL: UInt32 = 3600
-        if let d = m["defaults"]?.value, let dm = mapping(d, "defaults", allowed: ["ttl"]) {
-            if let t = dm["ttl"]?.value, let ttl = ttl(t, "defaults.ttl") { defaultTTL = ttl }
-        }
-        let server = m["server"].flatMap { readServer($0.value) }
-        let providers = m["providers"].map { readProviders($0.value) } ?? []
-        if let r = server?.reverse, let n = reverseNode { _ = checkReverseProvider(r.provider, node: n, providers: providers) }
-        var domains: [DomainPlan] = []
-        if let d = m["domains"] {
-            if let slices { domains = readDomains(slices, providers: providers, defaultTTL: defaultTTL, server: server) }
-            else { domains = readDomains(d.value, providers: providers, defaultTTL: defaultTTL, server: server) }
+        let h = given ?? readHeader(m)
+        var domains: [DomainPlan] = streamed ?? []
+        if streamed == nil, let d = m["domains"] {
+            domains = readDomains(d.value, providers: h.providers, defaultTTL: h.defaultTTL, server: h.server)
         }
         let dns = m["dns"].map { readDNS($0.value) } ?? .notConfigured
         let check = m["check"].map { readCheck($0.value) } ?? .defaults
-        guard let server else { return nil }
+        guard let server = h.server else { return nil }
         var plan = MailPlan(file: file, baseDirectory: baseDirectory, sha256: sha256, server: server,
-                            providers: providers, defaults: Defaults(ttl: defaultTTL), domains: domains, dns: dns, check: check)
+                            providers: h.providers, defaults: Defaults(ttl: h.defaultTTL), domains: domains, dns: dns, check: check)
         plan.keyFiles = keyFiles
         return plan
     }
 
-    mutating func readServer(_ node: Node) -> ServerPlan? {
+    mutating func readServer(_ node: YAMLNode) -> ServerPlan? {
         guard let m = mapping(node, "server", allowed: ["hostname", "ipv4", "ipv6", "helo_spf", "dane", "reverse"], required: ["hostname"]) else { return nil }
         let host = m["hostname"].flatMap { hostname($0.value, "server.hostname") }
         var v4: [IPv4Address] = [], v6: [IPv6Address] = []
@@ -362,7 +360,7 @@ struct PlanReader {
         return server
     }
 
-    mutating func readProviders(_ node: Node) -> [ProviderConfig] {
+    mutating func readProviders(_ node: YAMLNode) -> [ProviderConfig] {
         guard case .mapping(let m) = node else {
             error(node, "providers must be a mapping from a name to {type: …, settings…}, found \(Self.kind(node))"); return []
         }
@@ -392,7 +390,7 @@ struct PlanReader {
     /// `${VAR}` substitution. A value that is exactly `${VAR}` becomes a ``Secret``.
     /// - Parameter providerSetting: a provider setting, which may be a credential: an unset
     ///   variable is a warning there under ``PlanLoader/unsetSecretsAreWarnings``.
-    mutating func substitute(_ text: String, node: Node, path: String, providerSetting: Bool = false) -> PlanValue? {
+    mutating func substitute(_ text: String, node: YAMLNode, path: String, providerSetting: Bool = false) -> PlanValue? {
         guard text.contains("${") else { return PlanValue(text: text, location: loc(node)) }
         var out = ""
         var rest = Substring(text)
@@ -423,7 +421,7 @@ struct PlanReader {
 
     // MARK: domains
 
-    mutating func readDomains(_ node: Node, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> [DomainPlan] {
+    mutating func readDomains(_ node: YAMLNode, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> [DomainPlan] {
         guard case .sequence(let seq) = node else {
             error(node, "domains must be a list of domains (- name: example.com …), found \(Self.kind(node))"); return []
         }
@@ -437,26 +435,8 @@ struct PlanReader {
         return out
     }
 
-    /// `domains:` from a file cut into its items: each item composed, read and dropped.
-    mutating func readDomains(_ slices: DomainSlices, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> [DomainPlan] {
-        var out: [DomainPlan] = []
-        out.reserveCapacity(slices.items.count)
-        var seen: [DomainName: SourceLocation?] = [:]
-        seen.reserveCapacity(slices.items.count)
-        for (i, item) in slices.items.enumerated() {
-            guard case .sequence(let seq)?? = try? Yams.compose(yaml: slices.text(item), .basic, .default, yamlEncoding), seq.count == 1, let d = seq.first else {
-                sliceFailed = true
-                return []
-            }
-            lineOffset = item.firstLine - 1
-            readDomainEntry(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server, seen: &seen, into: &out)
-            lineOffset = 0
-        }
-        return out
-    }
-
     /// One item of `domains:`, appended to `out` unless it does not read or repeats a domain.
-    mutating func readDomainEntry(_ d: Node, index i: Int, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?,
+    mutating func readDomainEntry(_ d: YAMLNode, index i: Int, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?,
                                   seen: inout [DomainName: SourceLocation?], into out: inout [DomainPlan]) {
         guard let dp = readDomain(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server) else { return }
         if let first = seen[dp.name] {
@@ -470,7 +450,7 @@ struct PlanReader {
     static let domainKeys = ["name", "provider", "zone", "ttl", "mx", "spf", "dkim", "dmarc", "tls_rpt", "mta_sts", "records",
                              "no_mail", "autoconfig", "caa"]
 
-    mutating func readDomain(_ node: Node, index i: Int, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> DomainPlan? {
+    mutating func readDomain(_ node: YAMLNode, index i: Int, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?) -> DomainPlan? {
         let p = "domains[\(i)]"
         guard let m = mapping(node, p, allowed: Self.domainKeys, required: ["name"]) else { return nil }
         guard let name = m["name"].flatMap({ hostname($0.value, "\(p).name") }) else { return nil }
@@ -544,7 +524,7 @@ struct PlanReader {
         return plan
     }
 
-    mutating func readMX(_ node: Node, _ dn: String, domain: DomainName) -> [MXTarget] {
+    mutating func readMX(_ node: YAMLNode, _ dn: String, domain: DomainName) -> [MXTarget] {
         guard case .sequence(let seq) = node else {
             error(node, "\(dn).mx must be a list of {host, preference}, found \(Self.kind(node))"); return []
         }
@@ -570,7 +550,7 @@ struct PlanReader {
         return out
     }
 
-    mutating func readMXHost(_ node: Node, _ path: String) -> DomainName? {
+    mutating func readMXHost(_ node: YAMLNode, _ path: String) -> DomainName? {
         if case .scalar(let s) = node, s.string == "." { return .root }
         if case .scalar(let s) = node, IPv4Address(s.string) != nil || IPv6Address(s.string) != nil {
             error(node, "\(path): an MX target must be a host name, not an IP address (RFC 5321 §5.1)"); return nil
@@ -578,7 +558,7 @@ struct PlanReader {
         return hostname(node, path)
     }
 
-    mutating func readSPF(_ node: Node, _ dn: String, domain: DomainName, server: ServerPlan?) -> SPFPolicy? {
+    mutating func readSPF(_ node: YAMLNode, _ dn: String, domain: DomainName, server: ServerPlan?) -> SPFPolicy? {
         guard let m = mapping(node, "\(dn).spf", allowed: ["senders", "all", "senders_expected"]) else { return nil }
         var terms: [String] = []
         var flatten: [String] = []
@@ -586,7 +566,7 @@ struct PlanReader {
             guard case .sequence(let seq) = s else { error(s, "\(dn).spf.senders must be a list such as [mx, \"include:_spf.example.net\"]"); return nil }
             // An entry is a term, or {include: domain, flatten: true} to publish the include's
             // current ip4/ip6 set instead of the include (resolved at plan time).
-            var items: [(String, Node)] = []
+            var items: [(String, YAMLNode)] = []
             for (i, e) in seq.enumerated() {
                 if case .mapping = e {
                     guard let em = mapping(e, "\(dn).spf.senders[\(i)]", allowed: ["include", "flatten"], required: ["include"]),
@@ -658,7 +638,7 @@ struct PlanReader {
         return policy
     }
 
-    mutating func readDKIM(_ node: Node, _ dn: String) -> [DKIMSelectorPlan] {
+    mutating func readDKIM(_ node: YAMLNode, _ dn: String) -> [DKIMSelectorPlan] {
         guard case .sequence(let seq) = node else {
             error(node, "\(dn).dkim must be a list of {selector, public_key | public_key_file}, found \(Self.kind(node))"); return []
         }
@@ -696,7 +676,7 @@ struct PlanReader {
                 continue
             }
             var text: String? = nil
-            var at: Node? = nil
+            var at: YAMLNode? = nil
             let keyOptional = revoked || { if case .revoked = lifecycle { return true }; return false }()
             switch (m["public_key"], m["public_key_file"]) {
             case (let k?, nil): text = string(k.value, "\(sp).public_key"); at = k.value
@@ -761,7 +741,7 @@ struct PlanReader {
                            "flags", "hash_algorithms", "service_types"]
 
     /// `state`, `until`, `remove_after` of a selector (see ``DKIMLifecycle``).
-    mutating func readDKIMLifecycle(_ m: [String: (key: Node, value: Node)], _ sp: String, revoked: Bool) -> DKIMLifecycle? {
+    mutating func readDKIMLifecycle(_ m: [String: (key: YAMLNode, value: YAMLNode)], _ sp: String, revoked: Bool) -> DKIMLifecycle? {
         let states = ["active", "retiring", "revoked", "removed"]
         var state = revoked ? "revoked" : "active"
         if let n = m["state"]?.value, let s = string(n, "\(sp).state") {
@@ -799,7 +779,7 @@ struct PlanReader {
 
     /// A DNS name that may hold underscore labels (CNAME targets such as
     /// `selector1-example-com._domainkey.example.onmicrosoft.com`).
-    mutating func hostnameOrUnderscore(_ node: Node, _ path: String) -> DomainName? {
+    mutating func hostnameOrUnderscore(_ node: YAMLNode, _ path: String) -> DomainName? {
         guard let s = string(node, path) else { return nil }
         do {
             let n = try DomainName(s)
@@ -809,7 +789,7 @@ struct PlanReader {
     }
 
     /// `server.dane`: certificate_file | public_key_file, and next_public_key_file.
-    mutating func readDANE(_ node: Node) -> DANEPlan? {
+    mutating func readDANE(_ node: YAMLNode) -> DANEPlan? {
         let p = "server.dane"
         guard let m = mapping(node, p, allowed: ["certificate_file", "public_key_file", "next_public_key_file"]) else { return nil }
         func digest(_ key: String) -> String? {
@@ -843,7 +823,7 @@ struct PlanReader {
 
     /// `autoconfig`: SRV per service (a host, `true` for the mail host, `false` for "not offered")
     /// and `cnames` (autoconfig, autodiscover).
-    mutating func readAutoconfig(_ node: Node, _ dn: String, server: ServerPlan?) -> AutoconfigPlan? {
+    mutating func readAutoconfig(_ node: YAMLNode, _ dn: String, server: ServerPlan?) -> AutoconfigPlan? {
         let p = "\(dn).autoconfig"
         guard let m = mapping(node, p, allowed: Self.autoconfigServices.map(\.key) + ["cnames"]) else { return nil }
         var services: [AutoconfigPlan.Service] = []
@@ -873,7 +853,7 @@ struct PlanReader {
     }
 
     /// `caa`: issue, issuewild, iodef (RFC 8659 §4).
-    mutating func readCAA(_ node: Node, _ dn: String) -> CAAPolicy? {
+    mutating func readCAA(_ node: YAMLNode, _ dn: String) -> CAAPolicy? {
         let p = "\(dn).caa"
         guard let m = mapping(node, p, allowed: ["issue", "issuewild", "iodef"], required: ["issue"]) else { return nil }
         func issuers(_ key: String) -> [String]? {
@@ -896,7 +876,7 @@ struct PlanReader {
         return CAAPolicy(issue: issue, issuewild: wild, iodef: iodef, location: loc(node))
     }
 
-    mutating func reportURIs(_ node: Node, _ path: String, schemes: [String]) -> [String] {
+    mutating func reportURIs(_ node: YAMLNode, _ path: String, schemes: [String]) -> [String] {
         var out: [String] = []
         for (s, sn) in stringList(node, path) {
             let lower = s.lowercased()
@@ -923,7 +903,7 @@ struct PlanReader {
         return out
     }
 
-    mutating func readDMARC(_ node: Node, _ dn: String) -> DMARCPolicy? {
+    mutating func readDMARC(_ node: YAMLNode, _ dn: String) -> DMARCPolicy? {
         let p = "\(dn).dmarc"
         guard let m = mapping(node, p, allowed: ["policy", "sp", "np", "rua", "ruf", "adkim", "aspf", "pct", "fo", "rf", "ri"], required: ["policy"]) else { return nil }
         func choice(_ key: String, _ valid: [String]) -> String? {
@@ -963,14 +943,14 @@ struct PlanReader {
         return out
     }
 
-    mutating func readTLSRPT(_ node: Node, _ dn: String) -> TLSRPTPolicy? {
+    mutating func readTLSRPT(_ node: YAMLNode, _ dn: String) -> TLSRPTPolicy? {
         guard let m = mapping(node, "\(dn).tls_rpt", allowed: ["rua"], required: ["rua"]) else { return nil }
         guard let n = m["rua"]?.value else { return nil }
         let rua = reportURIs(n, "\(dn).tls_rpt.rua", schemes: ["mailto", "https"])
         return rua.isEmpty ? nil : TLSRPTPolicy(rua: rua)
     }
 
-    mutating func readMTASTS(_ node: Node, _ dn: String) -> MTASTSPolicy? {
+    mutating func readMTASTS(_ node: YAMLNode, _ dn: String) -> MTASTSPolicy? {
         let p = "\(dn).mta_sts"
         guard let m = mapping(node, p, allowed: ["mode", "max_age", "policy_file"], required: ["mode"]) else { return nil }
         var mode: MTASTSMode? = nil
@@ -993,7 +973,7 @@ struct PlanReader {
 
     static let explicitTypes: [RRType] = [.a, .aaaa, .txt, .cname, .srv, .caa, .tlsa]
 
-    mutating func readRecords(_ node: Node, _ dn: String, domain: DomainName, ttl: UInt32) -> [ExplicitRecord] {
+    mutating func readRecords(_ node: YAMLNode, _ dn: String, domain: DomainName, ttl: UInt32) -> [ExplicitRecord] {
         guard case .sequence(let seq) = node else {
             error(node, "\(dn).records must be a list of {name, type, ttl, values}, found \(Self.kind(node))"); return []
         }
@@ -1041,10 +1021,6 @@ struct PlanReader {
         }
         return out
     }
-}
-
-extension Node {
-    var scalar: Node.Scalar? { if case .scalar(let s) = self { return s }; return nil }
 }
 
 /// Syntax checks for SPF terms in `spf.senders` (RFC 7208 §4.6.1, §5, §6), by the one SPF

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// The plan file's `server.reverse:` block: which `providers:` entry sets the PTR of each
 /// server address (a reverse type: `hetzner`, `vultr`, `linode`), and how long `apply` waits
@@ -21,7 +20,7 @@ extension PlanReader {
 
     /// Reads `server.reverse: {provider: NAME, wait_timeout: SECONDS}`; the provider must be
     /// defined under `providers:` (checked by the caller once providers are read).
-    mutating func readReverse(_ node: Node) -> (ReverseSettings, Node)? {
+    mutating func readReverse(_ node: YAMLNode) -> (ReverseSettings, YAMLNode)? {
         guard let m = mapping(node, "server.reverse", allowed: Self.reverseKeys, required: ["provider"]) else { return nil }
         guard let pn = m["provider"]?.value, let name = string(pn, "server.reverse.provider") else { return nil }
         var timeout = 300.0
@@ -30,7 +29,7 @@ extension PlanReader {
     }
 
     /// Checks that `server.reverse.provider` names a defined provider, with a did-you-mean.
-    mutating func checkReverseProvider(_ name: String, node: Node, providers: [ProviderConfig]) -> Bool {
+    mutating func checkReverseProvider(_ name: String, node: YAMLNode, providers: [ProviderConfig]) -> Bool {
         if providers.contains(where: { $0.name == name }) { return true }
         let names = providers.map(\.name)
         let hint = Suggest.closest(to: name, in: names).map { "did you mean '\($0)'? " } ?? ""

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// `check.smtp`: how `mailplan check` probes the mail server itself (and, when set, how
 /// `plan`/`apply` see the key it serves for the `tlsa-mismatch` gate).
@@ -55,7 +54,7 @@ extension PlanReader {
 
     /// Reads `check.smtp`: `true`, or `{ports: {smtp: 25, submissions: 465, submission: 587},
     /// ehlo_name:, timeout:, greeting_timeout:, open_relay_probe: true | {from:, to:}}`.
-    mutating func readSMTPCheck(_ node: Node) -> SMTPCheckSettings? {
+    mutating func readSMTPCheck(_ node: YAMLNode) -> SMTPCheckSettings? {
         let p = "check.smtp"
         var s = SMTPCheckSettings()
         if case .scalar = node {
@@ -104,7 +103,7 @@ extension PlanReader {
     }
 
     /// Reads `check.ca_file`: a PEM file of CA certificates (relative to the plan file).
-    mutating func readCAFile(_ node: Node, _ path: String) -> String? {
+    mutating func readCAFile(_ node: YAMLNode, _ path: String) -> String? {
         guard let f = string(node, path) else { return nil }
         let url = f.hasPrefix("/") ? URL(fileURLWithPath: f) : baseDirectory.appendingPathComponent(f)
         guard FileManager.default.fileExists(atPath: url.path) else { error(node, "\(path): \(url.path) does not exist"); return nil }

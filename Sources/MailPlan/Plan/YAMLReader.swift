@@ -1,0 +1,226 @@
+import CYaml
+
+/// A YAML node of a plan file, as the plan reader sees it: text, mappings and lists, each
+/// with the line and column it starts at. Composed straight from libyaml's events
+/// (``YAMLComposer``): no tags are resolved (the plan reader checks every scalar's type itself)
+/// and an alias is the node its anchor names.
+enum YAMLNode {
+    case scalar(Scalar)
+    case mapping(Mapping)
+    case sequence(Sequence)
+
+    /// Where a node starts: 1-based line and column, as libyaml's start mark + 1.
+    struct Mark: Equatable {
+        var line: Int
+        var column: Int
+    }
+
+    struct Scalar {
+        /// How the scalar is written (libyaml's `yaml_scalar_style_t`).
+        enum Style: UInt8 { case any = 0, plain, singleQuoted, doubleQuoted, literal, folded }
+        let string: String
+        let style: Style
+        let mark: Mark
+    }
+
+    /// A mapping's pairs in file order; keys are unique (a repeated key is a YAML error).
+    struct Mapping: Swift.Sequence {
+        var pairs: [(key: YAMLNode, value: YAMLNode)]
+        let mark: Mark
+        var count: Int { pairs.count }
+        func makeIterator() -> IndexingIterator<[(key: YAMLNode, value: YAMLNode)]> { pairs.makeIterator() }
+    }
+
+    struct Sequence: RandomAccessCollection {
+        var items: [YAMLNode]
+        let mark: Mark
+        var startIndex: Int { 0 }
+        var endIndex: Int { items.count }
+        subscript(i: Int) -> YAMLNode { items[i] }
+    }
+
+    var mark: Mark {
+        switch self {
+        case .scalar(let s): s.mark
+        case .mapping(let m): m.mark
+        case .sequence(let s): s.mark
+        }
+    }
+
+    var scalar: Scalar? { if case .scalar(let s) = self { return s }; return nil }
+}
+
+/// Why a plan file is not a YAML document (the plan loader turns it into a diagnostic).
+enum YAMLError: Error {
+    /// libyaml's scanner, parser or the composer stopped at `mark` (`problem`, e.g. "mapping
+    /// values are not allowed in this context"), optionally inside `context` that began at
+    /// `contextMark`.
+    case syntax(problem: String, mark: YAMLNode.Mark, context: String?, contextMark: YAMLNode.Mark)
+    /// The same key twice in one mapping: `keys` (sorted) are repeated; `first` and `second`
+    /// are the first two occurrences of the first of them.
+    case duplicateKeys(keys: [String], first: YAMLNode.Mark, second: YAMLNode.Mark)
+    /// The bytes are not text libyaml reads (an invalid UTF-8 sequence, a control character).
+    case reader(problem: String)
+    case memory
+}
+
+/// Composes YAML nodes from libyaml's event parser (`yaml_parser_parse`, the reference
+/// implementation of YAML 1.1's parser) over UTF-8 bytes that stay valid while it runs.
+///
+/// The plan loader reads the top-level `domains:` list one item at a time
+/// (``document(streaming:item:)``), so a plan of thousands of domains never exists as one tree.
+final class YAMLComposer {
+    private var parser = yaml_parser_t()
+    private var anchors: [String: YAMLNode] = [:]
+    private var event = yaml_event_t()
+
+    /// - Parameter bytes: the document's bytes; they must outlive the composer.
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        yaml_parser_initialize(&parser)
+        yaml_parser_set_input_string(&parser, bytes.baseAddress, bytes.count)
+    }
+
+    deinit { yaml_parser_delete(&parser) }
+
+    private static func mark(_ m: yaml_mark_t) -> YAMLNode.Mark { YAMLNode.Mark(line: m.line + 1, column: m.column + 1) }
+
+    private func error() -> YAMLError {
+        switch parser.error {
+        case YAML_MEMORY_ERROR: return .memory
+        case YAML_READER_ERROR: return .reader(problem: parser.problem.map { String(cString: $0) } ?? "unreadable input")
+        default:
+            return .syntax(problem: parser.problem.map { String(cString: $0) } ?? "invalid YAML", mark: Self.mark(parser.problem_mark),
+                           context: parser.context.map { String(cString: $0) }, contextMark: Self.mark(parser.context_mark))
+        }
+    }
+
+    /// Parses the next event into `event` (the previous one is freed) and returns its type.
+    @discardableResult
+    private func next() throws -> yaml_event_type_t {
+        yaml_event_delete(&event)
+        guard yaml_parser_parse(&parser, &event) == 1 else {
+            event = yaml_event_t()
+            throw error()
+        }
+        return event.type
+    }
+
+    private static func string(_ p: UnsafeMutablePointer<yaml_char_t>?, _ length: Int) -> String {
+        guard let p else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: length), as: UTF8.self)
+    }
+
+    private static func anchor(_ p: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+        p.map { String(cString: $0) }
+    }
+
+    /// The node that starts with the current event (a scalar, alias, sequence or mapping start).
+    /// - Parameter item: when given (the root mapping only), the items of the sequence under
+    ///   the first top-level `domains` key are handed to it instead of kept, if `streaming`
+    ///   agrees when that list starts.
+    private func node(streaming: (([(key: YAMLNode, value: YAMLNode)]) -> Bool)? = nil,
+                      item: ((YAMLNode, Int) -> Void)? = nil) throws -> YAMLNode {
+        let start = Self.mark(event.start_mark)
+        switch event.type {
+        case YAML_SCALAR_EVENT:
+            let s = event.data.scalar
+            let node = YAMLNode.scalar(.init(string: Self.string(s.value, s.length),
+                                             style: YAMLNode.Scalar.Style(rawValue: UInt8(s.style.rawValue)) ?? .any, mark: start))
+            if let a = Self.anchor(s.anchor) { anchors[a] = node }
+            return node
+        case YAML_ALIAS_EVENT:
+            guard let a = Self.anchor(event.data.alias.anchor), let node = anchors[a] else {
+                throw YAMLError.syntax(problem: "found undefined alias", mark: start, context: nil, contextMark: start)
+            }
+            return node
+        case YAML_SEQUENCE_START_EVENT:
+            let anchor = Self.anchor(event.data.sequence_start.anchor)
+            var items: [YAMLNode] = []
+            while try next() != YAML_SEQUENCE_END_EVENT { items.append(try node()) }
+            let node = YAMLNode.sequence(.init(items: items, mark: start))
+            if let anchor { anchors[anchor] = node }
+            return node
+        case YAML_MAPPING_START_EVENT:
+            let anchor = Self.anchor(event.data.mapping_start.anchor)
+            var pairs: [(key: YAMLNode, value: YAMLNode)] = []
+            var streamed = false
+            while try next() != YAML_MAPPING_END_EVENT {
+                let key = try node()
+                try next()
+                if let item, !streamed, event.type == YAML_SEQUENCE_START_EVENT, key.scalar?.string == "domains",
+                   event.data.sequence_start.anchor == nil, streaming?(pairs) ?? true {
+                    streamed = true
+                    let at = Self.mark(event.start_mark)
+                    var i = 0
+                    while try next() != YAML_SEQUENCE_END_EVENT {
+                        item(try node(), i)
+                        i += 1
+                    }
+                    pairs.append((key, .sequence(.init(items: [], mark: at))))
+                    continue
+                }
+                pairs.append((key, try node()))
+            }
+            try Self.checkDuplicates(pairs)
+            let node = YAMLNode.mapping(.init(pairs: pairs, mark: start))
+            if let anchor { anchors[anchor] = node }
+            return node
+        default:
+            throw YAMLError.syntax(problem: "did not find expected node content", mark: start, context: nil, contextMark: start)
+        }
+    }
+
+    /// Throws ``YAMLError/duplicateKeys(keys:first:second:)`` when a scalar key repeats.
+    private static func checkDuplicates(_ pairs: [(key: YAMLNode, value: YAMLNode)]) throws {
+        guard pairs.count > 1 else { return }
+        var repeated: [String: (YAMLNode.Mark, YAMLNode.Mark)] = [:]
+        if pairs.count <= 16 {
+            // Most mappings are small: compare pairwise, no hashing.
+            for i in 1..<pairs.count {
+                guard let k = pairs[i].key.scalar else { continue }
+                for j in 0..<i {
+                    guard let e = pairs[j].key.scalar, e.string == k.string else { continue }
+                    if repeated[k.string] == nil { repeated[k.string] = (e.mark, k.mark) }
+                    break
+                }
+            }
+        } else {
+            var first: [String: YAMLNode.Mark] = [:]
+            for p in pairs {
+                guard let k = p.key.scalar else { continue }
+                if let f = first[k.string] {
+                    if repeated[k.string] == nil { repeated[k.string] = (f, k.mark) }
+                } else { first[k.string] = k.mark }
+            }
+        }
+        guard !repeated.isEmpty else { return }
+        let keys = repeated.keys.sorted()
+        let (first, second) = repeated[keys[0]]!
+        throw YAMLError.duplicateKeys(keys: keys, first: first, second: second)
+    }
+
+    /// The single document of the stream.
+    /// - Parameters:
+    ///   - streaming: asked when the root mapping's first `domains:` list starts, with the
+    ///     root's pairs composed so far; true: its items go to `item` one by one and the list
+    ///     is composed empty. Without `item`, everything is composed.
+    ///   - item: receives each streamed item and its 0-based index.
+    /// - Returns: the root node; nil when the stream holds no document.
+    /// - Throws: ``YAMLError``: libyaml's error, an undefined alias, a repeated key, or a
+    ///   second document ("but found another document", as Yams' `compose` reports it).
+    func document(streaming: (([(key: YAMLNode, value: YAMLNode)]) -> Bool)? = nil,
+                  item: ((YAMLNode, Int) -> Void)? = nil) throws -> YAMLNode? {
+        defer { yaml_event_delete(&event); event = yaml_event_t() }
+        try next() // stream start
+        guard try next() == YAML_DOCUMENT_START_EVENT else { return nil }
+        try next()
+        let root: YAMLNode
+        if event.type == YAML_MAPPING_START_EVENT { root = try node(streaming: streaming, item: item) } else { root = try node() }
+        try next() // document end
+        if try next() != YAML_STREAM_END_EVENT {
+            throw YAMLError.syntax(problem: "but found another document", mark: Self.mark(event.start_mark),
+                          context: "expected a single document in the stream", contextMark: YAMLNode.Mark(line: 1, column: 1))
+        }
+        return root
+    }
+}
