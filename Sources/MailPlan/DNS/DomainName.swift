@@ -90,13 +90,19 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// exchange or a CNAME target that receives SMTP.
     public var isValidHostname: Bool {
         guard fqdn != "." else { return false }
-        for label in labels {
-            guard !label.isEmpty, label.count <= 63 else { return false }
-            if label.hasPrefix("-") || label.hasSuffix("-") { return false }
-            for ch in label.utf8 {
+        // One pass over the bytes of the canonical (lower-case) text, labels split at the dots.
+        var length = 0
+        var previous: UInt8 = 0x2e
+        for ch in fqdn.utf8 {
+            if ch == 0x2e {
+                if length == 0 || length > 63 || previous == 0x2d { return false }
+                length = 0
+            } else {
                 let ok = (ch >= 0x61 && ch <= 0x7a) || (ch >= 0x30 && ch <= 0x39) || ch == 0x2d
-                if !ok { return false }
+                if !ok || (length == 0 && ch == 0x2d) { return false }
+                length += 1
             }
+            previous = ch
         }
         return true
     }
@@ -152,6 +158,7 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
     }
 
     static func canonicalize(_ body: String, original: String) throws -> String {
+        if let fast = asciiCanonical(body) { return fast }
         var out: [String] = []
         for raw in body.split(separator: ".", omittingEmptySubsequences: false) {
             var label = String(raw)
@@ -171,6 +178,31 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
         let joined = out.joined(separator: ".")
         if joined.utf8.count > 253 { throw DNSNameError(name: original, reason: "name is longer than 253 bytes") }
         return joined
+    }
+
+    /// ``canonicalize(_:original:)`` of an ASCII name that holds no error, in one pass over
+    /// its bytes; nil for anything else (then the label-by-label path gives the result or the
+    /// exact error).
+    static func asciiCanonical(_ body: String) -> String? {
+        let u = body.utf8
+        let n = u.count
+        guard n > 0, n <= 253 else { return nil }
+        var needsLowering = false
+        var labelLength = 0
+        for ch in u {
+            if ch == 0x2e {
+                if labelLength == 0 { return nil }
+                labelLength = 0
+                continue
+            }
+            if ch <= 0x20 || ch >= 0x7f || ch == 0x22 || ch == 0x5c || ch == 0x3b || ch == 0x28 || ch == 0x29 { return nil }
+            if ch >= 0x41 && ch <= 0x5a { needsLowering = true }
+            labelLength += 1
+            if labelLength > 63 { return nil }
+        }
+        if labelLength == 0 { return nil }
+        if !needsLowering { return body }
+        return String(decoding: u.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
     static func aLabel(_ label: String, original: String) throws -> String {

@@ -28,6 +28,8 @@ public struct RRset: Hashable, Sendable, CustomStringConvertible {
     ///   - rdata: the records; order and duplicates are normalized away.
     public init(name: DomainName, type: RRType, ttl: UInt32, rdata: [RData]) {
         self.name = name; self.type = type; self.ttl = ttl
+        // Most RRsets hold one record: nothing to deduplicate or sort.
+        if rdata.count < 2 { self.rdata = rdata; return }
         var seen = Set<RData>()
         self.rdata = rdata.filter { seen.insert($0).inserted }.sorted { $0.presentation < $1.presentation }
     }
@@ -40,7 +42,7 @@ public struct RRset: Hashable, Sendable, CustomStringConvertible {
     /// The same RRset with other records.
     public func with(rdata: [RData]) -> RRset { RRset(name: name, type: type, ttl: ttl, rdata: rdata) }
     /// The same RRset with another TTL.
-    public func with(ttl: UInt32) -> RRset { RRset(name: name, type: type, ttl: ttl, rdata: rdata) }
+    public func with(ttl: UInt32) -> RRset { var r = self; r.ttl = ttl; return r }
 }
 
 extension RRset: Codable {

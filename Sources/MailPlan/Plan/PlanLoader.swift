@@ -879,8 +879,12 @@ struct PlanReader {
     mutating func reportURIs(_ node: YAMLNode, _ path: String, schemes: [String]) -> [String] {
         var out: [String] = []
         for (s, sn) in stringList(node, path) {
-            let lower = s.lowercased()
-            guard let scheme = schemes.first(where: { lower.hasPrefix($0 + ":") }) else {
+            // The scheme is compared byte by byte, case-insensitively (RFC 3986 §3.1).
+            let u = Array(s.utf8.prefix(8))
+            guard let scheme = schemes.first(where: { sc in
+                let b = Array(sc.utf8)
+                return u.count > b.count && u[b.count] == 0x3a && zip(u, b).allSatisfy { ($0 | 0x20) == $1 }
+            }) else {
                 let hint = s.contains("@") && !s.contains(":") ? " (did you mean 'mailto:\(s)'?)" : ""
                 error(sn, "\(path): '\(s)' must be a \(schemes.map { $0 + ":" }.joined(separator: " or ")) URI\(hint)"); continue
             }
@@ -897,7 +901,7 @@ struct PlanReader {
                     error(sn, "\(path): '\(s)' is not an https:// URI with a valid host"); continue
                 }
             } else if rest.count < 3 { error(sn, "\(path): '\(s)' is not a valid \(scheme) URI"); continue }
-            if s.contains(where: { $0 == "," || $0 == ";" || $0 == " " }) { error(sn, "\(path): '\(s)' must not contain ',', ';' or spaces"); continue }
+            if s.utf8.contains(where: { $0 == 0x2c || $0 == 0x3b || $0 == 0x20 }) { error(sn, "\(path): '\(s)' must not contain ',', ';' or spaces"); continue }
             out.append(s)
         }
         return out
