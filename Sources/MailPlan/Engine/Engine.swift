@@ -219,11 +219,89 @@ public final class Engine {
     /// - Returns: the desired zones (TTLs clamped to provider limits, with notes) and warnings.
     /// - Throws: ``DiagnosticsError`` listing every problem.
     public func validate() throws -> (zones: [DesiredZone], warnings: [Diagnostic]) {
-        let compiled = try Compiler.compilePlan(plan, now: now)
-        var zones = compiled.zones
-        rotation = compiled.rotation
+        let index = CompileIndex(plan, now: now)
+        var compileProblems = CompileProblems(index)
+        var zones: [DesiredZone] = []
+        zones.reserveCapacity(index.zones.count)
+        for zi in index.zones.indices {
+            let c = Compiler.compileZone(plan, index: index, zone: zi)
+            compileProblems.add(c)
+            zones.append(c.zone)
+        }
+        if !compileProblems.isEmpty { throw DiagnosticsError(compileProblems.ordered) }
+        var warnings = try validatedProviders(index)
         var problems: [Diagnostic] = []
-        var warnings: [Diagnostic] = plan.warnings + compiled.warnings
+        var audits: [Diagnostic] = []
+        for zi in zones.indices {
+            let checked = try check(&zones[zi])
+            problems += checked.problems
+            audits += checked.audit
+            warnings += checked.warnings
+        }
+        problems += audits
+        if !problems.isEmpty { throw DiagnosticsError(problems) }
+        return (zones, warnings)
+    }
+
+    /// What ``validateZoneByZone()`` found: counts, not the zones.
+    public struct ValidationSummary: Sendable {
+        /// The planned zones.
+        public let zones: Int
+        /// The desired RRsets of every zone.
+        public let rrsets: Int
+        /// The warnings, exactly those of ``Engine/validate()``.
+        public let warnings: [Diagnostic]
+    }
+
+    /// ``validate()`` zone by zone, keeping nothing of a zone once it is checked, so memory
+    /// does not grow with the number of zones (docs/architecture.md, "Streaming"): each zone is
+    /// compiled once to find compile problems, then again to be checked.
+    /// - Returns: the number of zones and desired RRsets, and the warnings of ``validate()``.
+    /// - Throws: ``DiagnosticsError`` with exactly the problems of ``validate()``, in its order.
+    public func validateZoneByZone() throws -> ValidationSummary {
+        try validatedIndex().summary
+    }
+
+    /// ``validateZoneByZone()`` with the index it compiled from, for a run that compiles each
+    /// zone again when it needs it (``validatedZone(_:zone:)``).
+    func validatedIndex() throws -> (index: CompileIndex, summary: ValidationSummary) {
+        let index = CompileIndex(plan, now: now)
+        var compileProblems = CompileProblems(index)
+        for zi in index.zones.indices { compileProblems.add(Compiler.compileZone(plan, index: index, zone: zi)) }
+        if !compileProblems.isEmpty { throw DiagnosticsError(compileProblems.ordered) }
+        var warnings = try validatedProviders(index)
+        var problems: [Diagnostic] = []
+        var audits: [Diagnostic] = []
+        var rrsets = 0
+        for zi in index.zones.indices {
+            var zone = Compiler.compileZone(plan, index: index, zone: zi).zone
+            let checked = try check(&zone)
+            problems += checked.problems
+            audits += checked.audit
+            warnings += checked.warnings
+            rrsets += zone.rrsets.count
+        }
+        problems += audits
+        if !problems.isEmpty { throw DiagnosticsError(problems) }
+        return (index, ValidationSummary(zones: index.zones.count, rrsets: rrsets, warnings: warnings))
+    }
+
+    /// One zone of a plan that ``validatedIndex()`` accepted, compiled and checked again
+    /// (TTLs clamped, with their notes), as ``validate()`` returns it.
+    /// - Throws: only when the zone's adapter cannot be built (it was built by validation).
+    func validatedZone(_ index: CompileIndex, zone zi: Int) throws -> DesiredZone {
+        var zone = Compiler.compileZone(plan, index: index, zone: zi).zone
+        _ = try check(&zone)
+        return zone
+    }
+
+    /// The validation steps between compiling and checking zones: records the rotation,
+    /// builds every used adapter (and the reverse one) from its settings.
+    /// - Returns: the plan's warnings and those of compiling.
+    /// - Throws: ``DiagnosticsError`` with every adapter that cannot be built.
+    private func validatedProviders(_ index: CompileIndex) throws -> [Diagnostic] {
+        rotation = index.rotation
+        var problems: [Diagnostic] = []
         for p in plan.providers {
             // The reverse provider is built by the reverse registry; it is also a DNS
             // provider only when a domain uses it (a `hetzner` entry can be both).
@@ -236,39 +314,49 @@ public final class Engine {
             catch { problems.append(Diagnostic(at: p.location, "providers.\(p.name): \(error)")) }
         }
         if !problems.isEmpty { throw DiagnosticsError(problems) }
-        for zi in zones.indices {
-            let prov = try provider(zones[zi].provider)
-            let caps = prov.capabilities
-            for ri in zones[zi].rrsets.indices {
-                let d = zones[zi].rrsets[ri]
-                let r = d.rrset
-                if !caps.supportedTypes.contains(r.type) {
-                    problems.append(Diagnostic(at: d.location, "\(r.key): provider '\(prov.instanceName)' (\(prov.typeName)) cannot hold \(r.type) records"))
+        return plan.warnings + index.warnings
+    }
+
+    /// The offline checks of one compiled zone against its provider's capabilities: types it
+    /// can hold, TXT length, `ttl: auto` (replaced by the provider's automatic TTL, with a
+    /// note) and the TTL range (clamped, with a note and a warning), then the adapter's
+    /// ``DNSProvider/audit(_:)`` of the checked zone.
+    /// - Parameter zone: the zone, changed in place (TTLs and notes).
+    /// - Returns: the capability problems, the audit's problems (``validate()`` lists every
+    ///   zone's capability problems before the audits) and the clamp warnings.
+    /// - Throws: when the zone's adapter cannot be built.
+    func check(_ zone: inout DesiredZone) throws -> (problems: [Diagnostic], audit: [Diagnostic], warnings: [Diagnostic]) {
+        let prov = try provider(zone.provider)
+        let caps = prov.capabilities
+        var problems: [Diagnostic] = []
+        var warnings: [Diagnostic] = []
+        for ri in zone.rrsets.indices {
+            let d = zone.rrsets[ri]
+            let r = d.rrset
+            if !caps.supportedTypes.contains(r.type) {
+                problems.append(Diagnostic(at: d.location, "\(r.key): provider '\(prov.instanceName)' (\(prov.typeName)) cannot hold \(r.type) records"))
+            }
+            if let max = caps.maxTXTLength, let long = r.rdata.compactMap(\.txtValue).first(where: { $0.utf8.count > max }) {
+                problems.append(Diagnostic(at: d.location, "\(r.key): a \(long.utf8.count)-byte TXT value exceeds what provider '\(prov.instanceName)' (\(prov.typeName)) accepts (\(max) bytes)"))
+            }
+            if r.ttl == Defaults.automaticTTL {
+                if let auto = caps.autoTTL {
+                    zone.rrsets[ri].rrset = r.with(ttl: auto)
+                    zone.rrsets[ri].notes.append("ttl auto is \(prov.typeName) ttl \(auto) (automatic)")
+                } else {
+                    problems.append(Diagnostic(at: d.location, "\(r.key): ttl: auto is not supported by provider '\(prov.instanceName)' (\(prov.typeName)); give a TTL in seconds (\(caps.ttlRange.lowerBound)–\(caps.ttlRange.upperBound))"))
                 }
-                if let max = caps.maxTXTLength, let long = r.rdata.compactMap(\.txtValue).first(where: { $0.utf8.count > max }) {
-                    problems.append(Diagnostic(at: d.location, "\(r.key): a \(long.utf8.count)-byte TXT value exceeds what provider '\(prov.instanceName)' (\(prov.typeName)) accepts (\(max) bytes)"))
-                }
-                if r.ttl == Defaults.automaticTTL {
-                    if let auto = caps.autoTTL {
-                        zones[zi].rrsets[ri].rrset = r.with(ttl: auto)
-                        zones[zi].rrsets[ri].notes.append("ttl auto is \(prov.typeName) ttl \(auto) (automatic)")
-                    } else {
-                        problems.append(Diagnostic(at: d.location, "\(r.key): ttl: auto is not supported by provider '\(prov.instanceName)' (\(prov.typeName)); give a TTL in seconds (\(caps.ttlRange.lowerBound)–\(caps.ttlRange.upperBound))"))
-                    }
-                    continue
-                }
-                if !caps.ttlRange.contains(r.ttl) {
-                    let clamped = Swift.min(Swift.max(r.ttl, caps.ttlRange.lowerBound), caps.ttlRange.upperBound)
-                    let note = "TTL \(r.ttl) is outside what \(prov.typeName) accepts (\(caps.ttlRange.lowerBound)–\(caps.ttlRange.upperBound) s); using \(clamped)"
-                    zones[zi].rrsets[ri].rrset = r.with(ttl: clamped)
-                    zones[zi].rrsets[ri].notes.append(note)
-                    warnings.append(Diagnostic(.warning, at: d.location, "\(r.key): \(note)"))
-                }
+                continue
+            }
+            if !caps.ttlRange.contains(r.ttl) {
+                let clamped = Swift.min(Swift.max(r.ttl, caps.ttlRange.lowerBound), caps.ttlRange.upperBound)
+                let note = "TTL \(r.ttl) is outside what \(prov.typeName) accepts (\(caps.ttlRange.lowerBound)–\(caps.ttlRange.upperBound) s); using \(clamped)"
+                zone.rrsets[ri].rrset = r.with(ttl: clamped)
+                zone.rrsets[ri].notes.append(note)
+                warnings.append(Diagnostic(.warning, at: d.location, "\(r.key): \(note)"))
             }
         }
-        for z in zones { problems += try provider(z.provider).audit(z) }
-        if !problems.isEmpty { throw DiagnosticsError(problems) }
-        return (zones, warnings)
+        return (problems, prov.audit(zone), warnings)
     }
 
     /// Reads live state and computes the Changeset for every zone, keeping every zone's

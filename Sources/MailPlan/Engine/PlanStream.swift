@@ -64,9 +64,25 @@ extension Engine {
     /// nil: read them), so a pipelined apply writes exactly the files the plan shows.
     func streamPlan(_ run: PlanRun, progress: (@Sendable (String) -> Void)?, files given: [PolicyFileChange]?,
                     events: ((PlanEvent) throws -> Void)?) throws -> PlanResult {
-        var (compiled, offlineWarnings) = try validate()
-        var zones = try select(compiled, targets: run.targets)
-        compiled = []
+        // Without SPF planning (no dns.resolvers) each zone is compiled again when it is read and
+        // when it is diffed, so the run never holds every zone's desired RRsets; SPF flattening
+        // and its overlay work on the whole plan, so with resolvers the zones are compiled at once.
+        let wholePlan = !plan.dns.resolvers.isEmpty
+        var index: CompileIndex? = nil
+        var zones: [DesiredZone]
+        let offlineWarnings: [Diagnostic]
+        if wholePlan {
+            var (compiled, w) = try validate()
+            zones = try select(compiled, targets: run.targets)
+            compiled = []
+            offlineWarnings = w
+        } else {
+            let (ix, summary) = try validatedIndex()
+            index = ix
+            // Only each zone's name and provider until it is needed.
+            zones = try select(ix.zones.map { DesiredZone(zone: $0.zone, provider: $0.provider, rrsets: []) }, targets: run.targets)
+            offlineWarnings = summary.warnings
+        }
         var warnings = offlineWarnings
         try events?(.warnings(offlineWarnings))
         // SPF flattening, lookup budget and sender coverage need live DNS: only with dns.resolvers.
@@ -93,10 +109,18 @@ extension Engine {
         for (name, n) in Dictionary(zones.map { ($0.provider, 1) }, uniquingKeysWith: +) {
             plan.provider(named: name)?.session.plannedZoneCount = n
         }
-        let managed = Dictionary(zones.map { ($0.zone, readKeys($0)) }, uniquingKeysWith: { a, b in a + b })
+        // The RRset keys each zone's read asks for (readKeys), computed in its read job.
+        let managed: [DomainName: [RRsetKey]] = wholePlan ? Dictionary(zones.map { ($0.zone, readKeys($0)) }, uniquingKeysWith: { a, b in a + b }) : [:]
         let names = zones.map { (zone: $0.zone, provider: $0.provider) }
+        let plan = self.plan
         let reader = ZoneReader(names.map { z in { [self] in
-            ZoneReader.Job(zone: z.zone, adapter: try provider(forZone: z.zone, instance: z.provider), managed: managed[z.zone] ?? [])
+            let keys: [RRsetKey]
+            if let index, let zi = index.zoneIndex[z.zone] {
+                keys = readKeys(Compiler.compileZone(plan, index: index, zone: zi).zone)
+            } else {
+                keys = managed[z.zone] ?? []
+            }
+            return ZoneReader.Job(zone: z.zone, adapter: try provider(forZone: z.zone, instance: z.provider), managed: keys)
         } }, parallelism: run.parallelism, progress: progress)
         // However this run ends, no further zone is read for it.
         defer { reader.cancel() }
@@ -105,9 +129,10 @@ extension Engine {
         var kept: [ZonePlan] = []
         var problems: [Diagnostic] = []
         for zi in zones.indices {
-            let z = zones[zi]
+            // Compiled again here when the run does not hold the zones (checked: TTLs clamped).
+            let z = try index.map { try validatedZone($0, zone: $0.zoneIndex[zones[zi].zone]!) } ?? zones[zi]
             // A streamed run lets go of each zone's desired RRsets once it is planned.
-            if !run.keepZones { zones[zi] = DesiredZone(zone: z.zone, provider: z.provider, rrsets: []) }
+            if !run.keepZones && wholePlan { zones[zi] = DesiredZone(zone: z.zone, provider: z.provider, rrsets: []) }
             let read = try reader.next()
             let prov = try provider(forZone: z.zone, instance: z.provider)
             var zoneWarnings = prov.readWarnings(z.zone)
@@ -118,7 +143,7 @@ extension Engine {
                                                        mailHosts: [plan.server.hostname], provider: prov)
                 zoneWarnings += fixWarnings
                 zoneWarnings += unplannedAAAA(z, live: read)
-                var zp = ZonePlan(desired: z, live: retained(read, zone: z.zone, keys: managed[z.zone] ?? readKeys(z)), changeset: cs,
+                var zp = ZonePlan(desired: z, live: retained(read, zone: z.zone, keys: readKeys(z)), changeset: cs,
                                   fingerprint: run.fingerprints ? LiveFingerprint(read) : nil)
                 if let spf {
                     let (audited, w) = try spf.audit([zp], overlay: overlay)

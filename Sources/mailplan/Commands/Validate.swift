@@ -22,9 +22,10 @@ struct Validate: ParsableCommand, LoggingCommand {
 
     func run() throws {
         let engine = try options.loadEngine(unsetSecretsAreWarnings: !strictEnv)
-        let (zones, warnings) = try engine.validate()
-        printWarnings(warnings)
-        let count = zones.reduce(0) { $0 + $1.rrsets.count }
-        print("\(options.planFile): valid (\(engine.plan.domains.count) domain\(engine.plan.domains.count == 1 ? "" : "s"), \(zones.count) zone\(zones.count == 1 ? "" : "s"), \(count) managed RRset\(count == 1 ? "" : "s")).")
+        // Zone by zone: nothing of a zone is kept once it is checked (docs/architecture.md, "Streaming").
+        let summary = try engine.validateZoneByZone()
+        printWarnings(summary.warnings)
+        let count = summary.rrsets
+        print("\(options.planFile): valid (\(engine.plan.domains.count) domain\(engine.plan.domains.count == 1 ? "" : "s"), \(summary.zones) zone\(summary.zones == 1 ? "" : "s"), \(count) managed RRset\(count == 1 ? "" : "s")).")
     }
 }

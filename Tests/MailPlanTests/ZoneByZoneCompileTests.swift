@@ -1,0 +1,108 @@
+import XCTest
+@testable import MailPlan
+@testable import MailPlanTestSupport
+
+/// Compiling zone by zone (Compiler.compileZone, Engine.validateZoneByZone) gives exactly what
+/// compiling the whole plan gives (docs/architecture.md, "Streaming").
+final class ZoneByZoneCompileTests: XCTestCase {
+    /// Three zones: a CNAME not alone in the first and the third, two SPF values in a TXT RRset
+    /// of the first two, and a report authorization of example.org into example.net that
+    /// example.net also lists under records:.
+    let conflicts = """
+    version: 1
+    server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+    providers:
+      p: {type: fake}
+    domains:
+      - name: example.com
+        records:
+          - {name: www, type: CNAME, values: [web.example.net.]}
+          - {name: www, type: A, values: [192.0.2.80]}
+          - {name: spf, type: TXT, values: ["v=spf1 -all", "v=spf1 a -all"]}
+      - name: example.org
+        dmarc: {policy: none, rua: ["mailto:d@example.net"]}
+        records:
+          - {name: spf, type: TXT, values: ["v=spf1 -all", "v=spf1 mx -all"]}
+      - name: example.net
+        records:
+          - {name: example.org._report._dmarc, type: TXT, values: ["v=DMARC1"]}
+          - {name: www, type: CNAME, values: [web.example.com.]}
+          - {name: www, type: TXT, values: ["hello"]}
+    """
+
+    let clean = """
+    version: 1
+    server: {hostname: mail.example.com, ipv4: 192.0.2.25, helo_spf: true}
+    providers:
+      p: {type: fake}
+    defaults: {ttl: 30}
+    domains:
+      - name: example.org
+        dmarc: {policy: none, rua: ["mailto:d@example.com"]}
+      - name: example.com
+        dmarc: {policy: none}
+    """
+
+    func fake() -> InMemoryProvider {
+        InMemoryProvider(name: "p", type: "fake", zones: [:],
+                         capabilities: ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400,
+                                                            applyMode: .atomic, autoTTL: nil))
+    }
+
+    func testProblemsKeepTheWholePlanOrderAcrossZones() throws {
+        let plan = try loadPlan(conflicts)
+        XCTAssertThrowsError(try Compiler.compilePlan(plan, now: Date())) { e in
+            let messages = (e as? DiagnosticsError)?.diagnostics.map(\.message) ?? []
+            XCTAssertEqual(messages.count, 5, "\(messages)")
+            guard messages.count == 5 else { return }
+            // The domains in plan order, then the report authorizations, then the CNAME checks zone by zone.
+            XCTAssertTrue(messages[0].hasPrefix("spf.example.com. TXT: two SPF records"), messages[0])
+            XCTAssertTrue(messages[1].hasPrefix("spf.example.org. TXT: two SPF records"), messages[1])
+            XCTAssertTrue(messages[2].hasPrefix("example.org._report._dmarc.example.net. TXT is wanted by dmarc report authorization of example.org by example.net and by records"), messages[2])
+            XCTAssertTrue(messages[3].hasPrefix("www.example.com. CNAME: a CNAME cannot share its name with A"), messages[3])
+            XCTAssertTrue(messages[4].hasPrefix("www.example.net. CNAME: a CNAME cannot share its name with TXT"), messages[4])
+        }
+        // The same through the engine, zone by zone and whole.
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in self.fake() })
+        var whole: [String] = [], streamed: [String] = []
+        XCTAssertThrowsError(try engine.validate()) { whole = ($0 as? DiagnosticsError)?.diagnostics.map(\.description) ?? [] }
+        XCTAssertThrowsError(try engine.validateZoneByZone()) { streamed = ($0 as? DiagnosticsError)?.diagnostics.map(\.description) ?? [] }
+        XCTAssertEqual(whole.count, 5)
+        XCTAssertEqual(whole, streamed)
+    }
+
+    func testZonesHoldTheHostRecordsAndTheReportAuthorizations() throws {
+        let plan = try loadPlan(clean)
+        let index = CompileIndex(plan, now: Date())
+        XCTAssertEqual(index.zones.map(\.zone), [dn("example.org"), dn("example.com")])
+        XCTAssertEqual(index.hostZone, 1)
+        let org = Compiler.compileZone(plan, index: index, zone: 0)
+        let com = Compiler.compileZone(plan, index: index, zone: 1)
+        XCTAssertEqual(org.zone.rrsets.map { "\($0.rrset.key)" }, ["example.org. MX", "_dmarc.example.org. TXT"])
+        XCTAssertEqual(com.zone.rrsets.map { "\($0.rrset.key)" }, [
+            "example.com. MX", "_dmarc.example.com. TXT", "example.org._report._dmarc.example.com. TXT",
+            "mail.example.com. A", "mail.example.com. TXT",
+        ])
+        XCTAssertTrue(org.problems.isEmpty && com.problems.isEmpty)
+        let compiled = try Compiler.compilePlan(plan, now: Date())
+        XCTAssertEqual(compiled.zones.map { $0.rrsets.map(\.rrset) }, [org.zone.rrsets.map(\.rrset), com.zone.rrsets.map(\.rrset)])
+    }
+
+    func testTTLClampNotesAndWarningsAreTheSameZoneByZone() throws {
+        let plan = try loadPlan(clean)
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in self.fake() })
+        let (zones, warnings) = try engine.validate()
+        let summary = try engine.validateZoneByZone()
+        XCTAssertEqual(summary.zones, zones.count)
+        XCTAssertEqual(summary.rrsets, zones.reduce(0) { $0 + $1.rrsets.count })
+        XCTAssertEqual(summary.warnings.map(\.description), warnings.map(\.description))
+        XCTAssertEqual(warnings.filter { $0.message.contains("TTL 30 is outside") }.count, 7)
+        let (index, _) = try engine.validatedIndex()
+        for zi in index.zones.indices {
+            let z = try engine.validatedZone(index, zone: zi)
+            XCTAssertEqual(z.rrsets.map(\.rrset), zones[zi].rrsets.map(\.rrset))
+            XCTAssertEqual(z.rrsets.map(\.notes), zones[zi].rrsets.map(\.notes))
+            XCTAssertTrue(z.rrsets.allSatisfy { $0.rrset.ttl == 60 && $0.notes == ["TTL 30 is outside what fake accepts (60–86400 s); using 60"] })
+        }
+    }
+}
