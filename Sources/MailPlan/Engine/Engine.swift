@@ -255,9 +255,10 @@ public final class Engine {
 
     /// ``validate()`` zone by zone, keeping nothing of a zone once it is checked, so memory
     /// does not grow with the number of zones (docs/architecture.md, "Streaming"): each zone is
-    /// compiled once to find compile problems, then again to be checked.
+    /// compiled once and, while no compile problem has turned up, checked at once.
     /// - Returns: the number of zones and desired RRsets, and the warnings of ``validate()``.
-    /// - Throws: ``DiagnosticsError`` with exactly the problems of ``validate()``, in its order.
+    /// - Throws: ``DiagnosticsError`` with exactly the problems of ``validate()``, in its order:
+    ///   compile problems, else adapters that cannot be built, else the checks' problems.
     public func validateZoneByZone() throws -> ValidationSummary {
         try validatedIndex().summary
     }
@@ -267,20 +268,27 @@ public final class Engine {
     func validatedIndex() throws -> (index: CompileIndex, summary: ValidationSummary) {
         let index = CompileIndex(plan, now: now)
         var compileProblems = CompileProblems(index)
-        for zi in index.zones.indices { compileProblems.add(Compiler.compileZone(plan, index: index, zone: zi)) }
-        if !compileProblems.isEmpty { throw DiagnosticsError(compileProblems.ordered) }
-        var warnings = try validatedProviders(index)
+        // Every adapter is built first (what validate() reports after the compile problems);
+        // the zones are checked only while both are clean.
+        let providers = Result { try validatedProviders(index) }
+        let adaptersBuilt = (try? providers.get()) != nil
         var problems: [Diagnostic] = []
         var audits: [Diagnostic] = []
+        var warnings: [Diagnostic] = []
         var rrsets = 0
         for zi in index.zones.indices {
-            var zone = Compiler.compileZone(plan, index: index, zone: zi).zone
+            let compiled = Compiler.compileZone(plan, index: index, zone: zi)
+            compileProblems.add(compiled)
+            guard compileProblems.isEmpty, adaptersBuilt else { continue }
+            var zone = compiled.zone
             let checked = try check(&zone)
             problems += checked.problems
             audits += checked.audit
             warnings += checked.warnings
             rrsets += zone.rrsets.count
         }
+        if !compileProblems.isEmpty { throw DiagnosticsError(compileProblems.ordered) }
+        warnings = try providers.get() + warnings
         problems += audits
         if !problems.isEmpty { throw DiagnosticsError(problems) }
         return (index, ValidationSummary(zones: index.zones.count, rrsets: rrsets, warnings: warnings))
