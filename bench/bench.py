@@ -185,7 +185,7 @@ def measure(cmd, env=None, ok=(0,), stdin=None):
             "p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
             "w=time.monotonic()-t;r=resource.getrusage(resource.RUSAGE_CHILDREN);"
             "print(json.dumps({'rc':p.returncode,'wall':w,'cpu':r.ru_utime+r.ru_stime,'rss':r.ru_maxrss/1024,"
-            "'err':p.stderr.decode(errors='replace')[-2000:]}))")
+            "'err':(lambda e:e if len(e)<6000 else e[:4000]+'\\n…\\n'+e[-2000:])(p.stderr.decode(errors='replace'))}))")
     out = subprocess.run([sys.executable, "-c", code] + cmd, env=env, capture_output=True, text=True)
     res = json.loads(out.stdout)
     if res["rc"] not in ok:

@@ -217,8 +217,9 @@ final class PowerDNSProviderUnitTests: XCTestCase {
                                                                "server": PlanValue(text: "x", location: nil)]))) {
             XCTAssertTrue("\($0)".contains("server_id"), "\($0)")
         }
-        // write_concurrency: the default 2, or the setting, drives the engine's writer.
-        XCTAssertEqual(p.capabilities.writeConcurrency, 2)
+        // write_concurrency: the default 1 (sqlite takes one write at a time), or the setting,
+        // drives the engine's writer.
+        XCTAssertEqual(p.capabilities.writeConcurrency, 1)
         let url = PlanValue(text: "http://127.0.0.1:8081", location: nil)
         XCTAssertEqual(try ProviderRegistry.make(config(["url": url, "api_key": keyValue,
                                                          "write_concurrency": PlanValue(text: "8", location: nil)])).capabilities.writeConcurrency, 8)

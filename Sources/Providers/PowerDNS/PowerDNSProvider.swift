@@ -20,12 +20,14 @@ import MailPlan
 public final class PowerDNSProvider: DNSProviderType {
     public let instanceName: String
     public static let typeName = "powerdns"
-    /// Every modelled type, TTL 1…2147483647 s, one atomic PATCH per zone, by default at most
-    /// two PATCHes at a time per server (the sqlite backend serializes writes; more mostly wait
-    /// or fail with 500, which a REPLACE-only PATCH retries). An instance takes its own limit
-    /// from `write_concurrency` (a MySQL or PostgreSQL backend writes in parallel).
+    /// Every modelled type, TTL 1…2147483647 s, one atomic PATCH per zone, by default one
+    /// PATCH at a time per server: the sqlite backend takes one write transaction at a time,
+    /// and a second PATCH that overlaps it fails with HTTP 500 ("database is locked"). Two at
+    /// a time starved one writer past its five attempts in a 10,000-zone database
+    /// (bench/results.md), and was no faster. An instance takes its own limit from
+    /// `write_concurrency` (a MySQL or PostgreSQL backend writes in parallel).
     public static let capabilities = ProviderCapabilities(
-        supportedTypes: Set(RRType.modelled), ttlRange: 1...2_147_483_647, applyMode: .atomic, writeConcurrency: 2)
+        supportedTypes: Set(RRType.modelled), ttlRange: 1...2_147_483_647, applyMode: .atomic, writeConcurrency: 1)
     /// ``capabilities`` with this instance's write concurrency.
     public let capabilities: ProviderCapabilities
 
@@ -41,7 +43,7 @@ public final class PowerDNSProvider: DNSProviderType {
         ProviderSetting("url", required: true, "API base, e.g. http://127.0.0.1:8081"),
         ProviderSetting("api_key", required: true, secret: true, "${ENV_VAR} holding the API key"),
         ProviderSetting("server_id", "default localhost"),
-        ProviderSetting("write_concurrency", "zones written at the same time (1–32, default 2)"),
+        ProviderSetting("write_concurrency", "zones written at the same time (1–32, default 1)"),
         ProviderSetting("insecure", "allow plain http:// to a non-loopback host"),
         ProviderSetting("timeout", "seconds per request (default 60)"),
         ProviderSetting("ca_file", "CA bundle for a private TLS certificate"),
