@@ -83,7 +83,7 @@ public struct PlanLoader {
                 root = try composer.document(streaming: { pairs in
                     let keys = pairs.compactMap { $0.key.scalar?.string }
                     guard keys.contains("server"), keys.contains("providers") else { return false }
-                    header = reader.readHeader(Dictionary(pairs.compactMap { p in p.key.scalar.map { ($0.string, p) } }, uniquingKeysWith: { a, _ in a }))
+                    header = reader.readHeader(PlanReader.Entries(pairs: pairs.compactMap { p in p.key.scalar.map { ($0.string, p.key, p.value) } }))
                     return true
                 }, item: { node, i in
                     guard let h = header else { return }
@@ -149,40 +149,91 @@ struct PlanReader {
     let environment: [String: String]
     var unsetSecretsAreWarnings = false
     var diagnostics: [Diagnostic] = []
-    /// Files read so far (a key file shared by many domains is read once).
-    var fileCache: [URL: String] = [:]
-
-    mutating func readFile(_ url: URL) throws -> String {
-        if let t = fileCache[url] { return t }
+    /// The UTF-8 text of the regular file `url`.
+    func readFile(_ url: URL) throws -> String {
         guard let t = String(data: try FileKind.readRegular(url.path), encoding: .utf8) else {
             throw FileKindError(path: url.path, kind: "text that is not UTF-8")
         }
-        fileCache[url] = t
         return t
     }
-    /// Key files read so far (for saved plans).
+    /// Key files read so far (for saved plans), each path as written once.
     var keyFiles: [PlanKeyFile] = []
-    /// The URL of each key file path as written (and its standardized form), made once:
-    /// thousands of domains name the same file.
-    var keyFileURLs: [String: (URL, URL)] = [:]
+    /// Each key file path as written, read once: thousands of domains name the same file.
+    var keyFileTexts: [String: Result<KeyFileText, Error>] = [:]
 
-    mutating func keyFileURL(_ path: String) -> (URL, URL) {
-        if let hit = keyFileURLs[path] { return hit }
+    /// A key file's text and what the reader needs to know of it for every selector naming it.
+    struct KeyFileText {
+        let text: String
+        /// The text holds a PEM private key block.
+        let holdsPrivateKey: Bool
+    }
+
+    /// The key file `path` (relative to the plan file's directory, or absolute), read once.
+    /// - Throws: what reading it threw, each time it is asked for.
+    mutating func keyFile(_ path: String) throws -> KeyFileText {
+        if let hit = keyFileTexts[path] { return try hit.get() }
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
-        let r = (url, url.standardizedFileURL)
-        keyFileURLs[path] = r
-        return r
+        let r = Result<KeyFileText, Error> {
+            let t = try readFile(url)
+            keyFiles.append(PlanKeyFile(path: path, url: url.standardizedFileURL))
+            return KeyFileText(text: t, holdsPrivateKey: utf8Contains(t, "PRIVATE KEY-----"))
+        }
+        keyFileTexts[path] = r
+        return try r.get()
     }
     /// Each distinct SPF sender term, checked and parsed once (``SPFTerm/problem(_:)``,
-    /// ``SPFRecord/parseTerm(_:)``: pure functions of the term): thousands of domains repeat
-    /// the same few terms.
-    var spfTerms: [String: (problem: String?, parsed: SPFRecordTerm?)] = [:]
+    /// ``SPFRecord/parseTerm(_:)``, ``spfTermNotes(_:parsed:)``: pure functions of the term):
+    /// thousands of domains repeat the same few terms.
+    var spfTerms: [String: CheckedSPFTerm] = [:]
 
-    mutating func spfTerm(_ t: String) -> (problem: String?, parsed: SPFRecordTerm?) {
+    /// What the reader knows of one SPF sender term.
+    struct CheckedSPFTerm {
+        /// Why the term is refused, or nil.
+        let problem: String?
+        let parsed: SPFRecordTerm?
+        /// The term needs a DNS lookup (RFC 7208 §4.6.4: include, a, mx, ptr, exists, redirect=).
+        let needsLookup: Bool
+        /// The warnings (`isError` false) and errors about an accepted term, in this order:
+        /// host bits below the prefix, a /0 or very large network, ptr.
+        let notes: [(isError: Bool, text: String)]
+    }
+
+    mutating func spfTerm(_ t: String) -> CheckedSPFTerm {
         if let hit = spfTerms[t] { return hit }
-        let r = (problem: SPFTerm.problem(t), parsed: try? SPFRecord.parseTerm(t))
+        let parsed = try? SPFRecord.parseTerm(t)
+        let problem = SPFTerm.problem(t)
+        let needsLookup = parsed.map { p in
+            if case .directive(_, let mech, _) = p { return mech.needsLookup }
+            if case .modifier(let n, _) = p { return n == "redirect" }
+            return false
+        } ?? false
+        let r = CheckedSPFTerm(problem: problem, parsed: parsed, needsLookup: needsLookup,
+                               notes: problem == nil ? Self.spfTermNotes(t, parsed: parsed) : [])
         spfTerms[t] = r
         return r
+    }
+
+    /// What is worth saying about the accepted sender term `t` (see ``CheckedSPFTerm/notes``).
+    static func spfTermNotes(_ t: String, parsed: SPFRecordTerm?) -> [(isError: Bool, text: String)] {
+        var notes: [(isError: Bool, text: String)] = []
+        if case .directive(_, let mech, _)? = parsed, let net = SPFRecord.canonicalNetwork(mech) {
+            notes.append((false, "'\(t)' has host bits set below the prefix; receivers match the network \(net)"))
+        }
+        let lower = t.lowercased()
+        let pass = !(lower.hasPrefix("-") || lower.hasPrefix("~") || lower.hasPrefix("?"))
+        let bare = lower.hasPrefix("+") ? String(lower.dropFirst()) : lower
+        if pass, bare.hasPrefix("ip4:") || bare.hasPrefix("ip6:"), let len = bare.split(separator: "/").dropFirst().first.flatMap({ Int($0) }) {
+            let v4 = bare.hasPrefix("ip4:")
+            if len == 0 {
+                notes.append((true, "'\(t)' lets every \(v4 ? "IPv4" : "IPv6") address send as this domain, like +all; list the networks that really send"))
+            } else if len < (v4 ? 8 : 16) {
+                notes.append((false, "'\(t)' authorizes a very large network (/\(len)); is that every address that sends for this domain?"))
+            }
+        }
+        if bare == "ptr" || bare.hasPrefix("ptr:") {
+            notes.append((false, "'\(t)' is slow and unreliable; RFC 7208 §5.5 says it should not be used"))
+        }
+        return notes
     }
     /// The `server.reverse.provider` node, checked once providers are read.
     var reverseNode: YAMLNode? = nil
@@ -201,13 +252,29 @@ struct PlanReader {
         switch n { case .scalar: "a scalar"; case .mapping: "a mapping"; case .sequence: "a list" }
     }
 
+    /// The checked entries of one plan-file mapping: each key at most once, every key allowed.
+    /// A plan mapping has a dozen keys or fewer, so a key is found by a linear search (no
+    /// hashing; a plan of 10,000 domains reads ~100,000 of them).
+    struct Entries {
+        var pairs: [(name: String, key: YAMLNode, value: YAMLNode)] = []
+        /// The mapping gives no (allowed) key.
+        var isEmpty: Bool { pairs.isEmpty }
+        /// The key node and the value of `name`; nil when the mapping does not give it.
+        subscript(name: String) -> (key: YAMLNode, value: YAMLNode)? {
+            let n = name.utf8.count
+            for p in pairs where p.name.utf8.count == n && p.name == name { return (p.key, p.value) }
+            return nil
+        }
+    }
+
     /// The entries of a mapping, in order, rejecting unknown and duplicate keys.
-    mutating func mapping(_ node: YAMLNode, _ path: String, allowed: [String], required: [String] = []) -> [String: (key: YAMLNode, value: YAMLNode)]? {
+    mutating func mapping(_ node: YAMLNode, _ path: String, allowed: [String], required: [String] = []) -> Entries? {
         guard case .mapping(let m) = node else {
             error(node, "\(path) must be a mapping with keys \(allowed.joined(separator: ", ")), found \(Self.kind(node))")
             return nil
         }
-        var out: [String: (key: YAMLNode, value: YAMLNode)] = [:]
+        var out = Entries()
+        out.pairs.reserveCapacity(m.count)
         for (k, v) in m {
             guard case .scalar(let ks) = k else { error(k, "\(path): keys must be plain names"); continue }
             let key = ks.string
@@ -216,7 +283,7 @@ struct PlanReader {
                 error(k, "\(path): unknown key '\(key)'; \(Suggest.hint(key, allowed))")
                 continue
             }
-            out[key] = (k, v)
+            out.pairs.append((key, k, v))
         }
         for r in required where out[r] == nil { error(node, "\(path): missing required key '\(r)'") }
         return out
@@ -226,7 +293,12 @@ struct PlanReader {
         guard case .scalar(let s) = node else {
             error(node, "\(path) must be a string, found \(Self.kind(node))"); return nil
         }
-        if s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string) { error(node, "\(path) must not be empty"); return nil }
+        if s.style == .plain {
+            switch s.string {
+            case "", "~", "null", "Null", "NULL": error(node, "\(path) must not be empty"); return nil
+            default: break
+            }
+        }
         return s.string
     }
 
@@ -296,7 +368,7 @@ struct PlanReader {
     }
 
     /// `defaults`, `server` and `providers` of the top-level mapping `m`.
-    mutating func readHeader(_ m: [String: (key: YAMLNode, value: YAMLNode)]) -> Header {
+    mutating func readHeader(_ m: Entries) -> Header {
         var h = Header()
         if let d = m["defaults"]?.value, let dm = mapping(d, "defaults", allowed: ["ttl"]) {
             if let t = dm["ttl"]?.value, let ttl = ttl(t, "defaults.ttl") { h.defaultTTL = ttl }
@@ -585,22 +657,8 @@ struct PlanReader {
                 let checked = spfTerm(t)
                 if let problem = checked.problem { error(tn, "\(dn).spf.senders: \(problem)") } else {
                     if terms.contains(t) { warn(tn, "\(dn).spf.senders: '\(t)' is listed twice") } else { terms.append(t) }
-                    if case .directive(_, let mech, _)? = checked.parsed, let net = SPFRecord.canonicalNetwork(mech) {
-                        warn(tn, "\(dn).spf.senders: '\(t)' has host bits set below the prefix; receivers match the network \(net)")
-                    }
-                    let lower = t.lowercased()
-                    let pass = !(lower.hasPrefix("-") || lower.hasPrefix("~") || lower.hasPrefix("?"))
-                    let bare = lower.hasPrefix("+") ? String(lower.dropFirst()) : lower
-                    if pass, bare.hasPrefix("ip4:") || bare.hasPrefix("ip6:"), let len = bare.split(separator: "/").dropFirst().first.flatMap({ Int($0) }) {
-                        let v4 = bare.hasPrefix("ip4:")
-                        if len == 0 {
-                            error(tn, "\(dn).spf.senders: '\(t)' lets every \(v4 ? "IPv4" : "IPv6") address send as this domain, like +all; list the networks that really send")
-                        } else if len < (v4 ? 8 : 16) {
-                            warn(tn, "\(dn).spf.senders: '\(t)' authorizes a very large network (/\(len)); is that every address that sends for this domain?")
-                        }
-                    }
-                    if bare == "ptr" || bare.hasPrefix("ptr:") {
-                        warn(tn, "\(dn).spf.senders: '\(t)' is slow and unreliable; RFC 7208 §5.5 says it should not be used")
+                    for note in checked.notes {
+                        if note.isError { error(tn, "\(dn).spf.senders: \(note.text)") } else { warn(tn, "\(dn).spf.senders: \(note.text)") }
                     }
                 }
             }
@@ -608,11 +666,7 @@ struct PlanReader {
             // Default: the mail server's own addresses (it is the host that sends this domain's mail).
             terms = (server?.ipv4.map { "ip4:\($0)" } ?? []) + (server?.ipv6.map { "ip6:\($0)" } ?? [])
         }
-        let lookupTerms = terms.filter { spfTerm($0).parsed.map { t in
-            if case .directive(_, let mech, _) = t { return mech.needsLookup }
-            if case .modifier(let n, _) = t { return n == "redirect" }
-            return false
-        } ?? false }
+        let lookupTerms = terms.filter { spfTerm($0).needsLookup }
         if lookupTerms.count > SPFEvaluation.maxLookups {
             error(m["senders"]?.value, "\(dn).spf.senders: \(lookupTerms.count) terms need a DNS lookup (\(lookupTerms.joined(separator: ", "))), more than the \(SPFEvaluation.maxLookups) allowed before any include is followed (RFC 7208 §4.6.4)")
         }
@@ -648,8 +702,7 @@ struct PlanReader {
             guard let m = mapping(e, p, allowed: Self.dkimKeys, required: ["selector"]) else { continue }
             guard let sel = m["selector"].flatMap({ string($0.value, "\(p).selector") }) else { continue }
             let sp = "\(dn).dkim[\(sel)]"
-            guard !sel.isEmpty, sel.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ l in
-                !l.isEmpty && l.count <= 63 && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } }) else {
+            guard Self.isValidSelector(sel) else {
                 error(m["selector"]?.value, "\(p).selector: '\(sel)' is not a valid selector (letters, digits, hyphen, underscore; dot-separated labels)"); continue
             }
             if out.contains(where: { $0.selector == sel.lowercased() }) { error(e, "\(sp): selector listed twice"); continue }
@@ -683,14 +736,14 @@ struct PlanReader {
             case (nil, let f?):
                 at = f.value
                 if let path = string(f.value, "\(sp).public_key_file") {
-                    let (url, standardized) = keyFileURL(path)
                     do {
-                        text = try readFile(url)
-                        keyFiles.append(PlanKeyFile(path: path, url: standardized))
-                        if let text, utf8Contains(text, "PRIVATE KEY-----") {
+                        let file = try keyFile(path)
+                        text = file.text
+                        if file.holdsPrivateKey {
                             warn(f.value, "\(sp).public_key_file: \(path) holds a private key; only its public half is published, but keep private keys with the MTA, out of the plan's directory")
                         }
                     } catch {
+                        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
                         self.error(f.value, "\(sp).public_key_file: cannot read \(path) (\(PlanLoader.reason(error, path: url.path)))")
                     }
                 }
@@ -737,11 +790,29 @@ struct PlanReader {
         return out
     }
 
+    /// A DKIM selector: dot-separated labels of 1 to 63 ASCII letters, digits, hyphens and
+    /// underscores (RFC 6376 §3.1, with the underscore that selectors use in practice).
+    static func isValidSelector(_ sel: String) -> Bool {
+        var label = 0
+        for b in sel.utf8 {
+            if b == 0x2e {
+                guard label > 0 else { return false }
+                label = 0
+                continue
+            }
+            let lower = b | 0x20
+            guard (lower >= 0x61 && lower <= 0x7a) || (b >= 0x30 && b <= 0x39) || b == 0x2d || b == 0x5f else { return false }
+            label += 1
+            guard label <= 63 else { return false }
+        }
+        return label > 0
+    }
+
     static let dkimKeys = ["selector", "public_key", "public_key_file", "cname", "revoked", "state", "until", "remove_after",
                            "flags", "hash_algorithms", "service_types"]
 
     /// `state`, `until`, `remove_after` of a selector (see ``DKIMLifecycle``).
-    mutating func readDKIMLifecycle(_ m: [String: (key: YAMLNode, value: YAMLNode)], _ sp: String, revoked: Bool) -> DKIMLifecycle? {
+    mutating func readDKIMLifecycle(_ m: Entries, _ sp: String, revoked: Bool) -> DKIMLifecycle? {
         let states = ["active", "retiring", "revoked", "removed"]
         var state = revoked ? "revoked" : "active"
         if let n = m["state"]?.value, let s = string(n, "\(sp).state") {
@@ -876,36 +947,65 @@ struct PlanReader {
         return CAAPolicy(issue: issue, issuewild: wild, iodef: iodef, location: loc(node))
     }
 
+    /// The report URIs of `node` (a string or a list), each checked by ``reportURIProblem(_:schemes:)``.
     mutating func reportURIs(_ node: YAMLNode, _ path: String, schemes: [String]) -> [String] {
         var out: [String] = []
         for (s, sn) in stringList(node, path) {
-            // The scheme is compared byte by byte, case-insensitively (RFC 3986 §3.1).
-            let u = Array(s.utf8.prefix(8))
-            guard let scheme = schemes.first(where: { sc in
-                let b = Array(sc.utf8)
-                return u.count > b.count && u[b.count] == 0x3a && zip(u, b).allSatisfy { ($0 | 0x20) == $1 }
-            }) else {
-                let hint = s.contains("@") && !s.contains(":") ? " (did you mean 'mailto:\(s)'?)" : ""
-                error(sn, "\(path): '\(s)' must be a \(schemes.map { $0 + ":" }.joined(separator: " or ")) URI\(hint)"); continue
-            }
-            let rest = s.dropFirst(scheme.count + 1)
-            if scheme == "mailto" {
-                let addr = rest.split(separator: "!").first.map(String.init) ?? ""
-                let parts = addr.split(separator: "@")
-                if parts.count != 2 || (try? DomainName(String(parts[1])))?.isValidHostname != true {
-                    error(sn, "\(path): '\(s)' is not a mailto: URI with a valid address"); continue
-                }
-            } else if scheme == "https" {
-                let host = rest.hasPrefix("//") ? rest.dropFirst(2).prefix { $0 != "/" && $0 != ":" && $0 != "?" } : ""
-                if host.isEmpty || (try? DomainName(String(host)))?.isValidHostname != true {
-                    error(sn, "\(path): '\(s)' is not an https:// URI with a valid host"); continue
-                }
-            } else if rest.count < 3 { error(sn, "\(path): '\(s)' is not a valid \(scheme) URI"); continue }
-            if s.utf8.contains(where: { $0 == 0x2c || $0 == 0x3b || $0 == 0x20 }) { error(sn, "\(path): '\(s)' must not contain ',', ';' or spaces"); continue }
-            out.append(s)
+            if let problem = Self.reportURIProblem(s, schemes: schemes) { error(sn, "\(path): \(problem)") } else { out.append(s) }
         }
         return out
     }
+
+    /// Why `s` is not a report URI of one of `schemes` (lowercase), or nil when it is: a
+    /// `mailto:` URI with an address whose domain is a valid host name (RFC 7489 §6.2, an
+    /// optional `!size` suffix), an `https://` URI with a valid host (RFC 8460 §3), and no
+    /// ',', ';' or space, which would end the tag value.
+    static func reportURIProblem(_ s: String, schemes: [String]) -> String? {
+        // The scheme is compared byte by byte, case-insensitively (RFC 3986 §3.1).
+        guard let scheme = schemes.first(where: { hasScheme(s, $0) }) else {
+            let hint = s.contains("@") && !s.contains(":") ? " (did you mean 'mailto:\(s)'?)" : ""
+            return "'\(s)' must be a \(schemes.map { $0 + ":" }.joined(separator: " or ")) URI\(hint)"
+        }
+        if scheme == "mailto" {
+            if !isMailtoWithValidDomain(s) { return "'\(s)' is not a mailto: URI with a valid address" }
+        } else if scheme == "https" {
+            let rest = s.dropFirst(scheme.count + 1)
+            let host = rest.hasPrefix("//") ? rest.dropFirst(2).prefix { $0 != "/" && $0 != ":" && $0 != "?" } : ""
+            if host.isEmpty || (try? DomainName(String(host)))?.isValidHostname != true {
+                return "'\(s)' is not an https:// URI with a valid host"
+            }
+        } else if s.dropFirst(scheme.count + 1).count < 3 { return "'\(s)' is not a valid \(scheme) URI" }
+        if s.utf8.contains(where: { $0 == 0x2c || $0 == 0x3b || $0 == 0x20 }) { return "'\(s)' must not contain ',', ';' or spaces" }
+        return nil
+    }
+
+    /// `s` starts with `scheme` (lowercase ASCII) and ':', the scheme in any case.
+    static func hasScheme(_ s: String, _ scheme: String) -> Bool {
+        var i = s.utf8.makeIterator()
+        for b in scheme.utf8 { guard let c = i.next(), c | 0x20 == b else { return false } }
+        return i.next() == 0x3a
+    }
+
+    /// After `mailto:`, the first non-empty '!'-separated part is an address of two non-empty
+    /// '@'-separated parts whose second is a valid host name.
+    static func isMailtoWithValidDomain(_ s: String) -> Bool {
+        let domain: String
+        if s.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII: bytes and characters are one to one.
+            guard let addr = s.utf8.dropFirst(7).split(separator: 0x21).first else { return false }
+            let parts = addr.split(separator: 0x40)
+            guard parts.count == 2 else { return false }
+            domain = String(decoding: parts[1], as: UTF8.self)
+        } else {
+            let addr = s.dropFirst(7).split(separator: "!").first.map(String.init) ?? ""
+            let parts = addr.split(separator: "@")
+            guard parts.count == 2 else { return false }
+            domain = String(parts[1])
+        }
+        return (try? DomainName(domain))?.isValidHostname == true
+    }
+
+    static let dmarcPolicies = DMARCPolicyValue.allCases.map(\.rawValue)
 
     mutating func readDMARC(_ node: YAMLNode, _ dn: String) -> DMARCPolicy? {
         let p = "\(dn).dmarc"
@@ -918,7 +1018,7 @@ struct PlanReader {
             }
             return s
         }
-        let policies = DMARCPolicyValue.allCases.map(\.rawValue)
+        let policies = Self.dmarcPolicies
         let policy = choice("policy", policies).flatMap(DMARCPolicyValue.init(rawValue:))
         let sp = choice("sp", policies).flatMap(DMARCPolicyValue.init(rawValue:))
         let adkim = choice("adkim", ["r", "s"]), aspf = choice("aspf", ["r", "s"])
