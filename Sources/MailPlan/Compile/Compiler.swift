@@ -107,9 +107,29 @@ public enum Compiler {
 
     /// The `_mta-sts` TXT value: `v=STSv1; id=<first 20 hex digits of SHA-256(policy)>`.
     public static func mtaSTSRecord(_ policy: MTASTSPolicy, mx: [MXTarget]) -> String {
+        // A pure function of (mode, max_age, MX set): thousands of domains on one mail host
+        // repeat the same inputs, so the last answer is kept.
+        if let hit = lastMTASTSRecord.get(policy.mode, policy.maxAge, mx) { return hit }
         let digest = SHA256.hash(data: Data(mtaSTSPolicy(policy, mx: mx).utf8))
-        return "v=STSv1; id=" + hexString(digest.prefix(10))
+        let record = "v=STSv1; id=" + hexString(digest.prefix(10))
+        lastMTASTSRecord.set(policy.mode, policy.maxAge, mx, record)
+        return record
     }
+
+    /// The last ``mtaSTSRecord(_:mx:)`` computed and its inputs (compiles run on several threads).
+    private final class LastMTASTSRecord: @unchecked Sendable {
+        private let lock = NSLock()
+        private var last: (mode: MTASTSMode, maxAge: Int, mx: [MXTarget], record: String)?
+        func get(_ mode: MTASTSMode, _ maxAge: Int, _ mx: [MXTarget]) -> String? {
+            lock.lock(); defer { lock.unlock() }
+            guard let l = last, l.mode == mode, l.maxAge == maxAge, l.mx == mx else { return nil }
+            return l.record
+        }
+        func set(_ mode: MTASTSMode, _ maxAge: Int, _ mx: [MXTarget], _ record: String) {
+            lock.lock(); last = (mode, maxAge, mx, record); lock.unlock()
+        }
+    }
+    private static let lastMTASTSRecord = LastMTASTSRecord()
 
     /// Produces the desired zones of a plan evaluated at `now` (see ``compilePlan(_:now:)``).
     /// - Returns: one ``DesiredZone`` per (zone, provider), in plan order.
@@ -156,15 +176,21 @@ public enum Compiler {
         var rrsets: [DesiredRRset] = []
         var problems: [(CompileProblems.Order, Diagnostic)] = []
         var order = CompileProblems.Order(phase: 1, major: 0, minor: 0)
+        // Where each key is in `rrsets`: a zone of a few RRsets is searched, a large one indexed.
         var rrsetIndex: [RRsetKey: Int] = [:]
         func problem(_ d: Diagnostic) { problems.append((order, d)) }
+        func position(_ key: RRsetKey) -> Int? {
+            if rrsets.count <= 16 { return rrsets.firstIndex { $0.rrset.key == key } }
+            if rrsetIndex.isEmpty { for (i, r) in rrsets.enumerated() { rrsetIndex[r.rrset.key] = i } }
+            return rrsetIndex[key]
+        }
         func add(_ desired: DesiredRRset) {
-            if let pi = rrsetIndex[desired.rrset.key] {
+            if let pi = position(desired.rrset.key) {
                 let prev = rrsets[pi]
                 problem(Diagnostic(at: desired.location, "\(desired.rrset.key) is wanted by \(desired.purpose) and by \(prev.purpose) (at \(prev.location.map(\.description) ?? "?")); declare it once"))
                 return
             }
-            rrsetIndex[desired.rrset.key] = rrsets.count
+            if !rrsetIndex.isEmpty { rrsetIndex[desired.rrset.key] = rrsets.count }
             rrsets.append(desired)
         }
 
@@ -290,7 +316,8 @@ public enum Compiler {
 
         // A CNAME must be alone at its name (RFC 2181 §10.1).
         order = CompileProblems.Order(phase: 4, major: zi, minor: 0)
-        let byName = Dictionary(grouping: rrsets.filter { $0.ownership != .absent }, by: { $0.rrset.name })
+        let hasCNAME = rrsets.contains { $0.rrset.type == .cname && $0.ownership != .absent }
+        let byName = hasCNAME ? Dictionary(grouping: rrsets.filter { $0.ownership != .absent }, by: { $0.rrset.name }) : [:]
         for (name, sets) in byName where sets.count > 1 && sets.contains(where: { $0.rrset.type == .cname }) {
             let cname = sets.first { $0.rrset.type == .cname }!
             problem(Diagnostic(at: cname.location, "\(name.fqdn) CNAME: a CNAME cannot share its name with \(sets.filter { $0.rrset.type != .cname }.map { $0.rrset.type.rawValue }.joined(separator: ", ")) (RFC 2181 §10.1)"))
@@ -342,6 +369,14 @@ public struct CompileIndex: Sendable {
     public let rotation: [RotationStatus]
 
     /// Indexes `plan` evaluated at `now`.
+    /// The domain a DMARC report URI (`mailto:` address, optional `!size`) sends to: the
+    /// text after its last '@', or nil when there is none or it is not a name.
+    static func reportDomain(_ uri: String) -> DomainName? {
+        let addr = uri.dropFirst("mailto:".count).split(separator: "!").first ?? ""
+        guard let at = addr.utf8.lastIndex(of: 0x40) else { return nil }
+        return try? DomainName(String(addr[addr.utf8.index(after: at)...]))
+    }
+
     public init(_ plan: MailPlan, now: Date) {
         self.now = now
         var zones: [(zone: DomainName, provider: String)] = []
@@ -350,19 +385,22 @@ public struct CompileIndex: Sendable {
         var domainsOfZone: [[Int]] = []
         var zoneTTL: [UInt32] = []
         var problems: [(CompileProblems.Order, Diagnostic)] = []
-        for (di, d) in plan.domains.enumerated() {
-            if let (p, at) = zoneProvider[d.zone], p != d.provider {
+        for di in plan.domains.indices {
+            // Fields read in place: a DomainPlan copy retains every one of its values.
+            let zone = plan.domains[di].zone, provider = plan.domains[di].provider
+            if let (p, at) = zoneProvider[zone], p != provider {
+                let d = plan.domains[di]
                 problems.append((CompileProblems.Order(phase: 0, major: di, minor: 0), Diagnostic(at: d.location, "zone \(d.zone.fqdn) is planned at provider '\(d.provider)' here and at '\(p)' at \(at.map(\.description) ?? "?")")))
                 continue
             }
-            zoneProvider[d.zone] = (d.provider, d.location)
-            if let zi = zoneIndex[d.zone] {
+            zoneProvider[zone] = (provider, plan.domains[di].location)
+            if let zi = zoneIndex[zone] {
                 domainsOfZone[zi].append(di)
             } else {
-                zoneIndex[d.zone] = zones.count
-                zones.append((d.zone, d.provider))
+                zoneIndex[zone] = zones.count
+                zones.append((zone, provider))
                 domainsOfZone.append([di])
-                zoneTTL.append(d.ttl)
+                zoneTTL.append(plan.domains[di].ttl)
             }
         }
         /// The planned zone that contains a name (the longest match): walk up its labels.
@@ -391,7 +429,9 @@ public struct CompileIndex: Sendable {
 
         var rotation: [RotationStatus] = []
         var reports = Array(repeating: [ReportAuthorization](), count: zones.count)
-        for (di, d) in plan.domains.enumerated() where zoneProvider[d.zone]?.0 == d.provider {
+        for di in plan.domains.indices where plan.domains[di].dkim.contains(where: { $0.lifecycle.isRotating }) {
+            let d = plan.domains[di]
+            guard zoneProvider[d.zone]?.0 == d.provider else { continue }
             for k in d.dkim where k.lifecycle.isRotating {
                 rotation.append(RotationStatus(domain: d.name.withoutTrailingDot, selector: k.selector, stage: k.stage(at: now).description))
             }
@@ -400,12 +440,12 @@ public struct CompileIndex: Sendable {
         // address in another domain needs `<domain>._report._dmarc.<target>` TXT "v=DMARC1" there.
         // Without a public-suffix list, "another domain" means neither is inside the other;
         // an authorization record that turns out unnecessary is harmless.
-        for (di, d) in plan.domains.enumerated() where zoneProvider[d.zone]?.0 == d.provider {
-            guard let dmarc = d.dmarc else { continue }
+        for di in plan.domains.indices where plan.domains[di].dmarc != nil {
+            let d = plan.domains[di]
+            guard zoneProvider[d.zone]?.0 == d.provider, let dmarc = d.dmarc else { continue }
             var targets: [DomainName] = []
             for uri in dmarc.rua + dmarc.ruf {
-                let addr = uri.dropFirst("mailto:".count).split(separator: "!").first.map(String.init) ?? ""
-                guard let at = addr.lastIndex(of: "@"), let t = try? DomainName(String(addr[addr.index(after: at)...])) else { continue }
+                guard let t = Self.reportDomain(uri) else { continue }
                 if t.isSubdomain(of: d.name) || d.name.isSubdomain(of: t) || targets.contains(t) { continue }
                 targets.append(t)
             }

@@ -52,7 +52,10 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
     }
 
     /// The name without its trailing dot (`mail.example.com`); the root gives `""`.
-    public var withoutTrailingDot: String { fqdn == "." ? "" : String(fqdn.dropLast()) }
+    public var withoutTrailingDot: String {
+        // The canonical text ends in the one-byte ".", so dropping the last byte is exact.
+        fqdn == "." ? "" : String(Substring(fqdn.utf8.dropLast()))
+    }
 
     /// The labels, left to right, without the root (`["mail", "example", "com"]`).
     public var labels: [String] {
@@ -69,7 +72,12 @@ public struct DomainName: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     /// True when `self` equals `zone` or lies below it.
     public func isSubdomain(of zone: DomainName) -> Bool {
-        zone.fqdn == "." || fqdn == zone.fqdn || fqdn.hasSuffix("." + zone.fqdn)
+        if zone.fqdn == "." || fqdn == zone.fqdn { return true }
+        // Canonical names are compared as bytes: this one ends in "." + the zone's text.
+        let a = fqdn.utf8, b = zone.fqdn.utf8
+        guard a.count > b.count else { return false }
+        let start = a.index(a.endIndex, offsetBy: -b.count)
+        return a[a.index(before: start)] == 0x2e && a[start...].elementsEqual(b)
     }
 
     /// The name relative to `zone` as a provider expects it: `@` for the apex, `www` for

@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+@testable import MailPlan
+
+/// The byte-level checks of the plan reader (issue 17, validate at 10,000 domains) give the
+/// answers of the character-level code they replace, quirks included.
+final class PlanReaderFastPathTests: XCTestCase {
+    func testReportURIProblemMailto() {
+        let mailto = ["mailto"]
+        let ok = ["mailto:dmarc@example.com", "MAILTO:dmarc@example.com", "mailto:dmarc@example.com!10m",
+                  // The address is the first non-empty run between '!', and empty runs between
+                  // '@' are skipped, as String.split does.
+                  "mailto:!dmarc@example.com", "mailto:a@@example.com",
+                  "mailto:dmarc@bücher.example"]
+        for s in ok { XCTAssertNil(PlanReader.reportURIProblem(s, schemes: mailto), s) }
+        let bad: [(String, String)] = [
+            ("mailto:@example.com", "'mailto:@example.com' is not a mailto: URI with a valid address"),
+            ("mailto:a@b@example.com", "'mailto:a@b@example.com' is not a mailto: URI with a valid address"),
+            ("mailto:dmarc@exa_mple.com", "'mailto:dmarc@exa_mple.com' is not a mailto: URI with a valid address"),
+            ("mailto:", "'mailto:' is not a mailto: URI with a valid address"),
+            ("mailto:!!", "'mailto:!!' is not a mailto: URI with a valid address"),
+            ("mailto:nobody", "'mailto:nobody' is not a mailto: URI with a valid address"),
+            ("mailto:dmarc@bü_cher.example", "'mailto:dmarc@bü_cher.example' is not a mailto: URI with a valid address"),
+            ("mailto:a,b@example.com", "'mailto:a,b@example.com' must not contain ',', ';' or spaces"),
+            ("mailto:a@example.com,mailto:b@example.com", "'mailto:a@example.com,mailto:b@example.com' is not a mailto: URI with a valid address"),
+            ("dmarc@example.com", "'dmarc@example.com' must be a mailto: URI (did you mean 'mailto:dmarc@example.com'?)"),
+            ("mailtox:dmarc@example.com", "'mailtox:dmarc@example.com' must be a mailto: URI"),
+            ("mailt", "'mailt' must be a mailto: URI"),
+            ("https://reports.example.com/", "'https://reports.example.com/' must be a mailto: URI"),
+        ]
+        for (s, problem) in bad { XCTAssertEqual(PlanReader.reportURIProblem(s, schemes: mailto), problem, s) }
+    }
+
+    func testReportURIProblemHTTPS() {
+        let both = ["mailto", "https"]
+        for s in ["https://reports.example.com/tlsrpt", "HTTPS://reports.example.com", "https://reports.example.com:8443/x?y=1",
+                  "mailto:tlsrpt@example.com"] {
+            XCTAssertNil(PlanReader.reportURIProblem(s, schemes: both), s)
+        }
+        XCTAssertEqual(PlanReader.reportURIProblem("https:/reports.example.com", schemes: both), "'https:/reports.example.com' is not an https:// URI with a valid host")
+        XCTAssertEqual(PlanReader.reportURIProblem("https://", schemes: both), "'https://' is not an https:// URI with a valid host")
+        XCTAssertEqual(PlanReader.reportURIProblem("ftp://reports.example.com", schemes: both), "'ftp://reports.example.com' must be a mailto: or https: URI")
+    }
+
+    func testSelectorCheck() {
+        for s in ["mail2026", "s1.example", "a_b-c", "A", String(repeating: "x", count: 63), "x." + String(repeating: "y", count: 63)] {
+            XCTAssertTrue(PlanReader.isValidSelector(s), s)
+        }
+        for s in ["", ".", "a.", ".a", "a..b", "bad selector", "sél", "a/b", "a@b", "a^b", "a[b", String(repeating: "x", count: 64)] {
+            XCTAssertFalse(PlanReader.isValidSelector(s), s)
+        }
+    }
+
+    /// A key file named by many domains is read once and listed once for the saved plan; a
+    /// missing one is an error at every selector that names it.
+    func testKeyFileReadOnce() throws {
+        let plan = try loadPlan("""
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: memory}}
+        domains:
+          - {name: example.com, dkim: [{selector: mail2026, public_key_file: keys/mail2026.pub}]}
+          - {name: example.net, dkim: [{selector: mail2026, public_key_file: keys/mail2026.pub}]}
+          - {name: example.org, dkim: [{selector: a, public_key_file: keys/mail2026.pub}, {selector: b, public_key_file: keys/mail2026.pub}]}
+        """)
+        XCTAssertEqual(plan.keyFiles.map(\.path), ["keys/mail2026.pub"])
+        XCTAssertEqual(plan.keyFiles.map(\.url.path), [repoRoot.appendingPathComponent("plans/keys/mail2026.pub").path])
+        XCTAssertEqual(Set(plan.domains.flatMap { $0.dkim.map(\.record) }).count, 1)
+        XCTAssertEqual(diagnostics("""
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: memory}}
+        domains:
+          - {name: example.com, dkim: [{selector: s, public_key_file: keys/absent.pub}]}
+          - {name: example.net, dkim: [{selector: s, public_key_file: keys/absent.pub}]}
+        """), [
+            "test.yaml:5:63: error: domains[example.com].dkim[s].public_key_file: cannot read keys/absent.pub (No such file or directory)",
+            "test.yaml:6:63: error: domains[example.net].dkim[s].public_key_file: cannot read keys/absent.pub (No such file or directory)",
+        ])
+    }
+
+    /// The last MTA-STS id is kept: a different mode, max_age or MX set is computed afresh.
+    func testMTASTSRecordMemo() {
+        let enforce = MTASTSPolicy(mode: .enforce, maxAge: 604800)
+        let one = [MXTarget(preference: 10, exchange: dn("mail.example.com"))]
+        let two = [MXTarget(preference: 10, exchange: dn("mx1.example.net")), MXTarget(preference: 20, exchange: dn("mx2.example.net"))]
+        XCTAssertEqual(Compiler.mtaSTSRecord(enforce, mx: one), "v=STSv1; id=a5963b31a082635c6ec6")
+        XCTAssertEqual(Compiler.mtaSTSRecord(enforce, mx: two), "v=STSv1; id=a9571b7ea03d37b07a1d")
+        XCTAssertEqual(Compiler.mtaSTSRecord(enforce, mx: two), "v=STSv1; id=a9571b7ea03d37b07a1d")
+        XCTAssertEqual(Compiler.mtaSTSRecord(enforce, mx: one), "v=STSv1; id=a5963b31a082635c6ec6")
+        XCTAssertNotEqual(Compiler.mtaSTSRecord(MTASTSPolicy(mode: .enforce, maxAge: 86400), mx: one), "v=STSv1; id=a5963b31a082635c6ec6")
+        XCTAssertNotEqual(Compiler.mtaSTSRecord(MTASTSPolicy(mode: .testing, maxAge: 604800), mx: one), "v=STSv1; id=a5963b31a082635c6ec6")
+    }
+
+    /// Subdomain and trailing-dot tests on the canonical bytes.
+    func testNameBytes() {
+        XCTAssertTrue(dn("mail.example.com").isSubdomain(of: dn("example.com")))
+        XCTAssertTrue(dn("example.com").isSubdomain(of: dn("example.com")))
+        XCTAssertTrue(dn("example.com").isSubdomain(of: .root))
+        XCTAssertFalse(dn("badexample.com").isSubdomain(of: dn("example.com")))
+        XCTAssertFalse(dn("example.com").isSubdomain(of: dn("mail.example.com")))
+        XCTAssertFalse(dn("com").isSubdomain(of: dn("example.com")))
+        XCTAssertTrue(dn("mail.bücher.example").isSubdomain(of: dn("BÜCHER.example")))
+        XCTAssertEqual(dn("Mail.Example.COM").withoutTrailingDot, "mail.example.com")
+        XCTAssertEqual(dn("bücher.example").withoutTrailingDot, "xn--bcher-kva.example")
+        XCTAssertEqual(DomainName.root.withoutTrailingDot, "")
+    }
+
+    /// A DMARC report address's domain: after the last '@', before any '!size'.
+    func testReportDomain() {
+        XCTAssertEqual(CompileIndex.reportDomain("mailto:dmarc@Reports.Example.NET"), dn("reports.example.net"))
+        XCTAssertEqual(CompileIndex.reportDomain("mailto:dmarc@reports.example.net!10m"), dn("reports.example.net"))
+        XCTAssertEqual(CompileIndex.reportDomain("mailto:a@@reports.example.net"), dn("reports.example.net"))
+        XCTAssertNil(CompileIndex.reportDomain("mailto:nobody"))
+    }
+}
