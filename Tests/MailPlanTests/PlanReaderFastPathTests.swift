@@ -113,4 +113,47 @@ final class PlanReaderFastPathTests: XCTestCase {
         XCTAssertEqual(CompileIndex.reportDomain("mailto:a@@reports.example.net"), dn("reports.example.net"))
         XCTAssertNil(CompileIndex.reportDomain("mailto:nobody"))
     }
+
+    /// Failing input of a differential run: the SPF term cache keyed by `String` (canonical
+    /// equivalence) quoted the first domain's spelling of a term in the second domain's
+    /// warning (U+212A KELVIN SIGN equals "K" as a `String`).
+    func testSPFNotesQuoteEachDomainsOwnTerm() {
+        let plan = """
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: memory}}
+        domains:
+          - {name: d1.test, spf: {senders: ["ptr:Kx.example"]}}
+          - {name: d2.test, spf: {senders: ["ptr:\u{212A}x.example"]}}
+        """
+        // Compared as bytes: XCTAssertEqual on String would call the two spellings equal.
+        XCTAssertEqual(try loadPlan(plan).warnings.map { Array($0.description.utf8) }, [
+            "test.yaml:5:37: warning: domains[d1.test].spf.senders: 'ptr:Kx.example' is slow and unreliable; RFC 7208 §5.5 says it should not be used",
+            "test.yaml:6:37: warning: domains[d2.test].spf.senders: 'ptr:\u{212A}x.example' is slow and unreliable; RFC 7208 §5.5 says it should not be used",
+        ].map { Array($0.utf8) })
+    }
+
+    /// Two key file names that differ only in Unicode normalization are two files (Linux
+    /// compares bytes): each selector gets its own file's key (both versions before this test
+    /// gave the second domain the first one's key).
+    func testKeyFileNamesAreComparedAsBytes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nfc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let composed = "caf\u{E9}.pub", decomposed = "cafe\u{301}.pub"
+        XCTAssertEqual(composed, decomposed, "Swift String equality is canonical equivalence")
+        try "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=".write(to: dir.appendingPathComponent(composed), atomically: true, encoding: .utf8)
+        try "v=DKIM1; k=ed25519; p=Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=".write(to: dir.appendingPathComponent(decomposed), atomically: true, encoding: .utf8)
+        let plan = try PlanLoader(environment: [:]).load(text: """
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: memory}}
+        domains:
+          - {name: d1.test, dkim: [{selector: s, public_key_file: "\(composed)"}]}
+          - {name: d2.test, dkim: [{selector: s, public_key_file: "\(decomposed)"}]}
+        """, file: "test.yaml", baseDirectory: dir)
+        XCTAssertEqual(plan.domains.map { $0.dkim[0].record }, ["v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                                                              "v=DKIM1; k=ed25519; p=Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE="])
+        XCTAssertEqual(plan.keyFiles.map { Array($0.path.utf8) }, [Array(composed.utf8), Array(decomposed.utf8)])
+    }
 }

@@ -30,7 +30,8 @@ public enum DKIMKeyParser {
     ///   under 1024 bits, or an Ed25519 key is not 32 bytes.
     public static func parse(_ text: String, allowRevoked: Bool = false) throws -> (record: String, info: DKIMKeyInfo) {
         // Pure function of its input: a key shared by many domains is parsed once.
-        let cacheKey = "\(allowRevoked)\u{0}\(text)"
+        // Keyed by the exact bytes: texts that are only canonically equal are parsed apart.
+        let cacheKey = ExactText("\(allowRevoked)\u{0}\(text)")
         if let hit = cache.get(cacheKey) { return try hit.get() }
         let result = Result { try parseUncached(text, allowRevoked: allowRevoked) }
         cache.set(cacheKey, result)
@@ -39,9 +40,9 @@ public enum DKIMKeyParser {
 
     private final class ParseCache: @unchecked Sendable {
         private let lock = NSLock()
-        private var entries: [String: Result<(record: String, info: DKIMKeyInfo), Error>] = [:]
-        func get(_ k: String) -> Result<(record: String, info: DKIMKeyInfo), Error>? { lock.lock(); defer { lock.unlock() }; return entries[k] }
-        func set(_ k: String, _ v: Result<(record: String, info: DKIMKeyInfo), Error>) { lock.lock(); entries[k] = v; lock.unlock() }
+        private var entries: [ExactText: Result<(record: String, info: DKIMKeyInfo), Error>] = [:]
+        func get(_ k: ExactText) -> Result<(record: String, info: DKIMKeyInfo), Error>? { lock.lock(); defer { lock.unlock() }; return entries[k] }
+        func set(_ k: ExactText, _ v: Result<(record: String, info: DKIMKeyInfo), Error>) { lock.lock(); entries[k] = v; lock.unlock() }
     }
     private static let cache = ParseCache()
 

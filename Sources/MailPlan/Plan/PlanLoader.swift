@@ -159,7 +159,7 @@ struct PlanReader {
     /// Key files read so far (for saved plans), each path as written once.
     var keyFiles: [PlanKeyFile] = []
     /// Each key file path as written, read once: thousands of domains name the same file.
-    var keyFileTexts: [String: Result<KeyFileText, Error>] = [:]
+    var keyFileTexts: [ExactText: Result<KeyFileText, Error>] = [:]
 
     /// A key file's text and what the reader needs to know of it for every selector naming it.
     struct KeyFileText {
@@ -171,20 +171,20 @@ struct PlanReader {
     /// The key file `path` (relative to the plan file's directory, or absolute), read once.
     /// - Throws: what reading it threw, each time it is asked for.
     mutating func keyFile(_ path: String) throws -> KeyFileText {
-        if let hit = keyFileTexts[path] { return try hit.get() }
+        if let hit = keyFileTexts[ExactText(path)] { return try hit.get() }
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
         let r = Result<KeyFileText, Error> {
             let t = try readFile(url)
             keyFiles.append(PlanKeyFile(path: path, url: url.standardizedFileURL))
             return KeyFileText(text: t, holdsPrivateKey: utf8Contains(t, "PRIVATE KEY-----"))
         }
-        keyFileTexts[path] = r
+        keyFileTexts[ExactText(path)] = r
         return try r.get()
     }
     /// Each distinct SPF sender term, checked and parsed once (``SPFTerm/problem(_:)``,
     /// ``SPFRecord/parseTerm(_:)``, ``spfTermNotes(_:parsed:)``: pure functions of the term):
     /// thousands of domains repeat the same few terms.
-    var spfTerms: [String: CheckedSPFTerm] = [:]
+    var spfTerms: [ExactText: CheckedSPFTerm] = [:]
 
     /// What the reader knows of one SPF sender term.
     struct CheckedSPFTerm {
@@ -199,7 +199,7 @@ struct PlanReader {
     }
 
     mutating func spfTerm(_ t: String) -> CheckedSPFTerm {
-        if let hit = spfTerms[t] { return hit }
+        if let hit = spfTerms[ExactText(t)] { return hit }
         let parsed = try? SPFRecord.parseTerm(t)
         let problem = SPFTerm.problem(t)
         let needsLookup = parsed.map { p in
@@ -209,7 +209,7 @@ struct PlanReader {
         } ?? false
         let r = CheckedSPFTerm(problem: problem, parsed: parsed, needsLookup: needsLookup,
                                notes: problem == nil ? Self.spfTermNotes(t, parsed: parsed) : [])
-        spfTerms[t] = r
+        spfTerms[ExactText(t)] = r
         return r
     }
 
