@@ -271,26 +271,53 @@ public struct ExplicitRecord: Sendable, Hashable {
 }
 
 /// One mail domain of the plan.
+///
+/// Its values live in one immutable object the struct refers to: a plan of 100,000 domains
+/// holds one reference per domain in ``MailPlan/domains`` instead of ~430-byte elements that
+/// the array copies as it grows while the plan file is read, and copying a `DomainPlan` is
+/// one retain (bench/results.md, "validate at 10,000 domains").
 public struct DomainPlan: Sendable {
-    public let name: DomainName
+    private final class Storage: Sendable {
+        let name: DomainName, zone: DomainName, provider: String, ttl: UInt32, mx: [MXTarget], spf: SPFPolicy?
+        let dkim: [DKIMSelectorPlan], dmarc: DMARCPolicy?, tlsRPT: TLSRPTPolicy?, mtaSTS: MTASTSPolicy?
+        let records: [ExplicitRecord], location: SourceLocation?, noMail: Bool, autoconfig: AutoconfigPlan?, caa: CAAPolicy?
+        init(name: DomainName, zone: DomainName, provider: String, ttl: UInt32, mx: [MXTarget], spf: SPFPolicy?, dkim: [DKIMSelectorPlan],
+             dmarc: DMARCPolicy?, tlsRPT: TLSRPTPolicy?, mtaSTS: MTASTSPolicy?, records: [ExplicitRecord], location: SourceLocation?,
+             noMail: Bool, autoconfig: AutoconfigPlan?, caa: CAAPolicy?) {
+            self.name = name; self.zone = zone; self.provider = provider; self.ttl = ttl; self.mx = mx; self.spf = spf
+            self.dkim = dkim; self.dmarc = dmarc; self.tlsRPT = tlsRPT; self.mtaSTS = mtaSTS; self.records = records
+            self.location = location; self.noMail = noMail; self.autoconfig = autoconfig; self.caa = caa
+        }
+    }
+    private let storage: Storage
+
+    /// A domain as the plan reader read it (the parameters are the properties below).
+    init(name: DomainName, zone: DomainName, provider: String, ttl: UInt32, mx: [MXTarget], spf: SPFPolicy?, dkim: [DKIMSelectorPlan],
+         dmarc: DMARCPolicy?, tlsRPT: TLSRPTPolicy?, mtaSTS: MTASTSPolicy?, records: [ExplicitRecord], location: SourceLocation?,
+         noMail: Bool = false, autoconfig: AutoconfigPlan? = nil, caa: CAAPolicy? = nil) {
+        storage = Storage(name: name, zone: zone, provider: provider, ttl: ttl, mx: mx, spf: spf, dkim: dkim, dmarc: dmarc, tlsRPT: tlsRPT,
+                          mtaSTS: mtaSTS, records: records, location: location, noMail: noMail, autoconfig: autoconfig, caa: caa)
+    }
+
+    public var name: DomainName { storage.name }
     /// The zone that holds the domain's records (the domain itself unless `zone:` says otherwise).
-    public let zone: DomainName
+    public var zone: DomainName { storage.zone }
     /// The provider instance name.
-    public let provider: String
+    public var provider: String { storage.provider }
     /// TTL in seconds for this domain's generated RRsets.
-    public let ttl: UInt32
-    public let mx: [MXTarget]
-    public let spf: SPFPolicy?
-    public let dkim: [DKIMSelectorPlan]
-    public let dmarc: DMARCPolicy?
-    public let tlsRPT: TLSRPTPolicy?
-    public let mtaSTS: MTASTSPolicy?
-    public let records: [ExplicitRecord]
-    public let location: SourceLocation?
+    public var ttl: UInt32 { storage.ttl }
+    public var mx: [MXTarget] { storage.mx }
+    public var spf: SPFPolicy? { storage.spf }
+    public var dkim: [DKIMSelectorPlan] { storage.dkim }
+    public var dmarc: DMARCPolicy? { storage.dmarc }
+    public var tlsRPT: TLSRPTPolicy? { storage.tlsRPT }
+    public var mtaSTS: MTASTSPolicy? { storage.mtaSTS }
+    public var records: [ExplicitRecord] { storage.records }
+    public var location: SourceLocation? { storage.location }
     /// `no_mail: true`: null MX, `v=spf1 -all`, DMARC `p=reject` (RFC 7505, RFC 7208, RFC 7489).
-    public var noMail: Bool = false
-    public var autoconfig: AutoconfigPlan? = nil
-    public var caa: CAAPolicy? = nil
+    public var noMail: Bool { storage.noMail }
+    public var autoconfig: AutoconfigPlan? { storage.autoconfig }
+    public var caa: CAAPolicy? { storage.caa }
 }
 
 /// A file a plan reads (a DKIM key file): the path as written in the plan and where it is.

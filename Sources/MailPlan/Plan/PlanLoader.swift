@@ -588,12 +588,9 @@ struct PlanReader {
         if !dkim.isEmpty, !noMail, !dkim.contains(where: { $0.lifecycle == .active || { if case .retiring = $0.lifecycle { return true }; return false }($0) }) {
             warn(m["dkim"]?.key, "\(dn).dkim: no selector is active; mail from this domain will not be DKIM-signed with a published key")
         }
-        var plan = DomainPlan(name: name, zone: zone, provider: provider, ttl: ttl, mx: mx, spf: spf, dkim: dkim, dmarc: dmarc,
-                              tlsRPT: tlsrpt, mtaSTS: mtasts, records: records, location: loc(node))
-        plan.noMail = noMail
-        plan.autoconfig = autoconfig
-        plan.caa = caa
-        return plan
+        return DomainPlan(name: name, zone: zone, provider: provider, ttl: ttl, mx: mx, spf: spf, dkim: dkim, dmarc: dmarc,
+                          tlsRPT: tlsrpt, mtaSTS: mtasts, records: records, location: loc(node),
+                          noMail: noMail, autoconfig: autoconfig, caa: caa)
     }
 
     mutating func readMX(_ node: YAMLNode, _ dn: String, domain: DomainName) -> [MXTarget] {
