@@ -29,18 +29,32 @@ public struct PlanLoader {
     /// - Throws: ``DiagnosticsError`` with one diagnostic per problem.
     public func load(path: String) throws -> MailPlan {
         let url = URL(fileURLWithPath: path)
-        // The file's bytes are let go once they are text: only one copy is held while it is read.
-        let (text, hash): (String, String) = try {
-            let data: Data
-            do { data = try FileKind.readRegular(path) } catch {
+        let base = url.deletingLastPathComponent().standardizedFileURL
+        // The file is read for the parser a chunk at a time (YAMLFileInput): its text is never
+        // held whole, whatever its size.
+        func open() throws -> YAMLFileInput {
+            do {
+                if let kind = FileKind.notRegular(path), kind != "missing" { throw FileKindError(path: path, kind: kind) }
+                return try YAMLFileInput(path: path)
+            } catch {
                 throw DiagnosticsError(Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error, path: path)))"))
             }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw DiagnosticsError(Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "the plan file is not UTF-8 text"))
+        }
+        func read(streaming: Bool) throws -> MailPlan? {
+            let input = try open()
+            return try load({ YAMLComposer(reading: input) }, file: path, baseDirectory: base, sha256: { input.sha256 }, streaming: streaming) { e in
+                if input.invalidUTF8 {
+                    return Diagnostic(at: SourceLocation(file: path, line: 1, column: 1), "the plan file is not UTF-8 text")
+                }
+                if let code = input.readErrno {
+                    let error = NSError(domain: NSPOSIXErrorDomain, code: Int(code))
+                    return Diagnostic(at: nil, "\(path): cannot read the plan file (\(Self.reason(error, path: path)))")
+                }
+                return Self.yamlDiagnostic(e, file: path)
             }
-            return (text, hexSHA256(data))
-        }()
-        return try load(text: text, file: path, baseDirectory: url.deletingLastPathComponent().standardizedFileURL, sha256: hash)
+        }
+        if streamsDomains, let plan = try read(streaming: true) { return plan }
+        return try read(streaming: false)!
     }
 
     /// A short reason for a failed file read or write, for messages: the POSIX text where
@@ -57,20 +71,26 @@ public struct PlanLoader {
         var text = text
         text.makeContiguousUTF8()
         return try text.utf8.withContiguousStorageIfAvailable { bytes in
-            if streamsDomains, let plan = try load(bytes, text: text, file: file, baseDirectory: baseDirectory, sha256: sha256, streaming: true) {
+            let diagnostic = { (e: YAMLError) in Self.yamlDiagnostic(e, file: file) }
+            if streamsDomains, let plan = try load({ YAMLComposer(bytes) }, file: file, baseDirectory: baseDirectory, sha256: { sha256 },
+                                                   streaming: true, diagnostic: diagnostic) {
                 return plan
             }
-            return try load(bytes, text: text, file: file, baseDirectory: baseDirectory, sha256: sha256, streaming: false)!
+            return try load({ YAMLComposer(bytes) }, file: file, baseDirectory: baseDirectory, sha256: { sha256 }, streaming: false, diagnostic: diagnostic)!
         }!
     }
 
-    /// Composes and reads the plan in `bytes` (the UTF-8 of `text`).
-    /// - Parameter streaming: read the items of `domains:` as they are composed, when
-    ///   `server` and `providers` come before it in the file (what they say is needed to read a
-    ///   domain).
+    /// Composes and reads the plan `composer` makes.
+    /// - Parameters:
+    ///   - sha256: the plan file's SHA-256 (asked once the document is composed: a file read
+    ///     in chunks is hashed as it is read).
+    ///   - streaming: read the items of `domains:` as they are composed, when `server` and
+    ///     `providers` come before it in the file (what they say is needed to read a domain).
+    ///   - diagnostic: the diagnostic of a YAML error.
     /// - Returns: nil when streaming read the domains before a `defaults:` that follows them in
     ///   the file (the caller then reads the whole tree).
-    func load(_ bytes: UnsafeBufferPointer<UInt8>, text: String, file: String, baseDirectory: URL, sha256: String, streaming: Bool) throws -> MailPlan? {
+    func load(_ composer: () -> YAMLComposer, file: String, baseDirectory: URL, sha256: () -> String, streaming: Bool,
+              diagnostic: (YAMLError) -> Diagnostic) throws -> MailPlan? {
         var reader = PlanReader(file: file, baseDirectory: baseDirectory, environment: environment)
         reader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
         var header: PlanReader.Header? = nil
@@ -78,7 +98,7 @@ public struct PlanLoader {
         var seen: [DomainName: SourceLocation?] = [:]
         let root: YAMLNode?
         do {
-            let composer = YAMLComposer(bytes)
+            let composer = composer()
             if streaming {
                 root = try composer.document(streaming: { pairs in
                     let keys = pairs.compactMap { $0.key.scalar?.string }
@@ -93,7 +113,7 @@ public struct PlanLoader {
                 root = try composer.document()
             }
         } catch let e as YAMLError {
-            throw DiagnosticsError(Self.yamlDiagnostic(e, file: file))
+            throw DiagnosticsError(diagnostic(e))
         }
         guard let root else {
             throw DiagnosticsError(Diagnostic(at: SourceLocation(file: file, line: 1, column: 1), "the plan file is empty; it needs at least version, server, providers and domains"))
@@ -103,7 +123,7 @@ public struct PlanLoader {
             let keys = top.pairs.map { $0.key.scalar?.string }
             if let d = keys.firstIndex(of: "domains"), keys[(d + 1)...].contains("defaults") { return nil }
         }
-        let plan = reader.readPlan(root, sha256: sha256, header: header, domains: header == nil ? nil : domains)
+        let plan = reader.readPlan(root, sha256: sha256(), header: header, domains: header == nil ? nil : domains)
         return try finish(reader, plan)
     }
 

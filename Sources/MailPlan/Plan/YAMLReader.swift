@@ -1,4 +1,6 @@
 import CYaml
+import Crypto
+import Foundation
 
 /// A YAML node of a plan file, as the plan reader sees it: text, mappings and lists, each
 /// with the line and column it starts at. Composed straight from libyaml's events
@@ -74,10 +76,28 @@ final class YAMLComposer {
     private var anchors: [String: YAMLNode] = [:]
     private var event = yaml_event_t()
 
+    /// The file being read, when the composer reads one (kept alive for libyaml's handler).
+    private let input: YAMLFileInput?
+
     /// - Parameter bytes: the document's bytes; they must outlive the composer.
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        input = nil
         yaml_parser_initialize(&parser)
         yaml_parser_set_input_string(&parser, bytes.baseAddress, bytes.count)
+    }
+
+    /// Reads the document from `file` a chunk at a time (``YAMLFileInput``): the file's text
+    /// is never held whole.
+    init(reading file: YAMLFileInput) {
+        input = file
+        yaml_parser_initialize(&parser)
+        yaml_parser_set_input(&parser, { data, buffer, size, sizeRead in
+            guard let data, let buffer, let sizeRead else { return 0 }
+            let input = Unmanaged<YAMLFileInput>.fromOpaque(data).takeUnretainedValue()
+            guard let n = input.fill(buffer, size) else { return 0 }
+            sizeRead.pointee = n
+            return 1
+        }, Unmanaged.passUnretained(file).toOpaque())
     }
 
     deinit { yaml_parser_delete(&parser) }
@@ -222,5 +242,81 @@ final class YAMLComposer {
                           context: "expected a single document in the stream", contextMark: YAMLNode.Mark(line: 1, column: 1))
         }
         return root
+    }
+}
+
+/// A plan file read for libyaml one chunk at a time (`yaml_parser_set_input`), so its text is
+/// never held whole: only UTF-8 text reaches the parser (an invalid or incomplete sequence
+/// stops the read, as `String(data:encoding: .utf8)` refused the whole file), and the bytes
+/// are hashed (SHA-256, for saved plans) as they pass.
+final class YAMLFileInput {
+    private let fd: Int32
+    private var hasher = SHA256()
+    /// The bytes of a UTF-8 sequence cut by the end of the last read, held for the next.
+    private var carry: [UInt8] = []
+    private var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    /// Checked text not yet handed to the parser, from `pendingStart`.
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    private var atEnd = false
+    /// The file held bytes that are not UTF-8 (the parser then stops with a reader error).
+    private(set) var invalidUTF8 = false
+    /// errno of a failed read (the parser then stops with a reader error).
+    private(set) var readErrno: Int32? = nil
+
+    /// Opens `path` for reading.
+    /// - Throws: the POSIX error of `open(2)` (as an `NSError` in `NSPOSIXErrorDomain`).
+    init(path: String) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno)) }
+    }
+
+    deinit { close(fd) }
+
+    /// The SHA-256 of every byte read, in lower-case hex: the file's when the parser reached its end.
+    var sha256: String { hexString(hasher.finalize()) }
+
+    /// Copies up to `size` bytes of UTF-8 text into `out`.
+    /// - Returns: the count (0 at the end of the file); nil when the file cannot be read or
+    ///   is not UTF-8 (``readErrno``, ``invalidUTF8``).
+    func fill(_ out: UnsafeMutablePointer<UInt8>, _ size: Int) -> Int? {
+        while true {
+            if pendingStart < pending.count {
+                let n = min(size, pending.count - pendingStart)
+                pending.withUnsafeBufferPointer { out.update(from: $0.baseAddress! + pendingStart, count: n) }
+                pendingStart += n
+                return n
+            }
+            if atEnd {
+                if carry.isEmpty { return 0 }
+                invalidUTF8 = true
+                return nil
+            }
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                readErrno = errno
+                return nil
+            }
+            if n == 0 { atEnd = true; continue }
+            chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+            let bytes = carry + chunk[..<n]
+            // Hold back a sequence the read cut off (a lead byte without all its continuation bytes).
+            var end = bytes.count
+            var i = bytes.count - 1
+            while i >= 0 && i > bytes.count - 4 && bytes[i] & 0xC0 == 0x80 { i -= 1 }
+            if i >= 0 {
+                let lead = bytes[i]
+                let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+                if bytes.count - i < length { end = i }
+            }
+            guard bytes.withUnsafeBufferPointer({ String(validating: UnsafeBufferPointer(rebasing: $0[..<end]), as: UTF8.self) }) != nil else {
+                invalidUTF8 = true
+                return nil
+            }
+            pending = Array(bytes[..<end])
+            pendingStart = 0
+            carry = Array(bytes[end...])
+        }
     }
 }
