@@ -95,7 +95,7 @@ public struct PlanLoader {
         reader.unsetSecretsAreWarnings = unsetSecretsAreWarnings
         var header: PlanReader.Header? = nil
         var domains: [DomainPlan] = []
-        var seen: [DomainName: SourceLocation?] = [:]
+        var seen: [DomainName: Int] = [:]
         let root: YAMLNode?
         do {
             let composer = composer()
@@ -519,7 +519,7 @@ struct PlanReader {
         }
         var out: [DomainPlan] = []
         out.reserveCapacity(seq.count)
-        var seen: [DomainName: SourceLocation?] = [:]
+        var seen: [DomainName: Int] = [:]
         seen.reserveCapacity(seq.count)
         for (i, d) in seq.enumerated() {
             readDomainEntry(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server, seen: &seen, into: &out)
@@ -529,13 +529,14 @@ struct PlanReader {
 
     /// One item of `domains:`, appended to `out` unless it does not read or repeats a domain.
     mutating func readDomainEntry(_ d: YAMLNode, index i: Int, providers: [ProviderConfig], defaultTTL: UInt32, server: ServerPlan?,
-                                  seen: inout [DomainName: SourceLocation?], into out: inout [DomainPlan]) {
+                                  seen: inout [DomainName: Int], into out: inout [DomainPlan]) {
         guard let dp = readDomain(d, index: i, providers: providers, defaultTTL: defaultTTL, server: server) else { return }
+        // The position in `out` of each domain read so far (its location is there).
         if let first = seen[dp.name] {
-            error(d, "domains[\(i)]: domain \(dp.name.withoutTrailingDot) is listed twice (first at \(first.map(\.description) ?? "?"))")
+            error(d, "domains[\(i)]: domain \(dp.name.withoutTrailingDot) is listed twice (first at \(out[first].location.map(\.description) ?? "?"))")
             return
         }
-        seen[dp.name] = dp.location
+        seen[dp.name] = out.count
         out.append(dp)
     }
 
