@@ -369,14 +369,6 @@ public struct CompileIndex: Sendable {
     public let rotation: [RotationStatus]
 
     /// Indexes `plan` evaluated at `now`.
-    /// The domain a DMARC report URI (`mailto:` address, optional `!size`) sends to: the
-    /// text after its last '@', or nil when there is none or it is not a name.
-    static func reportDomain(_ uri: String) -> DomainName? {
-        let addr = uri.dropFirst("mailto:".count).split(separator: "!").first ?? ""
-        guard let at = addr.utf8.lastIndex(of: 0x40) else { return nil }
-        return try? DomainName(String(addr[addr.utf8.index(after: at)...]))
-    }
-
     public init(_ plan: MailPlan, now: Date) {
         self.now = now
         var zones: [(zone: DomainName, provider: String)] = []
@@ -445,7 +437,7 @@ public struct CompileIndex: Sendable {
             guard zoneProvider[d.zone]?.0 == d.provider, let dmarc = d.dmarc else { continue }
             var targets: [DomainName] = []
             for uri in dmarc.rua + dmarc.ruf {
-                guard let t = Self.reportDomain(uri) else { continue }
+                guard let t = MailtoURI.domain(uri).flatMap({ try? DomainName($0) }) else { continue }
                 if t.isSubdomain(of: d.name) || d.name.isSubdomain(of: t) || targets.contains(t) { continue }
                 targets.append(t)
             }

@@ -214,6 +214,26 @@ public struct DMARCPolicy: Sendable, Hashable {
     }
 }
 
+/// A DMARC report URI's parts (RFC 7489 §6.2: `mailto:` address, optional `!size`), read the
+/// same way by the plan reader (which checks the domain) and the compiler (which authorizes
+/// external report domains, RFC 7489 §7.1).
+enum MailtoURI {
+    /// The domain of the address in `uri`, a `mailto:` URI: after `mailto:`, the first
+    /// non-empty '!'-separated run must be two non-empty '@'-separated parts (empty runs are
+    /// skipped, as `split` does); the second is returned as written, nil otherwise.
+    static func domain(_ uri: String) -> String? {
+        if uri.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII: bytes and characters are one to one.
+            guard let addr = uri.utf8.dropFirst(7).split(separator: 0x21).first else { return nil }
+            let parts = addr.split(separator: 0x40)
+            return parts.count == 2 ? String(decoding: parts[1], as: UTF8.self) : nil
+        }
+        let addr = uri.dropFirst(7).split(separator: "!").first.map(String.init) ?? ""
+        let parts = addr.split(separator: "@")
+        return parts.count == 2 ? String(parts[1]) : nil
+    }
+}
+
 /// SMTP TLS reporting (RFC 8460 §3).
 public struct TLSRPTPolicy: Sendable, Hashable {
     public let rua: [String]

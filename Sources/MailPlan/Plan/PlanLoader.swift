@@ -985,7 +985,9 @@ struct PlanReader {
             return "'\(s)' must be a \(schemes.map { $0 + ":" }.joined(separator: " or ")) URI\(hint)"
         }
         if scheme == "mailto" {
-            if !isMailtoWithValidDomain(s) { return "'\(s)' is not a mailto: URI with a valid address" }
+            guard let domain = MailtoURI.domain(s), (try? DomainName(domain))?.isValidHostname == true else {
+                return "'\(s)' is not a mailto: URI with a valid address"
+            }
         } else if scheme == "https" {
             let rest = s.dropFirst(scheme.count + 1)
             let host = rest.hasPrefix("//") ? rest.dropFirst(2).prefix { $0 != "/" && $0 != ":" && $0 != "?" } : ""
@@ -1002,25 +1004,6 @@ struct PlanReader {
         var i = s.utf8.makeIterator()
         for b in scheme.utf8 { guard let c = i.next(), c | 0x20 == b else { return false } }
         return i.next() == 0x3a
-    }
-
-    /// After `mailto:`, the first non-empty '!'-separated part is an address of two non-empty
-    /// '@'-separated parts whose second is a valid host name.
-    static func isMailtoWithValidDomain(_ s: String) -> Bool {
-        let domain: String
-        if s.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII: bytes and characters are one to one.
-            guard let addr = s.utf8.dropFirst(7).split(separator: 0x21).first else { return false }
-            let parts = addr.split(separator: 0x40)
-            guard parts.count == 2 else { return false }
-            domain = String(decoding: parts[1], as: UTF8.self)
-        } else {
-            let addr = s.dropFirst(7).split(separator: "!").first.map(String.init) ?? ""
-            let parts = addr.split(separator: "@")
-            guard parts.count == 2 else { return false }
-            domain = String(parts[1])
-        }
-        return (try? DomainName(domain))?.isValidHostname == true
     }
 
     static let dmarcPolicies = DMARCPolicyValue.allCases.map(\.rawValue)
