@@ -219,28 +219,9 @@ public final class Engine {
     /// - Returns: the desired zones (TTLs clamped to provider limits, with notes) and warnings.
     /// - Throws: ``DiagnosticsError`` listing every problem.
     public func validate() throws -> (zones: [DesiredZone], warnings: [Diagnostic]) {
-        let index = CompileIndex(plan, now: now)
-        var compileProblems = CompileProblems(index)
         var zones: [DesiredZone] = []
-        zones.reserveCapacity(index.zones.count)
-        for zi in index.zones.indices {
-            let c = Compiler.compileZone(plan, index: index, zone: zi)
-            compileProblems.add(c)
-            zones.append(c.zone)
-        }
-        if !compileProblems.isEmpty { throw DiagnosticsError(compileProblems.ordered) }
-        var warnings = try validatedProviders(index)
-        var problems: [Diagnostic] = []
-        var audits: [Diagnostic] = []
-        for zi in zones.indices {
-            let checked = try check(&zones[zi])
-            problems += checked.problems
-            audits += checked.audit
-            warnings += checked.warnings
-        }
-        problems += audits
-        if !problems.isEmpty { throw DiagnosticsError(problems) }
-        return (zones, warnings)
+        let summary = try validatedIndex(keeping: { zones.append($0) }).summary
+        return (zones, summary.warnings)
     }
 
     /// What ``validateZoneByZone()`` found: counts, not the zones.
@@ -265,7 +246,9 @@ public final class Engine {
 
     /// ``validateZoneByZone()`` with the index it compiled from, for a run that compiles each
     /// zone again when it needs it (``validatedZone(_:zone:)``).
-    func validatedIndex() throws -> (index: CompileIndex, summary: ValidationSummary) {
+    /// - Parameter keeping: receives each checked zone, in plan order (``validate()`` keeps
+    ///   them); nothing is called once a compile problem or an adapter problem has turned up.
+    func validatedIndex(keeping: ((DesiredZone) -> Void)? = nil) throws -> (index: CompileIndex, summary: ValidationSummary) {
         let index = CompileIndex(plan, now: now)
         var compileProblems = CompileProblems(index)
         // Every adapter is built first (what validate() reports after the compile problems);
@@ -286,6 +269,7 @@ public final class Engine {
             audits += checked.audit
             warnings += checked.warnings
             rrsets += zone.rrsets.count
+            keeping?(zone)
         }
         if !compileProblems.isEmpty { throw DiagnosticsError(compileProblems.ordered) }
         warnings = try providers.get() + warnings
