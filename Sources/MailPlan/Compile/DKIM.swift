@@ -31,18 +31,23 @@ public enum DKIMKeyParser {
     public static func parse(_ text: String, allowRevoked: Bool = false) throws -> (record: String, info: DKIMKeyInfo) {
         // Pure function of its input: a key shared by many domains is parsed once.
         // Keyed by the exact bytes: texts that are only canonically equal are parsed apart.
-        let cacheKey = ExactText("\(allowRevoked)\u{0}\(text)")
-        if let hit = cache.get(cacheKey) { return try hit.get() }
+        let cacheKey = ExactText(text)
+        if let hit = cache.get(cacheKey, allowRevoked: allowRevoked) { return try hit.get() }
         let result = Result { try parseUncached(text, allowRevoked: allowRevoked) }
-        cache.set(cacheKey, result)
+        cache.set(cacheKey, allowRevoked: allowRevoked, result)
         return try result.get()
     }
 
+    /// The parses so far, one table per `allowRevoked`.
     private final class ParseCache: @unchecked Sendable {
         private let lock = NSLock()
-        private var entries: [ExactText: Result<(record: String, info: DKIMKeyInfo), Error>] = [:]
-        func get(_ k: ExactText) -> Result<(record: String, info: DKIMKeyInfo), Error>? { lock.lock(); defer { lock.unlock() }; return entries[k] }
-        func set(_ k: ExactText, _ v: Result<(record: String, info: DKIMKeyInfo), Error>) { lock.lock(); entries[k] = v; lock.unlock() }
+        private var entries: [[ExactText: Result<(record: String, info: DKIMKeyInfo), Error>]] = [[:], [:]]
+        func get(_ k: ExactText, allowRevoked: Bool) -> Result<(record: String, info: DKIMKeyInfo), Error>? {
+            lock.lock(); defer { lock.unlock() }; return entries[allowRevoked ? 1 : 0][k]
+        }
+        func set(_ k: ExactText, allowRevoked: Bool, _ v: Result<(record: String, info: DKIMKeyInfo), Error>) {
+            lock.lock(); entries[allowRevoked ? 1 : 0][k] = v; lock.unlock()
+        }
     }
     private static let cache = ParseCache()
 

@@ -201,6 +201,21 @@ struct PlanReader {
         keyFileTexts[ExactText(path)] = r
         return try r.get()
     }
+    /// The parse of each key file's text (``DKIMKeyParser/parse(_:allowRevoked:)``), by path
+    /// as written, one table per `allowRevoked`: found without hashing the key text again.
+    var keyFileParses: [[ExactText: Result<(record: String, info: DKIMKeyInfo), Error>]] = [[:], [:]]
+
+    /// ``DKIMKeyParser/parse(_:allowRevoked:)`` of `text`, the text of the key file `path`
+    /// (nil for a key given in the plan), parsed once per path.
+    mutating func parsedKey(_ text: String, file path: String?, allowRevoked: Bool) throws -> (record: String, info: DKIMKeyInfo) {
+        guard let path else { return try DKIMKeyParser.parse(text, allowRevoked: allowRevoked) }
+        let t = allowRevoked ? 1 : 0
+        if let hit = keyFileParses[t][ExactText(path)] { return try hit.get() }
+        let r = Result { try DKIMKeyParser.parse(text, allowRevoked: allowRevoked) }
+        keyFileParses[t][ExactText(path)] = r
+        return try r.get()
+    }
+
     /// Each distinct SPF sender term, checked and parsed once (``SPFTerm/problem(_:)``,
     /// ``SPFRecord/parseTerm(_:)``, ``spfTermNotes(_:parsed:)``: pure functions of the term):
     /// thousands of domains repeat the same few terms.
@@ -276,74 +291,89 @@ struct PlanReader {
     /// A plan mapping has a dozen keys or fewer, so a key is found by a linear search (no
     /// hashing; a plan of 10,000 domains reads ~100,000 of them).
     struct Entries {
-        var pairs: [(name: String, key: YAMLNode, value: YAMLNode)] = []
+        /// The keys, in file order; `nodes[i]` is the key node and value of `names[i]`.
+        private(set) var names: [String] = []
+        private(set) var nodes: [(key: YAMLNode, value: YAMLNode)] = []
+
+        init(capacity: Int = 0) {
+            names.reserveCapacity(capacity)
+            nodes.reserveCapacity(capacity)
+        }
+        init(pairs: [(name: String, key: YAMLNode, value: YAMLNode)]) {
+            self.init(capacity: pairs.count)
+            for p in pairs { append(p.name, key: p.key, value: p.value) }
+        }
+        mutating func append(_ name: String, key: YAMLNode, value: YAMLNode) {
+            names.append(name)
+            nodes.append((key, value))
+        }
         /// The mapping gives no (allowed) key.
-        var isEmpty: Bool { pairs.isEmpty }
+        var isEmpty: Bool { names.isEmpty }
         /// The key node and the value of `name`; nil when the mapping does not give it.
         subscript(name: String) -> (key: YAMLNode, value: YAMLNode)? {
+            // The length first: `==` on two different strings is the slow path.
             let n = name.utf8.count
-            for p in pairs where p.name.utf8.count == n && p.name == name { return (p.key, p.value) }
+            for i in names.indices where names[i].utf8.count == n && names[i] == name { return nodes[i] }
             return nil
         }
     }
 
     /// The entries of a mapping, in order, rejecting unknown and duplicate keys.
-    mutating func mapping(_ node: YAMLNode, _ path: String, allowed: [String], required: [String] = []) -> Entries? {
+    mutating func mapping(_ node: YAMLNode, _ path: @autoclosure () -> String, allowed: [String], required: [String] = []) -> Entries? {
         guard case .mapping(let m) = node else {
-            error(node, "\(path) must be a mapping with keys \(allowed.joined(separator: ", ")), found \(Self.kind(node))")
+            error(node, "\(path()) must be a mapping with keys \(allowed.joined(separator: ", ")), found \(Self.kind(node))")
             return nil
         }
-        var out = Entries()
-        out.pairs.reserveCapacity(m.count)
+        var out = Entries(capacity: m.count)
         for (k, v) in m {
-            guard case .scalar(let ks) = k else { error(k, "\(path): keys must be plain names"); continue }
+            guard case .scalar(let ks) = k else { error(k, "\(path()): keys must be plain names"); continue }
             let key = ks.string
-            if out[key] != nil { error(k, "\(path).\(key) is given twice"); continue }
+            if out[key] != nil { error(k, "\(path()).\(key) is given twice"); continue }
             if !allowed.contains(key) {
-                error(k, "\(path): unknown key '\(key)'; \(Suggest.hint(key, allowed))")
+                error(k, "\(path()): unknown key '\(key)'; \(Suggest.hint(key, allowed))")
                 continue
             }
-            out.pairs.append((key, k, v))
+            out.append(key, key: k, value: v)
         }
-        for r in required where out[r] == nil { error(node, "\(path): missing required key '\(r)'") }
+        for r in required where out[r] == nil { error(node, "\(path()): missing required key '\(r)'") }
         return out
     }
 
-    mutating func string(_ node: YAMLNode, _ path: String) -> String? {
+    mutating func string(_ node: YAMLNode, _ path: @autoclosure () -> String) -> String? {
         guard case .scalar(let s) = node else {
-            error(node, "\(path) must be a string, found \(Self.kind(node))"); return nil
+            error(node, "\(path()) must be a string, found \(Self.kind(node))"); return nil
         }
         if s.style == .plain {
             switch s.string {
-            case "", "~", "null", "Null", "NULL": error(node, "\(path) must not be empty"); return nil
+            case "", "~", "null", "Null", "NULL": error(node, "\(path()) must not be empty"); return nil
             default: break
             }
         }
         return s.string
     }
 
-    mutating func int(_ node: YAMLNode, _ path: String, in range: ClosedRange<Int>) -> Int? {
+    mutating func int(_ node: YAMLNode, _ path: @autoclosure () -> String, in range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let s) = node, let n = Int(s.string) else {
-            error(node, "\(path) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(Self.describe(node))"); return nil
+            error(node, "\(path()) must be an integer from \(range.lowerBound) to \(range.upperBound), found \(Self.describe(node))"); return nil
         }
         guard range.contains(n) else {
-            error(node, range.count == 1 ? "\(path) must be \(range.lowerBound), found \(n)" : "\(path) must be from \(range.lowerBound) to \(range.upperBound), found \(n)")
+            error(node, range.count == 1 ? "\(path()) must be \(range.lowerBound), found \(n)" : "\(path()) must be from \(range.lowerBound) to \(range.upperBound), found \(n)")
             return nil
         }
         return n
     }
 
-    mutating func bool(_ node: YAMLNode, _ path: String) -> Bool? {
+    mutating func bool(_ node: YAMLNode, _ path: @autoclosure () -> String) -> Bool? {
         if case .scalar(let s) = node {
             switch s.string { case "true": return true; case "false": return false; default: break }
         }
-        error(node, "\(path) must be true or false, found \(Self.describe(node))"); return nil
+        error(node, "\(path()) must be true or false, found \(Self.describe(node))"); return nil
     }
 
-    mutating func ttl(_ node: YAMLNode, _ path: String) -> UInt32? {
+    mutating func ttl(_ node: YAMLNode, _ path: @autoclosure () -> String) -> UInt32? {
         // `auto` is kept; `mailplan validate` rejects it for a provider without an automatic TTL.
         if case .scalar(let s) = node, s.string == "auto" { return Defaults.automaticTTL }
-        return int(node, path, in: 0...2_147_483_647).map { UInt32($0) }
+        return int(node, path(), in: 0...2_147_483_647).map { UInt32($0) }
     }
 
     static func describe(_ n: YAMLNode) -> String {
@@ -352,30 +382,30 @@ struct PlanReader {
     }
 
     /// A scalar or a list of scalars, as a list.
-    mutating func stringList(_ node: YAMLNode, _ path: String) -> [(String, YAMLNode)] {
+    mutating func stringList(_ node: YAMLNode, _ path: @autoclosure () -> String) -> [(String, YAMLNode)] {
         switch node {
         case .sequence(let seq):
-            return seq.enumerated().compactMap { (i, n) in string(n, "\(path)[\(i)]").map { ($0, n) } }
+            return seq.enumerated().compactMap { (i, n) in string(n, "\(path())[\(i)]").map { ($0, n) } }
         case .scalar:
-            return string(node, path).map { [($0, node)] } ?? []
+            return string(node, path()).map { [($0, node)] } ?? []
         default:
-            error(node, "\(path) must be a string or a list of strings, found \(Self.kind(node))"); return []
+            error(node, "\(path()) must be a string or a list of strings, found \(Self.kind(node))"); return []
         }
     }
 
-    mutating func hostname(_ node: YAMLNode, _ path: String) -> DomainName? {
-        guard let s = string(node, path) else { return nil }
+    mutating func hostname(_ node: YAMLNode, _ path: @autoclosure () -> String) -> DomainName? {
+        guard let s = string(node, path()) else { return nil }
         do {
             let n = try DomainName(s)
             guard n.isValidHostname else {
                 let bad = n.labels.first { l in l.isEmpty || l.hasPrefix("-") || l.hasSuffix("-") || !l.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d } } ?? s
-                error(node, "\(path): '\(s)' is not a valid host name: label '\(bad)' may hold only letters, digits and hyphens, not at either end (RFC 1123)")
+                error(node, "\(path()): '\(s)' is not a valid host name: label '\(bad)' may hold only letters, digits and hyphens, not at either end (RFC 1123)")
                 return nil
             }
             return n
         } catch let e as DNSNameError {
-            error(node, "\(path): \(e.description)"); return nil
-        } catch { self.error(node, "\(path): \(error)"); return nil }
+            error(node, "\(path()): \(e.description)"); return nil
+        } catch { self.error(node, "\(path()): \(error)"); return nil }
     }
 
     // MARK: plan
@@ -640,12 +670,12 @@ struct PlanReader {
         return out
     }
 
-    mutating func readMXHost(_ node: YAMLNode, _ path: String) -> DomainName? {
+    mutating func readMXHost(_ node: YAMLNode, _ path: @autoclosure () -> String) -> DomainName? {
         if case .scalar(let s) = node, s.string == "." { return .root }
         if case .scalar(let s) = node, IPv4Address(s.string) != nil || IPv6Address(s.string) != nil {
-            error(node, "\(path): an MX target must be a host name, not an IP address (RFC 5321 §5.1)"); return nil
+            error(node, "\(path()): an MX target must be a host name, not an IP address (RFC 5321 §5.1)"); return nil
         }
-        return hostname(node, path)
+        return hostname(node, path())
     }
 
     mutating func readSPF(_ node: YAMLNode, _ dn: String, domain: DomainName, server: ServerPlan?) -> SPFPolicy? {
@@ -747,6 +777,7 @@ struct PlanReader {
                 continue
             }
             var text: String? = nil
+            var keyPath: String? = nil
             var at: YAMLNode? = nil
             let keyOptional = revoked || { if case .revoked = lifecycle { return true }; return false }()
             switch (m["public_key"], m["public_key_file"]) {
@@ -757,6 +788,7 @@ struct PlanReader {
                     do {
                         let file = try keyFile(path)
                         text = file.text
+                        keyPath = path
                         if file.holdsPrivateKey {
                             warn(f.value, "\(sp).public_key_file: \(path) holds a private key; only its public half is published, but keep private keys with the MTA, out of the plan's directory")
                         }
@@ -771,7 +803,7 @@ struct PlanReader {
             }
             guard let text else { continue }
             do {
-                var (record, info) = try DKIMKeyParser.parse(text, allowRevoked: keyOptional)
+                var (record, info) = try parsedKey(text, file: keyPath, allowRevoked: keyOptional)
                 if revoked && !info.revoked { error(at, "\(sp): revoked: true needs an empty p= (or no key at all)"); continue }
                 if info.algorithm == "rsa" && info.bits < 2048 && !info.revoked {
                     warn(at, "\(sp): RSA \(info.bits)-bit key; use 2048 bits or more (RFC 8301 §3.2)")
@@ -868,13 +900,13 @@ struct PlanReader {
 
     /// A DNS name that may hold underscore labels (CNAME targets such as
     /// `selector1-example-com._domainkey.example.onmicrosoft.com`).
-    mutating func hostnameOrUnderscore(_ node: YAMLNode, _ path: String) -> DomainName? {
-        guard let s = string(node, path) else { return nil }
+    mutating func hostnameOrUnderscore(_ node: YAMLNode, _ path: @autoclosure () -> String) -> DomainName? {
+        guard let s = string(node, path()) else { return nil }
         do {
             let n = try DomainName(s)
-            guard n.labels.count >= 2 else { error(node, "\(path): '\(s)' is not a fully qualified name"); return nil }
+            guard n.labels.count >= 2 else { error(node, "\(path()): '\(s)' is not a fully qualified name"); return nil }
             return n
-        } catch { self.error(node, "\(path): \(error)"); return nil }
+        } catch { self.error(node, "\(path()): \(error)"); return nil }
     }
 
     /// `server.dane`: certificate_file | public_key_file, and next_public_key_file.
@@ -966,10 +998,10 @@ struct PlanReader {
     }
 
     /// The report URIs of `node` (a string or a list), each checked by ``reportURIProblem(_:schemes:)``.
-    mutating func reportURIs(_ node: YAMLNode, _ path: String, schemes: [String]) -> [String] {
+    mutating func reportURIs(_ node: YAMLNode, _ path: @autoclosure () -> String, schemes: [String]) -> [String] {
         var out: [String] = []
-        for (s, sn) in stringList(node, path) {
-            if let problem = Self.reportURIProblem(s, schemes: schemes) { error(sn, "\(path): \(problem)") } else { out.append(s) }
+        for (s, sn) in stringList(node, path()) {
+            if let problem = Self.reportURIProblem(s, schemes: schemes) { error(sn, "\(path()): \(problem)") } else { out.append(s) }
         }
         return out
     }
