@@ -100,15 +100,32 @@ public struct PlanLoader {
         do {
             let composer = composer()
             if streaming {
-                root = try composer.document(streaming: { pairs in
-                    let keys = pairs.compactMap { $0.key.scalar?.string }
-                    guard keys.contains("server"), keys.contains("providers") else { return false }
-                    header = reader.readHeader(PlanReader.Entries(pairs: pairs.compactMap { p in p.key.scalar.map { ($0.string, p.key, p.value) } }))
-                    return true
-                }, item: { node, i in
-                    guard let h = header else { return }
-                    reader.readDomainEntry(node, index: i, providers: h.providers, defaultTTL: h.defaultTTL, server: h.server, seen: &seen, into: &domains)
-                })
+                // Each item is read into a DomainPlan on a second thread while libyaml and the
+                // composer go on with the next ones (reading an item costs more than composing
+                // it). Only that thread touches the reader, `seen` and `domains` until the
+                // stage has finished or been cancelled.
+                var stage: BackgroundStage<(YAMLNode, Int)>? = nil
+                do {
+                    root = try composer.document(streaming: { pairs in
+                        let keys = pairs.compactMap { $0.key.scalar?.string }
+                        guard keys.contains("server"), keys.contains("providers") else { return false }
+                        header = reader.readHeader(PlanReader.Entries(pairs: pairs.compactMap { p in p.key.scalar.map { ($0.string, p.key, p.value) } }))
+                        return true
+                    }, item: { node, i in
+                        guard let h = header else { return }
+                        if stage == nil {
+                            stage = BackgroundStage { node, i in
+                                reader.readDomainEntry(node, index: i, providers: h.providers, defaultTTL: h.defaultTTL, server: h.server,
+                                                       seen: &seen, into: &domains)
+                            }
+                        }
+                        stage!.send((node, i))
+                    })
+                } catch {
+                    stage?.cancel()
+                    throw error
+                }
+                stage?.finish()
             } else {
                 root = try composer.document()
             }
