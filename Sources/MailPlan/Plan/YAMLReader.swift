@@ -72,9 +72,12 @@ enum YAMLError: Error {
 /// The plan loader reads the top-level `domains:` list one item at a time
 /// (``document(streaming:item:)``), so a plan of thousands of domains never exists as one tree.
 final class YAMLComposer {
-    private var parser = yaml_parser_t()
+    // libyaml's parser and current event live at fixed addresses (`let` pointers): no
+    // exclusivity check per access, as a class's `var` properties would need (the composer
+    // reads the event a few times for each of the hundreds of thousands of events of a plan).
+    private let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
+    private let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
     private var anchors: [String: YAMLNode] = [:]
-    private var event = yaml_event_t()
 
     /// The file being read, when the composer reads one (kept alive for libyaml's handler).
     private let input: YAMLFileInput?
@@ -82,16 +85,18 @@ final class YAMLComposer {
     /// - Parameter bytes: the document's bytes; they must outlive the composer.
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         input = nil
-        yaml_parser_initialize(&parser)
-        yaml_parser_set_input_string(&parser, bytes.baseAddress, bytes.count)
+        event.initialize(to: yaml_event_t())
+        yaml_parser_initialize(parser)
+        yaml_parser_set_input_string(parser, bytes.baseAddress, bytes.count)
     }
 
     /// Reads the document from `file` a chunk at a time (``YAMLFileInput``): the file's text
     /// is never held whole.
     init(reading file: YAMLFileInput) {
         input = file
-        yaml_parser_initialize(&parser)
-        yaml_parser_set_input(&parser, { data, buffer, size, sizeRead in
+        event.initialize(to: yaml_event_t())
+        yaml_parser_initialize(parser)
+        yaml_parser_set_input(parser, { data, buffer, size, sizeRead in
             guard let data, let buffer, let sizeRead else { return 0 }
             let input = Unmanaged<YAMLFileInput>.fromOpaque(data).takeUnretainedValue()
             guard let n = input.fill(buffer, size) else { return 0 }
@@ -100,29 +105,34 @@ final class YAMLComposer {
         }, Unmanaged.passUnretained(file).toOpaque())
     }
 
-    deinit { yaml_parser_delete(&parser) }
+    deinit {
+        yaml_event_delete(event)
+        yaml_parser_delete(parser)
+        event.deallocate()
+        parser.deallocate()
+    }
 
     private static func mark(_ m: yaml_mark_t) -> YAMLNode.Mark { YAMLNode.Mark(line: m.line + 1, column: m.column + 1) }
 
     private func error() -> YAMLError {
-        switch parser.error {
+        switch parser.pointee.error {
         case YAML_MEMORY_ERROR: return .memory
-        case YAML_READER_ERROR: return .reader(problem: parser.problem.map { String(cString: $0) } ?? "unreadable input")
+        case YAML_READER_ERROR: return .reader(problem: parser.pointee.problem.map { String(cString: $0) } ?? "unreadable input")
         default:
-            return .syntax(problem: parser.problem.map { String(cString: $0) } ?? "invalid YAML", mark: Self.mark(parser.problem_mark),
-                           context: parser.context.map { String(cString: $0) }, contextMark: Self.mark(parser.context_mark))
+            return .syntax(problem: parser.pointee.problem.map { String(cString: $0) } ?? "invalid YAML", mark: Self.mark(parser.pointee.problem_mark),
+                           context: parser.pointee.context.map { String(cString: $0) }, contextMark: Self.mark(parser.pointee.context_mark))
         }
     }
 
     /// Parses the next event into `event` (the previous one is freed) and returns its type.
     @discardableResult
     private func next() throws -> yaml_event_type_t {
-        yaml_event_delete(&event)
-        guard yaml_parser_parse(&parser, &event) == 1 else {
-            event = yaml_event_t()
+        yaml_event_delete(event)
+        guard yaml_parser_parse(parser, event) == 1 else {
+            event.pointee = yaml_event_t()
             throw error()
         }
-        return event.type
+        return event.pointee.type
     }
 
     private static func string(_ p: UnsafeMutablePointer<yaml_char_t>?, _ length: Int) -> String {
@@ -140,37 +150,37 @@ final class YAMLComposer {
     ///   agrees when that list starts.
     private func node(streaming: (([(key: YAMLNode, value: YAMLNode)]) -> Bool)? = nil,
                       item: ((YAMLNode, Int) -> Void)? = nil) throws -> YAMLNode {
-        let start = Self.mark(event.start_mark)
-        switch event.type {
+        let start = Self.mark(event.pointee.start_mark)
+        switch event.pointee.type {
         case YAML_SCALAR_EVENT:
-            let s = event.data.scalar
+            let s = event.pointee.data.scalar
             let node = YAMLNode.scalar(.init(string: Self.string(s.value, s.length),
                                              style: YAMLNode.Scalar.Style(rawValue: UInt8(s.style.rawValue)) ?? .any, mark: start))
             if let a = Self.anchor(s.anchor) { anchors[a] = node }
             return node
         case YAML_ALIAS_EVENT:
-            guard let a = Self.anchor(event.data.alias.anchor), let node = anchors[a] else {
+            guard let a = Self.anchor(event.pointee.data.alias.anchor), let node = anchors[a] else {
                 throw YAMLError.syntax(problem: "found undefined alias", mark: start, context: nil, contextMark: start)
             }
             return node
         case YAML_SEQUENCE_START_EVENT:
-            let anchor = Self.anchor(event.data.sequence_start.anchor)
+            let anchor = Self.anchor(event.pointee.data.sequence_start.anchor)
             var items: [YAMLNode] = []
             while try next() != YAML_SEQUENCE_END_EVENT { items.append(try node()) }
             let node = YAMLNode.sequence(.init(items: items, mark: start))
             if let anchor { anchors[anchor] = node }
             return node
         case YAML_MAPPING_START_EVENT:
-            let anchor = Self.anchor(event.data.mapping_start.anchor)
+            let anchor = Self.anchor(event.pointee.data.mapping_start.anchor)
             var pairs: [(key: YAMLNode, value: YAMLNode)] = []
             var streamed = false
             while try next() != YAML_MAPPING_END_EVENT {
                 let key = try node()
                 try next()
-                if let item, !streamed, event.type == YAML_SEQUENCE_START_EVENT, key.scalar?.string == "domains",
-                   event.data.sequence_start.anchor == nil, streaming?(pairs) ?? true {
+                if let item, !streamed, event.pointee.type == YAML_SEQUENCE_START_EVENT, key.scalar?.string == "domains",
+                   event.pointee.data.sequence_start.anchor == nil, streaming?(pairs) ?? true {
                     streamed = true
-                    let at = Self.mark(event.start_mark)
+                    let at = Self.mark(event.pointee.start_mark)
                     var i = 0
                     while try next() != YAML_SEQUENCE_END_EVENT {
                         item(try node(), i)
@@ -230,15 +240,15 @@ final class YAMLComposer {
     ///   second document ("but found another document", as Yams' `compose` reports it).
     func document(streaming: (([(key: YAMLNode, value: YAMLNode)]) -> Bool)? = nil,
                   item: ((YAMLNode, Int) -> Void)? = nil) throws -> YAMLNode? {
-        defer { yaml_event_delete(&event); event = yaml_event_t() }
+        defer { yaml_event_delete(event); event.pointee = yaml_event_t() }
         try next() // stream start
         guard try next() == YAML_DOCUMENT_START_EVENT else { return nil }
         try next()
         let root: YAMLNode
-        if event.type == YAML_MAPPING_START_EVENT { root = try node(streaming: streaming, item: item) } else { root = try node() }
+        if event.pointee.type == YAML_MAPPING_START_EVENT { root = try node(streaming: streaming, item: item) } else { root = try node() }
         try next() // document end
         if try next() != YAML_STREAM_END_EVENT {
-            throw YAMLError.syntax(problem: "but found another document", mark: Self.mark(event.start_mark),
+            throw YAMLError.syntax(problem: "but found another document", mark: Self.mark(event.pointee.start_mark),
                           context: "expected a single document in the stream", contextMark: YAMLNode.Mark(line: 1, column: 1))
         }
         return root
