@@ -119,6 +119,31 @@ final class PlanReaderFastPathTests: XCTestCase {
         XCTAssertNil(MailtoURI.domain("mailto:!!"))
     }
 
+    /// The one-pass byte scan of an ASCII URI answers as `split` does on characters (the
+    /// reading the domain had before it), for every URI of up to 6 characters after
+    /// `mailto:` over `a @ ! .` and a non-ASCII letter.
+    func testMailtoDomainScanAnswersAsSplit() {
+        func bySplit(_ uri: String) -> String? {
+            let addr = uri.dropFirst(7).split(separator: "!").first.map(String.init) ?? ""
+            let parts = addr.split(separator: "@")
+            return parts.count == 2 ? String(parts[1]) : nil
+        }
+        let alphabet: [String] = ["a", "@", "!", ".", "é"]
+        var tails = [""]
+        var checked = 0
+        for _ in 0..<6 {
+            tails = tails.flatMap { t in alphabet.map { t + $0 } }
+            for t in tails {
+                let uri = "mailto:" + t
+                XCTAssertEqual(MailtoURI.domain(uri), bySplit(uri), uri)
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 5 + 25 + 125 + 625 + 3125 + 15625)
+        XCTAssertNil(MailtoURI.domain("mail"))
+        XCTAssertEqual(MailtoURI.domain("mailté:x@y"), bySplit("mailté:x@y"))
+    }
+
     /// Failing input of a differential run: the SPF term cache keyed by `String` (canonical
     /// equivalence) quoted the first domain's spelling of a term in the second domain's
     /// warning (U+212A KELVIN SIGN equals "K" as a `String`).

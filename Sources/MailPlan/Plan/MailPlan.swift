@@ -222,15 +222,32 @@ enum MailtoURI {
     /// non-empty '!'-separated run must be two non-empty '@'-separated parts (empty runs are
     /// skipped, as `split` does); the second is returned as written, nil otherwise.
     static func domain(_ uri: String) -> String? {
-        if uri.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII: bytes and characters are one to one.
-            guard let addr = uri.utf8.dropFirst(7).split(separator: 0x21).first else { return nil }
-            let parts = addr.split(separator: 0x40)
-            return parts.count == 2 ? String(decoding: parts[1], as: UTF8.self) : nil
-        }
+        if let ascii = uri.utf8.withContiguousStorageIfAvailable({ asciiDomain($0) }), let found = ascii { return found }
         let addr = uri.dropFirst(7).split(separator: "!").first.map(String.init) ?? ""
         let parts = addr.split(separator: "@")
         return parts.count == 2 ? String(parts[1]) : nil
+    }
+
+    /// ``domain(_:)`` of an ASCII URI in one pass over its bytes (bytes and characters are
+    /// one to one): `.some(nil)` when it has no domain, nil when the text is not ASCII.
+    private static func asciiDomain(_ b: UnsafeBufferPointer<UInt8>) -> String?? {
+        var i = min(7, b.count)
+        for j in 0..<i where b[j] >= 0x80 { return nil }     // `dropFirst(7)` counts characters
+        while i < b.count && b[i] == 0x21 { i += 1 }        // empty '!' runs
+        var parts = 0, second = 0..<0, start = i
+        while i <= b.count {
+            let c: UInt8 = i < b.count ? b[i] : 0x21
+            if c >= 0x80 { return nil }
+            if c == 0x40 || c == 0x21 {
+                if i > start { parts += 1; if parts == 2 { second = start..<i } }
+                start = i + 1
+                if c == 0x21 { break }
+            }
+            i += 1
+        }
+        // The rest after the first run must still be ASCII for the fast answer to stand.
+        while i < b.count { if b[i] >= 0x80 { return nil }; i += 1 }
+        return .some(parts == 2 ? String(decoding: UnsafeBufferPointer(rebasing: b[second]), as: UTF8.self) : nil)
     }
 }
 

@@ -9,10 +9,14 @@ func utf8Contains(_ haystack: String, _ needle: String) -> Bool {
         n.withUTF8 { nb in
             if nb.isEmpty { return true }
             guard nb.count <= hb.count, let hp = hb.baseAddress, let np = nb.baseAddress else { return false }
-            let first = nb[0]
+            // memchr for the first byte, memcmp for the rest (memmem is a GNU extension that
+            // Glibc's Swift module does not declare).
+            let first = Int32(nb[0]), last = hb.count - nb.count
             var i = 0
-            while i <= hb.count - nb.count {
-                if hb[i] == first && memcmp(hp + i, np, nb.count) == 0 { return true }
+            while i <= last {
+                guard let hit = memchr(hp + i, first, last - i + 1) else { return false }
+                i = hp.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if memcmp(hp + i, np, nb.count) == 0 { return true }
                 i += 1
             }
             return false
