@@ -25,6 +25,25 @@ final class BackgroundStageTests: XCTestCase {
         XCTAssertFalse(seen.threads.contains("main"))
     }
 
+    /// Without a second thread (none could be started) each value is consumed on the
+    /// sender's thread as it is sent, in order; finish and cancel return at once.
+    func testWithoutASecondThreadValuesAreConsumedAsSent() {
+        let seen = Seen()
+        let stage = BackgroundStage<Int>(batchSize: 4, capacity: 1, startThread: false) { v in
+            seen.values.append(v)
+            seen.threads.insert(Thread.isMainThread ? "main" : "other")
+        }
+        XCTAssertTrue(stage.inline)
+        for v in 0..<10 {
+            stage.send(v)
+            XCTAssertEqual(seen.values.last, v)
+        }
+        stage.finish()
+        stage.cancel()
+        XCTAssertEqual(seen.values, Array(0..<10))
+        XCTAssertEqual(seen.threads, ["main"])
+    }
+
     func testFinishWithNothingSentReturns() {
         let seen = Seen()
         let stage = BackgroundStage<Int> { seen.values.append($0) }

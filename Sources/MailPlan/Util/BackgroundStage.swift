@@ -9,7 +9,9 @@ import Foundation
 /// the consumer changes only after ``finish()`` or ``cancel()`` returned: both wait for the
 /// second thread to end, and every hand-over passes a lock, so the consumer's writes are seen.
 /// At most `capacity` batches of `batchSize` values wait at a time (the sender then waits), so
-/// memory stays bounded however many values pass.
+/// memory stays bounded however many values pass. When no thread can be started (a process
+/// limit, RLIMIT_NPROC or address space), each value is consumed on the sender's thread as it
+/// is sent: the same values in the same order, only without the overlap.
 final class BackgroundStage<Value>: @unchecked Sendable {
     private let cond = NSCondition()
     private var queue: [[Value]] = []
@@ -21,30 +23,36 @@ final class BackgroundStage<Value>: @unchecked Sendable {
     private let batchSize: Int
     private let capacity: Int
     private let consume: (Value) -> Void
+    /// No second thread could be started: values are consumed as they are sent.
+    private(set) var inline = false
 
     /// Starts the second thread (8 MiB of stack, as a main thread has).
     /// - Parameters:
     ///   - batchSize: values handed over at a time (at least 1): one lock per batch.
     ///   - capacity: batches waiting at most (at least 1).
+    ///   - startThread: false consumes on the sender's thread, as when no thread can be
+    ///     started (for tests).
     ///   - consume: called on the second thread with each value, in the order sent.
-    init(batchSize: Int = 32, capacity: Int = 8, consume: @escaping (Value) -> Void) {
+    init(batchSize: Int = 32, capacity: Int = 8, startThread: Bool = true, consume: @escaping (Value) -> Void) {
         self.batchSize = max(1, batchSize)
         self.capacity = max(1, capacity)
         self.consume = consume
         pending.reserveCapacity(self.batchSize)
-        let thread = Thread { [self] in run() }
-        thread.stackSize = 8 << 20
-        thread.start()
+        // pthread_create, not Foundation's Thread: Thread.start() gives no sign when the thread
+        // cannot be created, and finish() would then wait for it forever.
+        inline = !(startThread && startDetachedThread(stackSize: 8 << 20) { [self] in run() })
     }
 
     /// Hands `value` to the consumer (with the next full batch). Called by one thread only.
     func send(_ value: Value) {
+        if inline { consume(value); return }
         pending.append(value)
         if pending.count >= batchSize { handOver() }
     }
 
     /// Hands over what is left and waits until the consumer has consumed every value sent.
     func finish() {
+        if inline { return }
         if !pending.isEmpty { handOver() }
         cond.lock()
         closed = true
@@ -56,6 +64,7 @@ final class BackgroundStage<Value>: @unchecked Sendable {
     /// Drops the values not consumed yet and waits until the second thread has ended (the
     /// value it is consuming, if any, is consumed to the end).
     func cancel() {
+        if inline { return }
         pending.removeAll()
         cond.lock()
         cancelled = true
@@ -95,4 +104,43 @@ final class BackgroundStage<Value>: @unchecked Sendable {
             }
         }
     }
+}
+
+/// The body of a thread started by ``startDetachedThread(stackSize:_:)`` (a C start routine
+/// cannot capture context).
+private final class ThreadBody: @unchecked Sendable {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
+
+#if canImport(Darwin)
+private func threadStart(_ arg: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+    Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue().run()
+    return nil
+}
+#else
+private func threadStart(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
+    return nil
+}
+#endif
+
+/// Starts `body` on a new detached thread with `stackSize` bytes of stack (pthread_create(3)).
+/// - Returns: false when the thread could not be created (EAGAIN: RLIMIT_NPROC or no memory
+///   for its stack); `body` is then not run.
+func startDetachedThread(stackSize: Int, _ body: @escaping () -> Void) -> Bool {
+    var attr = pthread_attr_t()
+    guard pthread_attr_init(&attr) == 0 else { return false }
+    defer { pthread_attr_destroy(&attr) }
+    _ = pthread_attr_setstacksize(&attr, stackSize)
+    _ = pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
+    let arg = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    #if canImport(Darwin)
+    var thread: pthread_t? = nil
+    #else
+    var thread = pthread_t()
+    #endif
+    let rc = pthread_create(&thread, &attr, threadStart, arg)
+    if rc != 0 { Unmanaged<ThreadBody>.fromOpaque(arg).release() }
+    return rc == 0
 }
