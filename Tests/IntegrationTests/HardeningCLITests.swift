@@ -20,6 +20,42 @@ final class HardeningCLITests: XCTestCase {
         }
     }
 
+    /// With no thread to be had (RLIMIT_NPROC reached, here 1 for user nobody), `validate`
+    /// hung: the plan reader's second thread never started and the loader waited for it
+    /// (Foundation's Thread.start() fails silently). It now reads on the calling thread;
+    /// `plan` and `apply`, whose zone reads need threads, hung the same way and now fail with
+    /// the reason, writing nothing. Needs root (to become nobody) and util-linux's prlimit
+    /// and setpriv.
+    func testWithoutThreadsValidateStillRunsAndPlanFailsWithTheReason() throws {
+        let prlimit = URL(fileURLWithPath: "/usr/bin/prlimit"), setpriv = "/usr/bin/setpriv"
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: prlimit.path),
+              FileManager.default.isExecutableFile(atPath: "/usr/bin/timeout"),
+              FileManager.default.isExecutableFile(atPath: setpriv) else {
+            throw XCTSkip("needs root, /usr/bin/prlimit and /usr/bin/setpriv")
+        }
+        let dir = try copyOfPlans()
+        _ = try runProgram(URL(fileURLWithPath: "/bin/chmod"), ["-R", "a+rwX", dir.path])
+        let zone = dir.appendingPathComponent("zones/example.com.zone")
+        let before = try Data(contentsOf: zone)
+        func asNobodyWithOneTask(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+            // timeout(1): a hang (as before the fix) fails the test with status 124.
+            let r = try runProgram(URL(fileURLWithPath: "/usr/bin/timeout"), ["60", prlimit.path, "--nproc=1:1", setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                             mailplanBinary().path] + args, cwd: dir)
+            return (r.status, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
+        }
+        let v = try asNobodyWithOneTask(["validate", "example.yaml"])
+        XCTAssertEqual(v.status, 0, v.stderr)
+        XCTAssertEqual(v.stdout, "example.yaml: valid (1 domain, 1 zone, 8 managed RRsets).\n")
+        let reason = "error: no thread could be started to read zone example.com. (pthread_create: Resource temporarily unavailable)\n"
+        let p = try asNobodyWithOneTask(["plan", "example.yaml"])
+        XCTAssertEqual(p.status, 1)
+        XCTAssertEqual(p.stderr, reason)
+        let a = try asNobodyWithOneTask(["apply", "--auto-approve", "example.yaml"])
+        XCTAssertEqual(a.status, 1)
+        XCTAssertEqual(a.stderr, reason)
+        XCTAssertEqual(try Data(contentsOf: zone), before, "nothing is applied")
+    }
+
     /// `plan --out` overwrote the plan file itself, or the zone file, with JSON.
     func testOutNeverOverwritesAFileThatIsNotASavedPlan() throws {
         let dir = try copyOfPlans()

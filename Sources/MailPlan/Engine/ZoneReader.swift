@@ -70,18 +70,25 @@ final class ZoneReader: @unchecked Sendable {
             }
             running += 1
             // A thread per read, not the GCD pool: reads block on I/O, and the pool is only
-            // as wide as the CPU count on Linux.
-            let t = Thread { [self] in
-                progress?("reading \(job.zone.fqdn) (\(i + 1)/\(total))")
-                let r = Result { try job.adapter.readZone(job.zone, managed: job.managed) }
-                cond.lock()
-                slots[i] = r
+            // as wide as the CPU count on Linux. A read whose thread cannot be started fails
+            // with that reason (the run stops there, as for any failed read).
+            do {
+                try startDetachedThread { [self] in
+                    progress?("reading \(job.zone.fqdn) (\(i + 1)/\(total))")
+                    let r = Result { try job.adapter.readZone(job.zone, managed: job.managed) }
+                    cond.lock()
+                    slots[i] = r
+                    running -= 1
+                    fillLocked()
+                    cond.broadcast()
+                    cond.unlock()
+                }
+            } catch var e as ThreadStartError {
+                e.purpose = "to read zone \(job.zone.fqdn)"
                 running -= 1
-                fillLocked()
+                slots[i] = .failure(e)
                 cond.broadcast()
-                cond.unlock()
-            }
-            t.start()
+            } catch {}
         }
     }
 }

@@ -76,7 +76,23 @@ final class ZoneWriter: @unchecked Sendable {
         if q.workers < q.limit {
             q.workers += 1
             running += 1
-            Thread { [self] in work(q) }.start()
+            do {
+                try startDetachedThread { [self] in work(q) }
+            } catch {
+                q.workers -= 1
+                running -= 1
+                // No writer for this provider at all: the zones waiting for one are not
+                // written, and nothing after them is started (a failure, as for a failed write).
+                if q.workers == 0 {
+                    let reason = (error as? ThreadStartError).map { var e = $0; e.purpose = "to write zone \(cs.zone.fqdn)"; return "\(e)" } ?? "\(error)"
+                    for job in q.pending {
+                        outcomes[job.index] = .init(changeset: job.changeset, applied: [], failed: [], notAttempted: job.changeset.changes,
+                                                    error: "not attempted: \(reason)")
+                    }
+                    q.pending.removeAll()
+                    if failure == nil { failure = reason }
+                }
+            }
         }
         lock.unlock()
     }

@@ -40,7 +40,7 @@ final class BackgroundStage<Value>: @unchecked Sendable {
         pending.reserveCapacity(self.batchSize)
         // pthread_create, not Foundation's Thread: Thread.start() gives no sign when the thread
         // cannot be created, and finish() would then wait for it forever.
-        inline = !(startThread && startDetachedThread(stackSize: 8 << 20) { [self] in run() })
+        inline = !startThread || (try? startDetachedThread(stackSize: 8 << 20) { [self] in run() }) == nil
     }
 
     /// Hands `value` to the consumer (with the next full batch). Called by one thread only.
@@ -104,43 +104,4 @@ final class BackgroundStage<Value>: @unchecked Sendable {
             }
         }
     }
-}
-
-/// The body of a thread started by ``startDetachedThread(stackSize:_:)`` (a C start routine
-/// cannot capture context).
-private final class ThreadBody: @unchecked Sendable {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
-}
-
-#if canImport(Darwin)
-private func threadStart(_ arg: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
-    Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue().run()
-    return nil
-}
-#else
-private func threadStart(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-    Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
-    return nil
-}
-#endif
-
-/// Starts `body` on a new detached thread with `stackSize` bytes of stack (pthread_create(3)).
-/// - Returns: false when the thread could not be created (EAGAIN: RLIMIT_NPROC or no memory
-///   for its stack); `body` is then not run.
-func startDetachedThread(stackSize: Int, _ body: @escaping () -> Void) -> Bool {
-    var attr = pthread_attr_t()
-    guard pthread_attr_init(&attr) == 0 else { return false }
-    defer { pthread_attr_destroy(&attr) }
-    _ = pthread_attr_setstacksize(&attr, stackSize)
-    _ = pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
-    let arg = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    #if canImport(Darwin)
-    var thread: pthread_t? = nil
-    #else
-    var thread = pthread_t()
-    #endif
-    let rc = pthread_create(&thread, &attr, threadStart, arg)
-    if rc != 0 { Unmanaged<ThreadBody>.fromOpaque(arg).release() }
-    return rc == 0
 }
