@@ -83,12 +83,13 @@ final class ZoneReader: @unchecked Sendable {
                     cond.broadcast()
                     cond.unlock()
                 }
-            } catch var e as ThreadStartError {
+            } catch {
+                var e = error
                 e.purpose = "to read zone \(job.zone.fqdn)"
                 running -= 1
                 slots[i] = .failure(e)
                 cond.broadcast()
-            } catch {}
+            }
         }
     }
 }

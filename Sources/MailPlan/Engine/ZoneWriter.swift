@@ -84,7 +84,9 @@ final class ZoneWriter: @unchecked Sendable {
                 // No writer for this provider at all: the zones waiting for one are not
                 // written, and nothing after them is started (a failure, as for a failed write).
                 if q.workers == 0 {
-                    let reason = (error as? ThreadStartError).map { var e = $0; e.purpose = "to write zone \(cs.zone.fqdn)"; return "\(e)" } ?? "\(error)"
+                    var e = error
+                    e.purpose = "to write zone \(cs.zone.fqdn)"
+                    let reason = "\(e)"
                     for job in q.pending {
                         outcomes[job.index] = .init(changeset: job.changeset, applied: [], failed: [], notAttempted: job.changeset.changes,
                                                     error: "not attempted: \(reason)")

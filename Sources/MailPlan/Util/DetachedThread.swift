@@ -36,7 +36,7 @@ private func threadStart(_ arg: UnsafeMutableRawPointer?) -> UnsafeMutableRawPoi
 /// the thread's work would wait forever.
 /// - Parameter stackSize: bytes of stack; nil: the system's default (RLIMIT_STACK on Linux).
 /// - Throws: ``ThreadStartError`` when the thread could not be created; `body` is then not run.
-func startDetachedThread(stackSize: Int? = nil, _ body: @escaping () -> Void) throws {
+func startDetachedThread(stackSize: Int? = nil, _ body: @escaping () -> Void) throws(ThreadStartError) {
     var attr = pthread_attr_t()
     let initialized = pthread_attr_init(&attr)
     guard initialized == 0 else { throw ThreadStartError(code: initialized) }
