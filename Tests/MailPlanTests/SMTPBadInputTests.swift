@@ -58,7 +58,10 @@ final class ScriptedPeer: @unchecked Sendable {
 
     static func write(_ c: Int32, _ s: String) { _ = s.withCString { Glibc.send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
     /// A minimal SMTP conversation: greeting (after `delay` microseconds), `ehlo` for EHLO,
-    /// `221` for QUIT; on STARTTLS it answers 220 and closes (a server that drops the handshake).
+    /// `221` for QUIT; on STARTTLS it answers 220 and ends its side (a server that drops the
+    /// handshake). It then reads until the client closes rather than closing at once: a close with
+    /// the ClientHello unread in the receive buffer sends a reset instead of a FIN, and whether the
+    /// client then sees "connection reset" or an end of stream would depend on timing.
     static func converse(_ c: Int32, ehlo: String, delay: useconds_t = 0) {
         if delay > 0 { usleep(delay) }
         write(c, "220 mail.example.com ESMTP\r\n")
@@ -66,7 +69,13 @@ final class ScriptedPeer: @unchecked Sendable {
             let l = readLine(c).uppercased()
             if l.isEmpty || l.hasPrefix("QUIT") { write(c, "221 bye\r\n"); return }
             if l.hasPrefix("EHLO") { write(c, ehlo) }
-            if l.hasPrefix("STARTTLS") { write(c, "220 go ahead\r\n"); return }
+            if l.hasPrefix("STARTTLS") {
+                write(c, "220 go ahead\r\n")
+                shutdown(c, Int32(SHUT_WR))
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while recv(c, &buffer, buffer.count, 0) > 0 {}
+                return
+            }
         }
     }
 
