@@ -211,6 +211,59 @@ final class StreamingPipelineTests: XCTestCase {
         XCTAssertEqual(gauge.most, 2)
         XCTAssertEqual(report.zones.map(\.changeset.zone.fqdn), (0..<6).map { "d\($0).example." })
     }
+
+    /// One MX create in `zone` at provider `provider`.
+    func mxCreate(_ zone: String, provider: String = "p") -> ZoneChangeset {
+        ZoneChangeset(zone: dn(zone), provider: provider, providerType: "memory",
+                      changes: [Change(action: .create, name: dn(zone), type: .mx, before: nil, after: rr(zone, .mx, 3600, ["10 mail.example.com."]))])
+    }
+
+    func testWhenNoWriterThreadCanBeStartedNoZoneIsWrittenAndEachSaysWhy() throws {
+        let mem = InMemoryProvider(name: "p", zones: [:])
+        let written = Tally()
+        let writer = ZoneWriter(write: { cs, _ in _ = written.next(); return (.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil), false) },
+                                startThread: { _ throws(ThreadStartError) in throw ThreadStartError(code: EAGAIN) })
+        writer.submit(mxCreate("d0.example")) { .success(mem) }
+        writer.submit(mxCreate("d1.example")) { .success(mem) }
+        // Another provider instance has its own writers; none is started after the failure either.
+        writer.submit(mxCreate("d2.example", provider: "q")) { .success(mem) }
+        let outcomes = writer.finish()
+        let why = "not attempted: no thread could be started to write zone d0.example. (pthread_create: \(String(cString: strerror(EAGAIN))))"
+        XCTAssertEqual(outcomes.map { "\($0.changeset.zone.fqdn) applied \($0.applied.count) not attempted \($0.notAttempted.count): \($0.error ?? "-")" },
+                       ["d0.example. applied 0 not attempted 1: \(why)",
+                        "d1.example. applied 0 not attempted 1: \(why)",
+                        "d2.example. applied 0 not attempted 1: \(why)"])
+        XCTAssertEqual(written.count, 0, "nothing was written")
+    }
+
+    func testASecondWriterThreadThatCannotStartLeavesItsZoneToTheFirst() throws {
+        let caps = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400, applyMode: .atomic, writeConcurrency: 2)
+        let mem = InMemoryProvider(name: "p", zones: [:], capabilities: caps)
+        let gate = Marks()
+        let order = Marks()
+        let starts = Tally()
+        let refused = Marks()
+        // The first thread starts; every later one fails. d0's write waits until d1 has been
+        // submitted, so d1 finds the first writer busy and asks for a second thread.
+        let writer = ZoneWriter(write: { cs, _ in
+            if cs.zone.fqdn == "d0.example." { XCTAssertTrue(gate.wait { $0.contains("d1 submitted") }) }
+            order.mark("wrote \(cs.zone.fqdn)")
+            return (.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil), false)
+        }, startThread: { body throws(ThreadStartError) in
+            if starts.next() == 0 { try startDetachedThread(body); return }
+            refused.mark("refused")
+            throw ThreadStartError(code: EAGAIN)
+        })
+        writer.submit(mxCreate("d0.example")) { .success(mem) }
+        writer.submit(mxCreate("d1.example")) { .success(mem) }
+        gate.mark("d1 submitted")
+        let outcomes = writer.finish()
+        XCTAssertEqual(outcomes.map { "\($0.changeset.zone.fqdn) applied \($0.applied.count) \($0.error ?? "ok")" },
+                       ["d0.example. applied 1 ok", "d1.example. applied 1 ok"])
+        XCTAssertEqual(starts.count, 2)
+        XCTAssertTrue(refused.wait { $0 == ["refused"] })
+        XCTAssertTrue(order.wait { $0 == ["wrote d0.example.", "wrote d1.example."] })
+    }
 }
 
 /// Counts writes running at the same time; each waits (up to 10 s) until two have overlapped.
@@ -226,6 +279,15 @@ final class WriteGauge: @unchecked Sendable {
         now -= 1
         cond.unlock()
     }
+}
+
+/// A count several threads add to.
+final class Tally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    /// The count before this call, then one more.
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n - 1 }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
 /// Named events from several threads, and waiting (up to 10 s) until they satisfy a condition.

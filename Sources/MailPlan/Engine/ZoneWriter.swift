@@ -25,6 +25,9 @@ final class ZoneWriter: @unchecked Sendable {
     private var failure: String?
     /// Called (on a writer thread) once a zone's outcome is recorded.
     private let done: @Sendable (ZoneChangeset) -> Void
+    /// Starts a writer thread running the closure it is given, or throws why it could not.
+    typealias ThreadStarter = (@escaping () -> Void) throws(ThreadStartError) -> Void
+    private let startThread: ThreadStarter
 
     private final class Queue: @unchecked Sendable {
         var pending: [(index: Int, changeset: ZoneChangeset, adapter: Adapter)] = []
@@ -36,8 +39,11 @@ final class ZoneWriter: @unchecked Sendable {
     /// - Parameters:
     ///   - write: writes one zone.
     ///   - done: called once a zone's outcome is recorded (the engine lets go of its adapter).
-    init(write: @escaping Write, done: @escaping @Sendable (ZoneChangeset) -> Void = { _ in }) {
-        self.write = write; self.done = done
+    ///   - startThread: starts a writer thread; ``startDetachedThread(stackSize:_:)`` unless a
+    ///     test makes it fail.
+    init(write: @escaping Write, done: @escaping @Sendable (ZoneChangeset) -> Void = { _ in },
+         startThread: @escaping ThreadStarter = { body throws(ThreadStartError) in try startDetachedThread(body) }) {
+        self.write = write; self.done = done; self.startThread = startThread
     }
 
     /// Why a zone submitted now would not be started, or nil.
@@ -77,7 +83,7 @@ final class ZoneWriter: @unchecked Sendable {
             q.workers += 1
             running += 1
             do {
-                try startDetachedThread { [self] in work(q) }
+                try startThread { [self] in work(q) }
             } catch {
                 q.workers -= 1
                 running -= 1
