@@ -188,9 +188,10 @@ public final class Engine {
     /// - Throws: ``ProviderError`` or ``DiagnosticsError`` from the first zone that failed.
     public func readLive(_ zones: [(zone: DomainName, provider: String)], managed: [DomainName: [RRsetKey]] = [:],
                          parallelism: Int = 8, progress: (@Sendable (String) -> Void)? = nil) throws -> [[RRset]] {
-        let reader = ZoneReader(zones.map { z in { [self] in
-            ZoneReader.Job(zone: z.zone, adapter: try provider(forZone: z.zone, instance: z.provider), managed: managed[z.zone] ?? [])
-        } }, parallelism: parallelism, progress: progress)
+        let reader = ZoneReader(count: zones.count, parallelism: parallelism, progress: progress) { [self] i in
+            let z = zones[i]
+            return ZoneReader.Job(zone: z.zone, adapter: try provider(forZone: z.zone, instance: z.provider), managed: managed[z.zone] ?? [])
+        }
         var out: [[RRset]] = []
         var first: (any Error)? = nil
         for _ in zones {

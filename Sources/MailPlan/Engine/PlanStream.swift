@@ -113,7 +113,8 @@ extension Engine {
         let managed: [DomainName: [RRsetKey]] = wholePlan ? Dictionary(zones.map { ($0.zone, readKeys($0)) }, uniquingKeysWith: { a, b in a + b }) : [:]
         let names = zones.map { (zone: $0.zone, provider: $0.provider) }
         let plan = self.plan
-        let reader = ZoneReader(names.map { z in { [self] in
+        let reader = ZoneReader(count: names.count, parallelism: run.parallelism, progress: progress) { [self] i in
+            let z = names[i]
             let keys: [RRsetKey]
             if let index, let zi = index.zoneIndex[z.zone] {
                 keys = readKeys(Compiler.compileZone(plan, index: index, zone: zi).zone)
@@ -121,12 +122,13 @@ extension Engine {
                 keys = managed[z.zone] ?? []
             }
             return ZoneReader.Job(zone: z.zone, adapter: try provider(forZone: z.zone, instance: z.provider), managed: keys)
-        } }, parallelism: run.parallelism, progress: progress)
+        }
         // However this run ends, no further zone is read for it.
         defer { reader.cancel() }
         let dns = LiveDNS(settings: plan.dns)
         let overlay = spf == nil ? [:] : SPFPlanning.overlay(zones)
         var kept: [ZonePlan] = []
+        kept.reserveCapacity(zones.count)
         var problems: [Diagnostic] = []
         for zi in zones.indices {
             // Compiled again here when the run does not hold the zones (checked: TTLs clamped).
