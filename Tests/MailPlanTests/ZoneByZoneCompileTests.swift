@@ -69,6 +69,31 @@ final class ZoneByZoneCompileTests: XCTestCase {
         XCTAssertEqual(streamed, compiled)
     }
 
+    func testAZonePlannedAtTwoProvidersNamesTheZonesLatestDomainAtTheOther() throws {
+        let plan = try loadPlan("""
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {p: {type: fake}, q: {type: fake}}
+        domains:
+          - {name: example.com, provider: p}
+          - {name: sub.example.com, zone: example.com, provider: p}
+          - {name: other.example.com, zone: example.com, provider: q, dmarc: {policy: none, rua: ["mailto:d@example.net"]}}
+          - {name: example.net, provider: q}
+        """)
+        let index = CompileIndex(plan, now: Date())
+        XCTAssertEqual(index.zones.map { "\($0.zone.fqdn) \($0.provider)" }, ["example.com. p", "example.net. q"])
+        XCTAssertEqual(index.domainsOfZone, [[0, 1], [3]])
+        // The refused domain's DMARC asks for no report authorization in example.net.
+        XCTAssertEqual(index.reportAuthorizations.map(\.count), [0, 0])
+        XCTAssertEqual(index.problems.map(\.1.description), [
+            "test.yaml:7:5: error: zone example.com. is planned at provider 'q' here and at 'p' at test.yaml:6:5",
+        ])
+        var streamed: [String] = []
+        let engine = Engine(plan: plan, now: Date(), makeProvider: { _ in self.fake() })
+        XCTAssertThrowsError(try engine.validateZoneByZone()) { streamed = ($0 as? DiagnosticsError)?.diagnostics.map(\.description) ?? [] }
+        XCTAssertEqual(streamed, index.problems.map(\.1.description))
+    }
+
     func testZonesHoldTheHostRecordsAndTheReportAuthorizations() throws {
         let plan = try loadPlan(clean)
         let index = CompileIndex(plan, now: Date())

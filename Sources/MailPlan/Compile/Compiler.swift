@@ -372,7 +372,8 @@ public struct CompileIndex: Sendable {
     public init(_ plan: MailPlan, now: Date) {
         self.now = now
         var zones: [(zone: DomainName, provider: String)] = []
-        var zoneProvider: [DomainName: (String, SourceLocation?)] = [:]
+        // One dictionary only: a zone's provider is that of its entry in `zones`, and "planned
+        // at another provider at …" names the zone's latest domain (the last of domainsOfZone).
         var zoneIndex: [DomainName: Int] = [:]
         var domainsOfZone: [[Int]] = []
         var zoneTTL: [UInt32] = []
@@ -380,12 +381,12 @@ public struct CompileIndex: Sendable {
         for di in plan.domains.indices {
             // Fields read in place: a DomainPlan copy retains every one of its values.
             let zone = plan.domains[di].zone, provider = plan.domains[di].provider
-            if let (p, at) = zoneProvider[zone], p != provider {
-                let d = plan.domains[di]
+            if let zi = zoneIndex[zone], zones[zi].provider != provider {
+                let d = plan.domains[di], p = zones[zi].provider
+                let at = plan.domains[domainsOfZone[zi][domainsOfZone[zi].count - 1]].location
                 problems.append((CompileProblems.Order(phase: 0, major: di, minor: 0), Diagnostic(at: d.location, "zone \(d.zone.fqdn) is planned at provider '\(d.provider)' here and at '\(p)' at \(at.map(\.description) ?? "?")")))
                 continue
             }
-            zoneProvider[zone] = (provider, plan.domains[di].location)
             if let zi = zoneIndex[zone] {
                 domainsOfZone[zi].append(di)
             } else {
@@ -423,7 +424,7 @@ public struct CompileIndex: Sendable {
         var reports = Array(repeating: [ReportAuthorization](), count: zones.count)
         for di in plan.domains.indices where plan.domains[di].dkim.contains(where: { $0.lifecycle.isRotating }) {
             let d = plan.domains[di]
-            guard zoneProvider[d.zone]?.0 == d.provider else { continue }
+            guard zoneIndex[d.zone].map({ zones[$0].provider }) == d.provider else { continue }
             for k in d.dkim where k.lifecycle.isRotating {
                 rotation.append(RotationStatus(domain: d.name.withoutTrailingDot, selector: k.selector, stage: k.stage(at: now).description))
             }
@@ -434,7 +435,7 @@ public struct CompileIndex: Sendable {
         // an authorization record that turns out unnecessary is harmless.
         for di in plan.domains.indices where plan.domains[di].dmarc != nil {
             let d = plan.domains[di]
-            guard zoneProvider[d.zone]?.0 == d.provider, let dmarc = d.dmarc else { continue }
+            guard zoneIndex[d.zone].map({ zones[$0].provider }) == d.provider, let dmarc = d.dmarc else { continue }
             var targets: [DomainName] = []
             for uri in dmarc.rua + dmarc.ruf {
                 guard let t = MailtoURI.domain(uri).flatMap({ try? DomainName($0) }) else { continue }
