@@ -316,14 +316,24 @@ public struct ExplicitRecord: Sendable, Hashable {
 public struct DomainPlan: Sendable {
     private final class Storage: Sendable {
         let name: DomainName, zone: DomainName, provider: String, ttl: UInt32, mx: [MXTarget], spf: SPFPolicy?
-        let dkim: [DKIMSelectorPlan], dmarc: DMARCPolicy?, tlsRPT: TLSRPTPolicy?, mtaSTS: MTASTSPolicy?
-        let records: [ExplicitRecord], location: SourceLocation?, noMail: Bool, autoconfig: AutoconfigPlan?, caa: CAAPolicy?
+        let dkim: [DKIMSelectorPlan], dmarc: DMARCPolicy?, tlsRPT: TLSRPTPolicy?
+        let records: [ExplicitRecord], location: SourceLocation?, noMail: Bool
+        /// `mta_sts:`, `autoconfig:` and `caa:` (136 bytes inline), in an object of their own
+        /// only when the domain has one of them.
+        let rare: Rare?
         init(name: DomainName, zone: DomainName, provider: String, ttl: UInt32, mx: [MXTarget], spf: SPFPolicy?, dkim: [DKIMSelectorPlan],
              dmarc: DMARCPolicy?, tlsRPT: TLSRPTPolicy?, mtaSTS: MTASTSPolicy?, records: [ExplicitRecord], location: SourceLocation?,
              noMail: Bool, autoconfig: AutoconfigPlan?, caa: CAAPolicy?) {
             self.name = name; self.zone = zone; self.provider = provider; self.ttl = ttl; self.mx = mx; self.spf = spf
-            self.dkim = dkim; self.dmarc = dmarc; self.tlsRPT = tlsRPT; self.mtaSTS = mtaSTS; self.records = records
-            self.location = location; self.noMail = noMail; self.autoconfig = autoconfig; self.caa = caa
+            self.dkim = dkim; self.dmarc = dmarc; self.tlsRPT = tlsRPT; self.records = records
+            self.location = location; self.noMail = noMail
+            rare = mtaSTS == nil && autoconfig == nil && caa == nil ? nil : Rare(mtaSTS: mtaSTS, autoconfig: autoconfig, caa: caa)
+        }
+    }
+    private final class Rare: Sendable {
+        let mtaSTS: MTASTSPolicy?, autoconfig: AutoconfigPlan?, caa: CAAPolicy?
+        init(mtaSTS: MTASTSPolicy?, autoconfig: AutoconfigPlan?, caa: CAAPolicy?) {
+            self.mtaSTS = mtaSTS; self.autoconfig = autoconfig; self.caa = caa
         }
     }
     private let storage: Storage
@@ -348,13 +358,13 @@ public struct DomainPlan: Sendable {
     public var dkim: [DKIMSelectorPlan] { storage.dkim }
     public var dmarc: DMARCPolicy? { storage.dmarc }
     public var tlsRPT: TLSRPTPolicy? { storage.tlsRPT }
-    public var mtaSTS: MTASTSPolicy? { storage.mtaSTS }
+    public var mtaSTS: MTASTSPolicy? { storage.rare?.mtaSTS }
     public var records: [ExplicitRecord] { storage.records }
     public var location: SourceLocation? { storage.location }
     /// `no_mail: true`: null MX, `v=spf1 -all`, DMARC `p=reject` (RFC 7505, RFC 7208, RFC 7489).
     public var noMail: Bool { storage.noMail }
-    public var autoconfig: AutoconfigPlan? { storage.autoconfig }
-    public var caa: CAAPolicy? { storage.caa }
+    public var autoconfig: AutoconfigPlan? { storage.rare?.autoconfig }
+    public var caa: CAAPolicy? { storage.rare?.caa }
 }
 
 /// A file a plan reads (a DKIM key file): the path as written in the plan and where it is.
