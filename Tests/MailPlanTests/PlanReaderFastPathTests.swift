@@ -163,6 +163,35 @@ final class PlanReaderFastPathTests: XCTestCase {
         ].map { Array($0.utf8) })
     }
 
+    func testAnMXHostReadAgainIsTheSameNameAndAnotherSpellingIsReadOnItsOwn() throws {
+        let plan = """
+        version: 1
+        server: {hostname: mail.example.com, ipv4: 192.0.2.25}
+        providers: {local: {type: memory}}
+        domains:
+          - {name: d1.test, mx: [mail.example.com]}
+          - {name: d2.test, mx: ["mail.example.com"]}
+          - {name: d3.test, mx: [MAIL.Example.com]}
+          - {name: d4.test, mx: [mx.example.net]}
+          - {name: d5.test, mx: [mail.example.com]}
+          - {name: d6.test, mx: [mail.Kx.example]}
+          - {name: d7.test, mx: [mail.\u{212A}x.example]}
+        """
+        let loaded = try loadPlan(plan)
+        XCTAssertEqual(loaded.domains.map { $0.mx.map(\.exchange.fqdn) }, [
+            ["mail.example.com."], ["mail.example.com."], ["mail.example.com."], ["mx.example.net."], ["mail.example.com."],
+            ["mail.kx.example."], ["mail.kx.example."],
+        ])
+        // After a valid host, an IP address and a bad name are still refused, each at its place.
+        let bad = plan + "\n  - {name: d8.test, mx: [192.0.2.1]}\n  - {name: d9.test, mx: [mail.example.com, -bad.example.com]}\n"
+        XCTAssertThrowsError(try loadPlan(bad)) { e in
+            XCTAssertEqual((e as? DiagnosticsError)?.diagnostics.map(\.description), [
+                "test.yaml:12:26: error: domains[d8.test].mx[0]: an MX target must be a host name, not an IP address (RFC 5321 §5.1)",
+                "test.yaml:13:44: error: domains[d9.test].mx[1]: '-bad.example.com' is not a valid host name: label '-bad' may hold only letters, digits and hyphens, not at either end (RFC 1123)",
+            ])
+        }
+    }
+
     /// Two key file names that differ only in Unicode normalization are two files (Linux
     /// compares bytes): each selector gets its own file's key (both versions before this test
     /// gave the second domain the first one's key).
