@@ -184,10 +184,13 @@ final class PlanReaderFastPathTests: XCTestCase {
         ])
         // After a valid host, an IP address and a bad name are still refused, each at its place.
         let bad = plan + "\n  - {name: d8.test, mx: [192.0.2.1]}\n  - {name: d9.test, mx: [mail.example.com, -bad.example.com]}\n"
+            + "  - {name: d10.test, mx: [\"null\", null]}\n"
         XCTAssertThrowsError(try loadPlan(bad)) { e in
             XCTAssertEqual((e as? DiagnosticsError)?.diagnostics.map(\.description), [
                 "test.yaml:12:26: error: domains[d8.test].mx[0]: an MX target must be a host name, not an IP address (RFC 5321 §5.1)",
                 "test.yaml:13:44: error: domains[d9.test].mx[1]: '-bad.example.com' is not a valid host name: label '-bad' may hold only letters, digits and hyphens, not at either end (RFC 1123)",
+                // A quoted "null" is a host name; the plain null after it is still empty.
+                "test.yaml:14:35: error: domains[d10.test].mx[1] must not be empty",
             ])
         }
     }

@@ -218,10 +218,10 @@ struct PlanReader {
         keyFileTexts[ExactText(path)] = r
         return try r.get()
     }
+    /// The MX host read last: its text, how it was written, and its name (``readMXHost(_:_:)``).
+    var lastMXHost: (text: String, style: YAMLNode.Scalar.Style, name: DomainName)? = nil
     /// The parse of each key file's text (``DKIMKeyParser/parse(_:allowRevoked:)``), by path
     /// as written, one table per `allowRevoked`: found without hashing the key text again.
-    /// The MX host text read last and its name (``readMXHost(_:_:)``).
-    var lastMXHost: (text: String, name: DomainName)? = nil
     var keyFileParses: [[ExactText: Result<(record: String, info: DKIMKeyInfo), Error>]] = [[:], [:]]
 
     /// ``DKIMKeyParser/parse(_:allowRevoked:)`` of `text`, the text of the key file `path`
@@ -696,10 +696,13 @@ struct PlanReader {
         }
         // Most domains name the same mail host: the name read last is reused for the same text,
         // so a plan of 100,000 domains holds one copy of it, not 100,000 (6.4 MB). Compared as
-        // bytes: String's == calls canonically equivalent spellings equal, which IDNA does not.
-        if case .scalar(let s) = node, let last = lastMXHost, ExactText(last.text) == ExactText(s.string) { return last.name }
+        // bytes (String's == calls canonically equivalent spellings equal) and with the style:
+        // a quoted "null" is the host null., a plain null is refused as empty.
+        if case .scalar(let s) = node, let last = lastMXHost, last.style == s.style, ExactText(last.text) == ExactText(s.string) {
+            return last.name
+        }
         guard let name = hostname(node, path()) else { return nil }
-        if case .scalar(let s) = node { lastMXHost = (s.string, name) }
+        if case .scalar(let s) = node { lastMXHost = (s.string, s.style, name) }
         return name
     }
 
