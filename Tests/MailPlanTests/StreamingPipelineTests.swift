@@ -240,14 +240,14 @@ final class StreamingPipelineTests: XCTestCase {
         let caps = ProviderCapabilities(supportedTypes: Set(RRType.modelled), ttlRange: 60...86400, applyMode: .atomic, writeConcurrency: 2)
         let mem = InMemoryProvider(name: "p", zones: [:], capabilities: caps)
         let gate = Marks()
-        let order = Marks()
+        let written = Marks()
         let starts = Tally()
         let refused = Marks()
         // The first thread starts; every later one fails. d0's write waits until d1 has been
         // submitted, so d1 finds the first writer busy and asks for a second thread.
         let writer = ZoneWriter(write: { cs, _ in
             if cs.zone.fqdn == "d0.example." { XCTAssertTrue(gate.wait { $0.contains("d1 submitted") }) }
-            order.mark("wrote \(cs.zone.fqdn)")
+            written.mark("wrote \(cs.zone.fqdn)")
             return (.init(changeset: cs, applied: cs.changes, failed: [], notAttempted: [], error: nil), false)
         }, startThread: { body throws(ThreadStartError) in
             if starts.next() == 0 { try startDetachedThread(body); return }
@@ -262,7 +262,7 @@ final class StreamingPipelineTests: XCTestCase {
                        ["d0.example. applied 1 ok", "d1.example. applied 1 ok"])
         XCTAssertEqual(starts.count, 2)
         XCTAssertTrue(refused.wait { $0 == ["refused"] })
-        XCTAssertTrue(order.wait { $0 == ["wrote d0.example.", "wrote d1.example."] })
+        XCTAssertTrue(written.wait { $0 == ["wrote d0.example.", "wrote d1.example."] })
     }
 }
 

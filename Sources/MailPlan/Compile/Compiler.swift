@@ -383,7 +383,7 @@ public struct CompileIndex: Sendable {
             let zone = plan.domains[di].zone, provider = plan.domains[di].provider
             if let zi = zoneIndex[zone], zones[zi].provider != provider {
                 let d = plan.domains[di], p = zones[zi].provider
-                let at = plan.domains[domainsOfZone[zi][domainsOfZone[zi].count - 1]].location
+                let at = domainsOfZone[zi].last.flatMap { plan.domains[$0].location }
                 problems.append((CompileProblems.Order(phase: 0, major: di, minor: 0), Diagnostic(at: d.location, "zone \(d.zone.fqdn) is planned at provider '\(d.provider)' here and at '\(p)' at \(at.map(\.description) ?? "?")")))
                 continue
             }

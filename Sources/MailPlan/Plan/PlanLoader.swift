@@ -690,19 +690,20 @@ struct PlanReader {
     }
 
     mutating func readMXHost(_ node: YAMLNode, _ path: @autoclosure () -> String) -> DomainName? {
-        if case .scalar(let s) = node, s.string == "." { return .root }
-        if case .scalar(let s) = node, IPv4Address(s.string) != nil || IPv6Address(s.string) != nil {
+        // hostname says why a mapping or a list is not a host name.
+        guard case .scalar(let s) = node else { return hostname(node, path()) }
+        // Most domains name the same mail host: the name read last is reused for the same text,
+        // so a plan of 100,000 domains holds one copy of it, not 100,000 (6.4 MB), and the text
+        // is not parsed again. Compared as bytes (String's == calls canonically equivalent
+        // spellings equal) and with the style: a quoted "null" is the host null., a plain null
+        // is refused as empty.
+        if let last = lastMXHost, last.style == s.style, ExactText(last.text) == ExactText(s.string) { return last.name }
+        if s.string == "." { return .root }
+        if IPv4Address(s.string) != nil || IPv6Address(s.string) != nil {
             error(node, "\(path()): an MX target must be a host name, not an IP address (RFC 5321 §5.1)"); return nil
         }
-        // Most domains name the same mail host: the name read last is reused for the same text,
-        // so a plan of 100,000 domains holds one copy of it, not 100,000 (6.4 MB). Compared as
-        // bytes (String's == calls canonically equivalent spellings equal) and with the style:
-        // a quoted "null" is the host null., a plain null is refused as empty.
-        if case .scalar(let s) = node, let last = lastMXHost, last.style == s.style, ExactText(last.text) == ExactText(s.string) {
-            return last.name
-        }
         guard let name = hostname(node, path()) else { return nil }
-        if case .scalar(let s) = node { lastMXHost = (s.string, s.style, name) }
+        lastMXHost = (s.string, s.style, name)
         return name
     }
 
